@@ -1,0 +1,46 @@
+"""rlab's environments: sparse-reward "Swiss cheese" tasks behind Brax's `Env` interface.
+
+    import envs
+    env = envs.make("cheese_point_mass", dim=3, reward="sparse")
+    state = env.reset(jax.random.PRNGKey(0))
+    state = env.step(state, action)          # action: float32 [env.action_size]
+
+Every environment implements `brax.envs.base.Env` and is also registered in
+Brax's registry (`brax.envs.get_environment("deep_sea", size=8)` works). All
+report `state.metrics["success"]`, 1.0 on the step where the task is achieved.
+
+Discrete-action environments (`deep_sea`, `combination_lock`) have an integer
+`env.num_actions` and take an integer scalar action; continuous ones have
+`env.num_actions = None`. See `envs.base` for the full convention.
+"""
+
+from envs import _quiet
+
+_quiet.import_brax_envs()  # before anything else imports brax, to drop its noise
+
+from envs.base import LabEnv  # noqa: E402
+from envs.cheese_bandit import CheeseBandit  # noqa: E402
+from envs.cheese_point_mass import CheesePointMass  # noqa: E402
+from envs.combination_lock import CombinationLock  # noqa: E402
+from envs.deep_sea import DeepSea  # noqa: E402
+from envs.params import EnvParamError, Param  # noqa: E402
+from envs.registry import EnvSpec, make, register, registered  # noqa: E402
+
+register("cheese_bandit", CheeseBandit)
+register("cheese_point_mass", CheesePointMass)
+register("deep_sea", DeepSea)
+register("combination_lock", CombinationLock)
+
+__all__ = [
+    "CheeseBandit",
+    "CheesePointMass",
+    "CombinationLock",
+    "DeepSea",
+    "EnvParamError",
+    "EnvSpec",
+    "LabEnv",
+    "Param",
+    "make",
+    "register",
+    "registered",
+]

@@ -1,0 +1,127 @@
+"""Ball-shaped reward holes: placement, membership and closed-form hit probabilities.
+
+The Swiss-cheese environments reward an agent only inside a few small balls
+("holes"). This module holds what they share, and the exact probabilities that
+tests and landscape probes compare against:
+
+* a uniformly random point of the box [-L, L]^d lies in a ball of radius r
+  (fully inside the box) with probability V_d r^d / (2L)^d, where
+  V_d = pi^(d/2) / Gamma(d/2 + 1);
+* a Gaussian sample a ~ N(mu, s^2 I_d) lies in the ball ||a - c|| <= r with
+  probability F(r^2 / s^2; k=d, lambda=||mu - c||^2 / s^2), the CDF of the
+  noncentral chi-square distribution.
+
+Holes never overlap (centres are at least 2r apart), so the probability of
+landing in any hole is the sum over holes.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats
+
+from envs.params import EnvParamError
+
+_MAX_PLACEMENT_TRIES = 10_000
+
+
+def place_holes(
+    rng: np.random.Generator,
+    num_holes: int,
+    dim: int,
+    radius: float,
+    half_width: float,
+    owner: str = "holes",
+) -> np.ndarray:
+    """Draws non-overlapping hole centres uniformly in the box [-half_width, half_width]^dim.
+
+    Centres are drawn one after another by rejection: a candidate closer than
+    2 * radius to an earlier centre is redrawn.
+
+    Returns:
+      float32 array `[num_holes, dim]`.
+
+    Raises:
+      EnvParamError: if the holes do not fit without overlapping (`owner`, the
+        environment id, starts the message).
+    """
+    centres = np.zeros((num_holes, dim))
+    for i in range(num_holes):
+        for _ in range(_MAX_PLACEMENT_TRIES):
+            candidate = rng.uniform(-half_width, half_width, size=dim)
+            if i == 0 or np.min(np.linalg.norm(centres[:i] - candidate, axis=1)) >= 2 * radius:
+                centres[i] = candidate
+                break
+        else:
+            raise EnvParamError(
+                f"{owner}: cannot place num_holes={num_holes} non-overlapping holes of "
+                f"hole_radius={radius:g} in dim={dim}; lower num_holes or hole_radius"
+            )
+    return centres.astype(np.float32)
+
+
+def ball_volume(dim: int, radius: float) -> float:
+    """Volume of a `dim`-dimensional ball: pi^(d/2) r^d / Gamma(d/2 + 1)."""
+    return math.pi ** (dim / 2) * radius**dim / math.gamma(dim / 2 + 1)
+
+
+def uniform_hit_probability(dim: int, radius: float, num_holes: int, half_width: float) -> float:
+    """Probability that a uniform point of [-L, L]^dim lies in one of the holes.
+
+    Exact when the holes lie inside the box and do not overlap.
+    """
+    return num_holes * ball_volume(dim, radius) / (2 * half_width) ** dim
+
+
+def gaussian_hit_probability(
+    centres: np.ndarray, radius: float, mean: np.ndarray, std: float
+) -> np.ndarray:
+    """P(a in any hole) for a ~ N(mean, std^2 I), by the noncentral chi-square CDF.
+
+    Args:
+      centres: `[num_holes, dim]` hole centres.
+      radius: hole radius.
+      mean: `[..., dim]` policy means (any leading batch shape).
+      std: the policy's isotropic standard deviation, > 0.
+
+    Returns:
+      float64 array `[...]`.
+    """
+    centres, mean = np.asarray(centres, np.float64), np.asarray(mean, np.float64)
+    dim = centres.shape[-1]
+    noncentrality = _noncentrality(centres, mean, std)
+    return stats.ncx2.cdf(radius**2 / std**2, dim, noncentrality).sum(axis=-1)
+
+
+def gaussian_hit_probability_grad(
+    centres: np.ndarray, radius: float, mean: np.ndarray, std: float
+) -> np.ndarray:
+    """Gradient with respect to `mean` of `gaussian_hit_probability`.
+
+    Uses dF(x; k, lam)/dlam = (F(x; k + 2, lam) - F(x; k, lam)) / 2 and
+    dlam/dmean = 2 (mean - c) / std^2.
+
+    Returns:
+      float64 array `[..., dim]`, the exact policy gradient of the expected
+      sparse reward of a one-step bandit.
+    """
+    centres, mean = np.asarray(centres, np.float64), np.asarray(mean, np.float64)
+    dim = centres.shape[-1]
+    x = radius**2 / std**2
+    noncentrality = _noncentrality(centres, mean, std)  # [..., holes]
+    dcdf = stats.ncx2.cdf(x, dim + 2, noncentrality) - stats.ncx2.cdf(x, dim, noncentrality)
+    offsets = mean[..., None, :] - centres  # [..., holes, dim]
+    return np.sum(dcdf[..., None] * offsets, axis=-2) / std**2
+
+
+def _noncentrality(centres: np.ndarray, mean: np.ndarray, std: float) -> np.ndarray:
+    """||mean - c||^2 / std^2 for every hole: `[..., num_holes]`."""
+    return np.sum((mean[..., None, :] - centres) ** 2, axis=-1) / std**2
+
+
+def nearest_hole_distance(point: jnp.ndarray, centres: jnp.ndarray) -> jnp.ndarray:
+    """Distance from `point` `[dim]` to the nearest hole centre (`centres` `[holes, dim]`): scalar."""
+    return jnp.min(jnp.linalg.norm(point - centres, axis=-1))

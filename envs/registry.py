@@ -1,0 +1,70 @@
+"""The registry of environment ids: `make`, `registered`, and Brax registration."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from envs import _quiet
+from envs.base import LabEnv
+from envs.params import EnvParamError, Param, unknown_id_message
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvSpec:
+    """What `envs.registered()` reports about one environment id.
+
+    Attributes:
+      id: the name passed to `envs.make`.
+      description: one line.
+      params: the declared parameters, with defaults and allowed values.
+      discrete: True if the environment takes integer actions.
+      env_class: the class `envs.make` instantiates.
+    """
+
+    id: str
+    description: str
+    params: tuple[Param, ...]
+    discrete: bool
+    env_class: type
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+
+_REGISTRY: dict[str, EnvSpec] = {}
+
+
+def register(env_id: str, env_class: type[LabEnv], description: str | None = None) -> None:
+    """Registers `env_class` as `env_id` here and in Brax's own registry.
+
+    Raises:
+      ValueError: if `env_id` is already registered.
+    """
+    if env_id in _REGISTRY:
+        raise ValueError(f"environment id {env_id!r} is already registered")
+    env_class.env_id = env_id
+    doc = description or (env_class.__doc__ or "").strip().splitlines()[0]
+    discrete = "num_actions" in {p.name for p in env_class.PARAMS} or isinstance(
+        env_class.num_actions, int
+    )
+    _REGISTRY[env_id] = EnvSpec(env_id, doc, env_class.PARAMS, discrete, env_class)
+    _quiet.import_brax_envs().register_environment(env_id, env_class)
+
+
+def registered() -> dict[str, EnvSpec]:
+    """Every registered id, in registration order, with its description and parameters."""
+    return dict(_REGISTRY)
+
+
+def make(env_id: str, **params: Any) -> LabEnv:
+    """Builds environment `env_id` with validated `params`.
+
+    Raises:
+      EnvParamError (a ValueError): for an unknown id (naming the nearest one)
+        or a bad parameter (naming it, the value given and what is allowed).
+    """
+    if env_id not in _REGISTRY:
+        raise EnvParamError(unknown_id_message("environment", env_id, list(_REGISTRY)))
+    return _REGISTRY[env_id].env_class(**params)
