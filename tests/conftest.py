@@ -1,0 +1,28 @@
+"""Test configuration: the `slow` marker and shared fixtures.
+
+`slow` tests (learning runs, big Monte Carlo checks) are skipped by default.
+`pytest --slow=ci` adds the slow tests also marked `ci` (a selection bounded to
+a few minutes, the one CI runs); `pytest --slow=all` runs every slow test.
+"""
+
+import pytest
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--slow",
+        choices=("none", "ci", "all"),
+        default="none",
+        help="which slow tests to run: none (default), the bounded CI selection, or all",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    mode = config.getoption("--slow")
+    for item in items:
+        if "slow" not in item.keywords:
+            continue
+        if mode == "all" or (mode == "ci" and "ci" in item.keywords):
+            continue
+        reason = "slow test: run with --slow=all" + ("" if "ci" not in item.keywords else " or --slow=ci")
+        item.add_marker(pytest.mark.skip(reason=reason))

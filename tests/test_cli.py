@@ -1,0 +1,59 @@
+"""The `rlab` console script, run as a user runs it."""
+
+import subprocess
+import sys
+
+import envs
+
+
+def rlab(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "rlab.cli", *args], capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_envs_lists_every_environment_with_its_parameters_and_no_import_noise():
+    result = rlab("envs")
+    assert result.returncode == 0, result.stderr
+    for env_id, spec in envs.registered().items():
+        assert env_id in result.stdout
+        for param in spec.params:
+            assert param.name in result.stdout
+    assert "Failed to import" not in result.stdout + result.stderr
+
+
+def test_envs_describes_one_environment_with_given_parameters():
+    result = rlab("envs", "cheese_point_mass", "-p", "dim=5", "-p", "distractor_dims=1")
+    assert result.returncode == 0, result.stderr
+    assert "observation [7], actions continuous [6]" in result.stdout
+
+
+def test_envs_check_agrees_with_the_closed_form():
+    result = rlab("envs", "deep_sea", "-p", "size=4", "--check", "--episodes", "20000")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0.0625" in result.stdout and "yes" in result.stdout
+
+
+def test_bad_input_is_one_message_with_exit_code_2_and_no_traceback():
+    cases = [
+        (["envs", "cheese_pointmass"], "did you mean 'cheese_point_mass'"),
+        (["envs", "deep_sea", "-p", "size=big"], "'size' = 'big' is not an integer"),
+        (["envs", "deep_sea", "-p", "size=0"], "'size' = 0 is out of range"),
+        (["envs", "deep_sea", "-p", "sise=4"], "unknown parameter 'sise'"),
+        (["envs", "deep_sea", "-p", "size"], "expected NAME=VALUE"),
+        (["envs", "--episodes", "0", "--check"], "--episodes = 0"),
+    ]
+    for args, fragment in cases:
+        result = rlab(*args)
+        assert result.returncode == 2, (args, result.stdout, result.stderr)
+        assert fragment in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_usage_errors_and_help():
+    assert rlab().returncode == 2
+    assert rlab("frobnicate").returncode == 2
+    for args in (["--help"], ["envs", "--help"]):
+        result = rlab(*args)
+        assert result.returncode == 0 and "usage: rlab" in result.stdout
+    assert rlab("--version").stdout.startswith("rlab ")

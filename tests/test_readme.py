@@ -1,0 +1,43 @@
+"""The README's commands and example stay true as the project grows."""
+
+import pathlib
+import re
+import subprocess
+
+import envs
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def command_after(marker: str) -> str:
+    match = re.search(rf"<!-- {marker} -->\n```bash\n(.+)\n```", README)
+    assert match, f"README.md lacks a ```bash block after <!-- {marker} -->"
+    return match.group(1)
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    extracted = subprocess.run(
+        ["awk", "/<!-- test-command -->/ {getline; getline; print; exit}", "README.md"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout.strip()
+    assert extracted == command_after("test-command")
+    assert "pytest" in extracted and "install" in extracted
+    assert "test-command" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_main_command_installs_and_runs_rlab():
+    command = command_after("main-command")
+    assert "pip install -e ." in command and "&& rlab " in command
+
+
+def test_python_example_runs():
+    example = re.search(r"```python\n(.+?)```", README, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(example, "README example", "exec"), namespace)
+    assert namespace["state"].obs.shape == (namespace["env"].observation_size,)
+
+
+def test_every_registered_environment_is_documented():
+    for env_id in envs.registered():
+        assert f"`{env_id}`" in README
