@@ -1,4 +1,4 @@
-"""Declared, validated constructor parameters for environments.
+"""Declared, validated constructor parameters (of environments, and of trainers).
 
 Every environment declares its parameters once, as a tuple of `Param`. That
 single declaration drives validation (in the constructor, so that
@@ -14,8 +14,12 @@ import numbers
 from typing import Any, Mapping, Sequence
 
 
-class EnvParamError(ValueError):
-    """A bad environment id or parameter value; the message says what is allowed."""
+class ParamError(ValueError):
+    """A bad id or parameter value; the message says what is allowed."""
+
+
+# The name environments use; trainers raise the same class for hyperparameters.
+EnvParamError = ParamError
 
 
 @dataclasses.dataclass(frozen=True)
