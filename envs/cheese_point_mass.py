@@ -6,9 +6,13 @@ The episode lasts exactly `horizon` steps (a termination, not a truncation).
 
 Sparse reward: 1 on the final step if the mass is inside a hole (a ball of
 radius `hole_radius`; `num_holes` non-overlapping balls lying inside the box,
-placed from `task_seed`), else 0 on every step. Dense reward: on every step,
-minus the distance from the mass to the nearest hole (0 inside), divided by
-the horizon. Success is the same in both: inside a hole at the final step.
+placed from `task_seed`), else 0 on every step. Dense reward: potential-based
+shaping (Ng et al. 1999) with potential phi(x) = -(distance from x to the
+nearest hole's edge, 0 inside), paid as phi(x_{t+1}) - phi(x_t) on every step.
+The return telescopes to phi(x_T) - phi(x_0), so it is highest exactly for
+the episodes that end inside a hole: the dense task has the same optimal
+policies and the same success as the sparse one (inside a hole at the final
+step), but every step carries a learning signal.
 
 `distractor_dims` adds a second, irrelevant point mass of that dimension: it
 takes its own action components and shows its position in the observation,
@@ -97,8 +101,13 @@ class CheesePointMass(LabEnv):
         if self.reward == "sparse":
             reward = success
         else:
-            reward = -jnp.maximum(distance - self.hole_radius, 0.0) / self.horizon
+            reward = self._potential(position) - self._potential(core.position)
         return PointMassCore(position=position, distractor=distractor), reward, success
+
+    def _potential(self, position):
+        """Minus the distance from `position` to the nearest hole's edge (0 inside a hole)."""
+        distance = holes.nearest_hole_distance(position, jnp.asarray(self.hole_centres))
+        return -jnp.maximum(distance - self.hole_radius, 0.0)
 
     def reference_policy(self, key, obs):
         return jnp.zeros((self.action_size,), jnp.float32)

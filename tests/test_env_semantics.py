@@ -113,17 +113,23 @@ def test_point_mass_distractor_dims_change_observations_but_never_rewards():
     assert not np.allclose(still[2].obs[2:5], wiggling[2].obs[2:5])
 
 
-def test_point_mass_dense_reward_shapes_toward_the_hole_with_the_same_success():
+def test_point_mass_dense_return_telescopes_to_the_change_in_distance_to_a_hole():
     sparse = envs.make("cheese_point_mass", dim=2, hole_radius=0.1, reward="sparse")
     dense = envs.make("cheese_point_mass", dim=2, hole_radius=0.1, reward="dense")
-    idle = lambda obs: jnp.zeros(2)  # noqa: E731
+    centre = dense.hole_centres[0]
+
+    def edge_distance(obs):
+        return max(np.linalg.norm(np.asarray(obs[:2]) - centre) - 0.1, 0.0)
+
+    wander = lambda obs: jnp.array([0.7, -0.4])  # noqa: E731
     for key in jax.random.split(jax.random.PRNGKey(5), 5):
-        rewards, successes, state = run_policy(dense, idle, key)
-        distance = np.linalg.norm(np.asarray(state.obs[:2]) - dense.hole_centres[0])
-        assert rewards[-1] == pytest.approx(-max(distance - 0.1, 0) / dense.horizon, abs=1e-6)
-        np.testing.assert_array_equal(successes, run_policy(sparse, idle, key)[1])
-    rewards, successes, _ = run_policy(dense, steer_to(dense, jnp.asarray(dense.hole_centres[0])))
-    assert successes[-1] == 1.0 and rewards[-1] == 0.0
+        start = dense.reset(key).obs
+        rewards, successes, state = run_policy(dense, wander, key)
+        assert rewards.sum() == pytest.approx(edge_distance(start) - edge_distance(state.obs), abs=1e-5)
+        np.testing.assert_array_equal(successes, run_policy(sparse, wander, key)[1])
+    rewards, successes, state = run_policy(dense, steer_to(dense, jnp.asarray(centre)))
+    assert successes[-1] == 1.0 and edge_distance(state.obs) == 0.0
+    assert rewards.sum() == pytest.approx(edge_distance(dense.reset(jax.random.PRNGKey(0)).obs), abs=1e-5)
 
 
 def test_point_mass_uniform_start_depends_on_the_reset_key_only():

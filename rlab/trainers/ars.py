@@ -1,0 +1,99 @@
+"""Augmented random search (Mania et al. 2018) for one seed.
+
+Each iteration draws `num_directions` Gaussian directions delta, scores
+theta +- noise_std * delta (a pair shares its start states), keeps the
+`top_directions` best by max(r+, r-), and steps
+theta += step_size / (b * sigma_R) * sum (r+ - r-) delta, with sigma_R the std
+of the 2b returns used. On a flat plateau sigma_R is 0 and the step is 0, not
+NaN. `version="v2"` also normalises observations by their running mean and
+diagonal std (ARS V2). With `depth=0` the policy is linear, as in the paper.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from envs.params import Param, ParamError
+from rlab.trainers import rollout
+from rlab.trainers.base import split_key, train_then_evaluate
+from rlab.trainers.estimators import ars_direction
+from rlab.trainers.normalization import RunningStats
+from rlab.trainers.population import FlatPolicy, evaluate_population, population_metrics
+
+DESCRIPTION = "ARS: random-direction finite differences on the top-b directions (V1, or V2 with observation normalisation)"
+
+PARAMS = (
+    Param("num_directions", int, 32, "directions N per iteration", low=1),
+    Param("top_directions", int, 16, "best directions b used (b <= N)", low=1),
+    Param("episodes_per_member", int, 1, "episodes that score one perturbation", low=1),
+    Param("version", str, "v2", "v1: raw observations; v2: normalised observations", choices=("v1", "v2")),
+    Param("step_size", float, 0.02, "step size alpha", low=0.0, low_open=True),
+    Param("noise_std", float, 0.03, "perturbation scale nu", low=0.0, low_open=True),
+    Param("output_scale", float, 0.01, "scale of the policy's initial output weights", low=0.0),
+)
+
+
+@struct.dataclass
+class ARSState:
+    theta: jax.Array  # [P]
+    obs_stats: RunningStats
+    keys: dict
+    hparams: dict
+    env_steps: jax.Array
+
+
+def build(env, static: dict):
+    n, b = static["num_directions"], static["top_directions"]
+    if b > n:
+        raise ParamError(f"ars: top_directions = {b} must be <= num_directions = {n}")
+    flat_policy = FlatPolicy(env, static["width"], static["depth"])
+    episode_length = rollout.episode_length_of(env, static["episode_length"])
+    normalize = static["version"] == "v2"
+    steps_per_iteration = 2 * n * static["episodes_per_member"] * episode_length
+
+    def preprocess(stats):
+        return stats.normalize if normalize else (lambda obs: obs)
+
+    def init_fn(streams, hp):
+        theta = flat_policy.sample_initial(streams["init"], hp["output_scale"])
+        stats = RunningStats.zeros(env.observation_size)
+        return ARSState(theta, stats, dict(streams), hp, jnp.zeros((), jnp.int32))
+
+    def iteration(state: ARSState, _):
+        hp = state.hparams
+        keys, noise_key = split_key(state.keys, "explore")
+        keys, episode_key = split_key(keys, "env")
+        deltas = jax.random.normal(noise_key, (n, flat_policy.size))
+        thetas = state.theta + hp["noise_std"] * jnp.concatenate([deltas, -deltas])
+        pair_keys = jax.random.split(episode_key, n)
+        stats = evaluate_population(
+            env, flat_policy, thetas, jnp.concatenate([pair_keys, pair_keys]),
+            static["episodes_per_member"], episode_length, preprocess(state.obs_stats),
+        )
+        fitness = stats.episode_return.mean(axis=1)
+        direction, sigma_r = ars_direction(deltas, fitness[:n], fitness[n:], b)
+        step = hp["step_size"] * direction
+        obs_stats = state.obs_stats
+        if normalize:
+            obs_stats = obs_stats.merge_moments(
+                stats.obs_count.sum(), stats.obs_sum.sum(axis=(0, 1)), stats.obs_sum_sq.sum(axis=(0, 1))
+            )
+        diagnostics = population_metrics(stats)
+        diagnostics["update_norm"] = jnp.linalg.norm(step)
+        diagnostics["returns_std"] = sigma_r
+        new_state = state.replace(
+            theta=state.theta + step, obs_stats=obs_stats, keys=keys,
+            env_steps=state.env_steps + steps_per_iteration,
+        )
+        return new_state, diagnostics
+
+    def step_fn(state: ARSState):
+        def action_fn_of(state):
+            pre = preprocess(state.obs_stats)
+            return lambda obs: flat_policy.action(state.theta, pre(obs))
+
+        return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
+
+    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"]

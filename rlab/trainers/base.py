@@ -1,0 +1,133 @@
+"""What every trainer is: a pure program for ONE seed, plus its declared hyperparameters.
+
+    trainer = rlab.trainers.make("ppo", env, learning_rate=1e-3)
+    state = trainer.init(key)                 # jittable, vmappable over keys
+    state, metrics = trainer.step(state)      # one evaluation interval: train, then evaluate
+
+Hyperparameters come in two kinds, by their declared type:
+
+* float hyperparameters (learning rate, entropy coefficient, clip range, noise
+  std, step size...) are pytree leaves carried in `state.hparams`, so one
+  compiled program trains a whole grid of values: `jax.vmap(trainer.init)(keys,
+  {"learning_rate": lrs})`;
+* everything else (numbers of envs, rollout length, population size, network
+  width, option strings) is static: it fixes shapes or code paths.
+
+A trainer never vmaps over seeds, never touches devices, files or progress
+bars: that is the runner's job.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from envs.params import Param, ParamError
+from rlab.seeds import as_streams
+
+# Metrics every trainer reports, per evaluation (besides its own diagnostics).
+COMMON_METRICS = ("eval_return", "eval_success", "env_steps", "rewarded_fraction", "train_success")
+
+COMMON_PARAMS = (
+    Param("width", int, 64, "hidden units per layer", low=1, high=65_536),
+    Param("depth", int, 2, "hidden layers (0: a linear policy)", low=0, high=64),
+    Param("episode_length", int, 0, "steps before truncation; 0: the env's own horizon", low=0),
+    Param("eval_episodes", int, 32, "deterministic evaluation episodes per step", low=1),
+    Param("iterations_per_eval", int, 10, "training iterations in one step", low=1),
+)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Trainer:
+    """A built trainer for one environment and one set of static hyperparameters.
+
+    Attributes:
+      algo: the algorithm's registered name.
+      env: the environment it trains on.
+      static: shape-fixing hyperparameters (ints, strings, bools).
+      defaults: float hyperparameters used when `init` is given no override.
+      float_params: their declarations (for range checks of overrides).
+      env_steps_per_step: environment steps one `step` consumes (training only).
+    """
+
+    algo: str
+    env: Any
+    static: Mapping[str, Any]
+    defaults: Mapping[str, float]
+    float_params: tuple[Param, ...]
+    env_steps_per_step: int
+    init_fn: Callable
+    step_fn: Callable
+
+    def init(self, key, hparams: Mapping[str, Any] | None = None):
+        """Initial training state of one seed.
+
+        Args:
+          key: the seed's root PRNG key, or a dict of stream keys (see `rlab.seeds`).
+          hparams: overrides of float hyperparameters (scalars, or traced values
+            under vmap); the rest take `defaults`.
+        """
+        return self.init_fn(as_streams(key), self.hparams(hparams))
+
+    def step(self, state):
+        """(state after one evaluation interval, metrics dict of scalars)."""
+        return self.step_fn(state)
+
+    def hparams(self, overrides: Mapping[str, Any] | None = None) -> dict[str, jax.Array]:
+        """The float-hyperparameter pytree: defaults updated by `overrides`, as float32."""
+        overrides = dict(overrides or {})
+        unknown = set(overrides) - set(self.defaults)
+        if unknown:
+            raise ParamError(
+                f"{self.algo}: {', '.join(sorted(map(repr, unknown)))} not float hyperparameters; "
+                f"float hyperparameters: {', '.join(self.defaults)}"
+            )
+        for param in self.float_params:
+            if param.name in overrides:
+                _check_concrete(param, overrides[param.name], self.algo)
+        merged = {**self.defaults, **overrides}
+        return {name: jnp.asarray(value, jnp.float32) for name, value in merged.items()}
+
+
+def _check_concrete(param: Param, value: Any, owner: str) -> None:
+    """Range-checks an override when its value is known (not inside a trace)."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    for item in np.ravel(np.asarray(value, dtype=np.float64)):
+        try:
+            param.check(float(item))
+        except ParamError as err:
+            raise ParamError(f"{owner}: {err}") from None
+
+
+def split_key(keys: Mapping[str, jax.Array], stream: str) -> tuple[dict, jax.Array]:
+    """Advances one stream: (keys with that stream replaced, a fresh subkey)."""
+    next_key, sub = jax.random.split(keys[stream])
+    return {**keys, stream: next_key}, sub
+
+
+def train_then_evaluate(env, iteration: Callable, state, static: Mapping[str, Any], action_fn_of: Callable, episode_length: int):
+    """One trainer step: `iterations_per_eval` scanned iterations, then an evaluation.
+
+    Args:
+      iteration: `(state, None) -> (state, diagnostics dict)`.
+      state: a trainer state with `keys` and `env_steps` fields.
+      action_fn_of: `state -> (obs -> deterministic action)`.
+
+    Returns:
+      (state, metrics): diagnostics averaged over the iterations, plus
+      eval_return, eval_success and env_steps.
+    """
+    from rlab.trainers import rollout
+
+    state, diagnostics = jax.lax.scan(iteration, state, None, length=static["iterations_per_eval"])
+    keys, eval_key = split_key(state.keys, "eval")
+    state = state.replace(keys=keys)
+    metrics = rollout.evaluate(env, action_fn_of(state), eval_key, static["eval_episodes"], episode_length)
+    metrics.update(jax.tree.map(jnp.mean, diagnostics))
+    metrics["env_steps"] = state.env_steps
+    return state, metrics

@@ -1,0 +1,94 @@
+"""OpenAI evolution strategies (Salimans et al. 2017) for one seed.
+
+Each iteration perturbs the flat policy weights theta with `population / 2`
+antithetic pairs theta +- noise_std * eps, scores every member by its mean
+return over `episodes_per_member` episodes (a pair shares its start states),
+shapes the fitnesses to centred ranks, and takes an Adam step along
+(1 / (n * noise_std)) * sum_i F_i eps_i - weight_decay * theta.
+
+`tie_break` decides what happens on a plateau where every fitness is equal:
+"average" (default) gives equal ranks, so the search direction is exactly
+zero and only weight decay moves theta, just as the policy gradient is exactly
+zero there; "order" reproduces the reference implementation, whose sort breaks
+ties by position and so takes full-size random steps across the plateau.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from envs.params import Param, ParamError
+from rlab.trainers import rollout
+from rlab.trainers.base import split_key, train_then_evaluate
+from rlab.trainers.estimators import centred_ranks, es_gradient
+from rlab.trainers.population import FlatPolicy, evaluate_population, population_metrics
+
+DESCRIPTION = "OpenAI-ES: antithetic Gaussian search, centred-rank fitness shaping, weight decay, Adam"
+
+PARAMS = (
+    Param("population", int, 64, "members per iteration (even: antithetic pairs)", low=2),
+    Param("episodes_per_member", int, 1, "episodes that score one member", low=1),
+    Param("tie_break", str, "average", "ranks of equal fitnesses", choices=("average", "order")),
+    Param("learning_rate", float, 0.01, "Adam step size", low=0.0, low_open=True),
+    Param("noise_std", float, 0.05, "perturbation scale sigma", low=0.0, low_open=True),
+    Param("weight_decay", float, 0.005, "L2 coefficient", low=0.0),
+    Param("output_scale", float, 0.01, "scale of the policy's initial output weights", low=0.0),
+)
+
+
+@struct.dataclass
+class ESState:
+    theta: jax.Array  # [P]
+    opt_state: optax.OptState
+    keys: dict
+    hparams: dict
+    env_steps: jax.Array
+
+
+def build(env, static: dict):
+    if static["population"] % 2:
+        raise ParamError(f"openai_es: population = {static['population']} must be even (antithetic pairs)")
+    flat_policy = FlatPolicy(env, static["width"], static["depth"])
+    episode_length = rollout.episode_length_of(env, static["episode_length"])
+    pairs = static["population"] // 2
+    optimizer = optax.scale_by_adam()
+    steps_per_iteration = static["population"] * static["episodes_per_member"] * episode_length
+
+    def init_fn(streams, hp):
+        theta = flat_policy.sample_initial(streams["init"], hp["output_scale"])
+        return ESState(theta, optimizer.init(theta), dict(streams), hp, jnp.zeros((), jnp.int32))
+
+    def iteration(state: ESState, _):
+        hp = state.hparams
+        keys, noise_key = split_key(state.keys, "explore")
+        keys, episode_key = split_key(keys, "env")
+        eps = jax.random.normal(noise_key, (pairs, flat_policy.size))
+        noise = jnp.concatenate([eps, -eps])
+        thetas = state.theta + hp["noise_std"] * noise
+        pair_keys = jax.random.split(episode_key, pairs)
+        stats = evaluate_population(
+            env, flat_policy, thetas, jnp.concatenate([pair_keys, pair_keys]),
+            static["episodes_per_member"], episode_length,
+        )
+        fitness = stats.episode_return.mean(axis=1)
+        direction = es_gradient(noise, centred_ranks(fitness, static["tie_break"]), hp["noise_std"])
+        ascent = direction - hp["weight_decay"] * state.theta
+        updates, opt_state = optimizer.update(-ascent, state.opt_state)
+        step = -hp["learning_rate"] * updates
+        diagnostics = population_metrics(stats)
+        diagnostics["update_norm"] = jnp.linalg.norm(step)
+        diagnostics["zero_direction"] = jnp.all(direction == 0).astype(jnp.float32)
+        new_state = state.replace(
+            theta=state.theta + step, opt_state=opt_state, keys=keys,
+            env_steps=state.env_steps + steps_per_iteration,
+        )
+        return new_state, diagnostics
+
+    def step_fn(state: ESState):
+        action_fn_of = lambda state: lambda obs: flat_policy.action(state.theta, obs)  # noqa: E731
+        return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
+
+    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"]

@@ -1,0 +1,117 @@
+"""REINFORCE (Williams 1992): the Monte Carlo policy gradient the Swiss-cheese argument is about.
+
+Each iteration runs `num_envs` whole episodes from fresh resets, weighs every
+step's score grad log pi(a|s) by its return-to-go minus a baseline, and takes
+one Adam step on that estimate. Baselines: "none"; "batch_mean" (the mean
+return-to-go at the same time step across the batch); "learned" (a value
+network fitted to the returns). With a sparse reward and no episode reaching
+it the estimate is exactly zero; `zero_gradient` reports how often.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from envs.params import Param
+from rlab.trainers import networks, rollout
+from rlab.trainers.advantages import reward_to_go
+from rlab.trainers.base import split_key, train_then_evaluate
+from rlab.trainers.estimators import score_function_gradient
+
+DESCRIPTION = "REINFORCE: Monte Carlo policy gradient with an optional batch-mean or learned baseline"
+
+PARAMS = (
+    Param("num_envs", int, 32, "episodes per iteration", low=1),
+    Param("baseline", str, "batch_mean", "what is subtracted from returns", choices=("none", "batch_mean", "learned")),
+    Param("std", str, "state_independent", "Gaussian std parameterisation", choices=("state_independent", "state_dependent")),
+    Param("learning_rate", float, 3e-3, "Adam step size", low=0.0, low_open=True),
+    Param("gamma", float, 1.0, "discount", low=0.0, high=1.0),
+    Param("value_coef", float, 0.5, "value loss weight (learned baseline)", low=0.0),
+    Param("init_std", float, 0.5, "initial Gaussian std", low=0.0, low_open=True),
+    Param("output_scale", float, 0.01, "scale of the policy's initial output weights", low=0.0),
+)
+
+
+@struct.dataclass
+class ReinforceState:
+    params: dict  # {"policy": ..., "value": ...}
+    opt_state: optax.OptState
+    keys: dict
+    hparams: dict
+    env_steps: jax.Array
+
+
+def build(env, static: dict):
+    policy = networks.policy_for(env, static["width"], static["depth"], static["std"])
+    value_net = networks.value_network(static["width"], static["depth"])
+    episode_length = rollout.episode_length_of(env, static["episode_length"])
+    num_envs = static["num_envs"]
+    optimizer = optax.scale_by_adam()
+
+    def init_fn(streams, hp):
+        policy_key, value_key = jax.random.split(streams["init"])
+        params = {
+            "policy": policy.init(policy_key, hp["output_scale"], hp["init_std"]),
+            "value": value_net.init(value_key, jnp.zeros((env.observation_size,)))["params"],
+        }
+        return ReinforceState(params, optimizer.init(params), dict(streams), hp, jnp.zeros((), jnp.int32))
+
+    def iteration(state: ReinforceState, _):
+        hp = state.hparams
+        keys, reset_key = split_key(state.keys, "env")
+        keys, explore_key = split_key(keys, "explore")
+        envs = rollout.reset_batch(env, reset_key, num_envs)
+        act = lambda obs, key: policy.sample(state.params["policy"], obs, key)  # noqa: E731
+        _, traj = rollout.collect(env, act, envs, explore_key, episode_length, episode_length)
+        boundary = jnp.maximum(traj.termination, traj.truncation)
+        # Only each environment's first episode is whole; mask anything after it.
+        mask = 1.0 - (jnp.cumsum(boundary, axis=0) - boundary)
+        returns = reward_to_go(traj.reward, boundary, hp["gamma"])
+        values = value_net.apply({"params": state.params["value"]}, traj.obs)[..., 0]
+        if static["baseline"] == "none":
+            baseline = jnp.zeros_like(returns)
+        elif static["baseline"] == "batch_mean":
+            baseline = jnp.sum(returns * mask, axis=1, keepdims=True) / jnp.maximum(mask.sum(1, keepdims=True), 1.0)
+        else:
+            baseline = values
+        weights = (returns - baseline) * mask
+        flat = lambda x: x.reshape((-1,) + x.shape[2:])  # noqa: E731
+        pg = score_function_gradient(
+            policy.log_prob, state.params["policy"], flat(traj.obs), flat(traj.action), flat(weights), num_envs
+        )
+
+        def value_loss(value_params):
+            v = value_net.apply({"params": value_params}, traj.obs)[..., 0]
+            return 0.5 * jnp.sum(mask * (v - returns) ** 2) / jnp.maximum(mask.sum(), 1.0)
+
+        value_grad = jax.grad(value_loss)(state.params["value"])
+        # Ascend the return: descend -pg. The value net only learns for the learned baseline.
+        grads = {
+            "policy": jax.tree.map(jnp.negative, pg),
+            "value": jax.tree.map(lambda g: g * hp["value_coef"] * (static["baseline"] == "learned"), value_grad),
+        }
+        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        params = jax.tree.map(lambda p, u: p - hp["learning_rate"] * u, state.params, updates)
+        pg_norm = optax.global_norm(pg)
+        episode_return = jnp.sum(traj.reward * mask, axis=0)
+        diagnostics = {
+            "grad_norm": pg_norm,
+            "zero_gradient": (pg_norm == 0).astype(jnp.float32),
+            "train_return": episode_return.mean(),
+            "rewarded_fraction": jnp.mean(jnp.any((traj.reward > 0) & (mask > 0), axis=0)),
+            "train_success": jnp.mean(jnp.max(traj.success * mask, axis=0)),
+            "entropy": jnp.mean(jax.vmap(policy.entropy, in_axes=(None, 0))(state.params["policy"], flat(traj.obs))),
+        }
+        new_state = state.replace(
+            params=params, opt_state=opt_state, keys=keys, env_steps=state.env_steps + num_envs * episode_length
+        )
+        return new_state, diagnostics
+
+    def step_fn(state: ReinforceState):
+        action_fn_of = lambda state: lambda obs: policy.mode(state.params["policy"], obs)  # noqa: E731
+        return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
+
+    return init_fn, step_fn, num_envs * episode_length * static["iterations_per_eval"]

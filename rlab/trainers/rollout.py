@@ -1,0 +1,166 @@
+"""Acting in an environment: training rollouts with resets, and whole evaluation episodes.
+
+Shapes: `T` steps, `B` parallel environments, `E` episodes.
+
+Episodes end by termination (`state.done` from the environment, e.g. rlab's
+fixed horizons) or by truncation (`episode_length` steps without termination).
+The two are kept apart all the way into the advantage estimate: a truncated
+episode's value is bootstrapped, a terminated one's is not. Finished
+environments are reset with fresh keys from the env stream, so every episode
+gets its own start state (unlike Brax's AutoResetWrapper, which replays the
+first one).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+# act(obs, key) -> (action, log_prob) for ONE observation; callers vmap it.
+ActFn = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
+
+
+def episode_length_of(env, requested: int) -> int:
+    """`requested` if > 0, else the environment's own horizon."""
+    if requested > 0:
+        return requested
+    horizon = getattr(env, "horizon", None)
+    if horizon is None:
+        raise ValueError(
+            f"{type(env).__name__} has no fixed horizon; set the trainer's episode_length > 0"
+        )
+    return int(horizon)
+
+
+def _success(state) -> jax.Array:
+    return state.metrics.get("success", jnp.zeros_like(state.reward))
+
+
+@struct.dataclass
+class Transition:
+    """One step of B environments; stacked by `collect` to `[T, B, ...]`.
+
+    obs, next_obs: `[B, obs_size]` (next_obs is the true successor, before any reset);
+    action: `[B, action_size]` float or `[B]` int; log_prob, reward, termination,
+    truncation, success: `[B]` float32.
+    """
+
+    obs: jax.Array
+    action: jax.Array
+    log_prob: jax.Array
+    reward: jax.Array
+    termination: jax.Array
+    truncation: jax.Array
+    next_obs: jax.Array
+    success: jax.Array
+
+
+@struct.dataclass
+class EnvBatch:
+    """B environments mid-episode: their states and steps taken in the current episode `[B]`."""
+
+    state: object
+    episode_step: jax.Array
+
+
+def reset_batch(env, key: jax.Array, num_envs: int) -> EnvBatch:
+    state = jax.vmap(env.reset)(jax.random.split(key, num_envs))
+    return EnvBatch(state=state, episode_step=jnp.zeros((num_envs,), jnp.int32))
+
+
+def collect(
+    env, act: ActFn, batch: EnvBatch, key: jax.Array, num_steps: int, episode_length: int
+) -> tuple[EnvBatch, Transition]:
+    """Steps B environments `num_steps` times with `act`, resetting finished ones.
+
+    Returns:
+      (the environments after the last step, Transition with leaves `[T, B, ...]`).
+    """
+    num_envs = batch.episode_step.shape[0]
+
+    def one_step(batch: EnvBatch, step_key):
+        act_key, reset_key = jax.random.split(step_key)
+        obs = batch.state.obs
+        action, log_prob = jax.vmap(act)(obs, jax.random.split(act_key, num_envs))
+        state = jax.vmap(env.step)(batch.state, action)
+        episode_step = batch.episode_step + 1
+        termination = state.done.astype(jnp.float32)
+        truncation = ((episode_step >= episode_length) & (termination == 0)).astype(jnp.float32)
+        boundary = (termination + truncation) > 0
+        transition = Transition(
+            obs=obs,
+            action=action,
+            log_prob=log_prob,
+            reward=state.reward,
+            termination=termination,
+            truncation=truncation,
+            next_obs=state.obs,
+            success=_success(state),
+        )
+        fresh = jax.vmap(env.reset)(jax.random.split(reset_key, num_envs))
+        state = jax.tree.map(
+            lambda new, old: jnp.where(boundary.reshape((-1,) + (1,) * (old.ndim - 1)), new, old),
+            fresh,
+            state,
+        )
+        return EnvBatch(state, jnp.where(boundary, 0, episode_step)), transition
+
+    return jax.lax.scan(one_step, batch, jax.random.split(key, num_steps))
+
+
+@struct.dataclass
+class EpisodeStats:
+    """Outcomes of E whole episodes.
+
+    episode_return, success (1.0 if it succeeded at any step), rewarded (1.0 if
+    any step paid a positive reward): `[E]`. obs_count, obs_sum `[obs_size]`,
+    obs_sum_sq `[obs_size]`: moments of the observations the policy acted on
+    (for running observation normalisation).
+    """
+
+    episode_return: jax.Array
+    success: jax.Array
+    rewarded: jax.Array
+    obs_count: jax.Array
+    obs_sum: jax.Array
+    obs_sum_sq: jax.Array
+
+
+def run_episodes(env, act: ActFn, key: jax.Array, num_episodes: int, episode_length: int) -> EpisodeStats:
+    """Runs E independent episodes from fresh resets, each until it ends or `episode_length` steps."""
+
+    def episode(key):
+        reset_key, act_key = jax.random.split(key)
+        state = env.reset(reset_key)
+        zeros_obs = jnp.zeros_like(state.obs)
+        init = (state, jnp.ones(()), jnp.zeros(()), jnp.zeros(()), jnp.zeros(()), jnp.zeros(()), zeros_obs, zeros_obs)
+
+        def one_step(carry, step_key):
+            state, alive, total, success, rewarded, count, obs_sum, obs_sq = carry
+            action, _ = act(state.obs, step_key)
+            obs_sum, obs_sq = obs_sum + alive * state.obs, obs_sq + alive * state.obs**2
+            count = count + alive
+            state = env.step(state, action)
+            total = total + alive * state.reward
+            success = jnp.maximum(success, alive * _success(state))
+            rewarded = jnp.maximum(rewarded, alive * (state.reward > 0))
+            alive = alive * (1.0 - state.done)
+            return (state, alive, total, success, rewarded, count, obs_sum, obs_sq), None
+
+        carry, _ = jax.lax.scan(one_step, init, jax.random.split(act_key, episode_length))
+        return EpisodeStats(*carry[2:])
+
+    return jax.vmap(episode)(jax.random.split(key, num_episodes))
+
+
+def evaluate(env, action_fn: Callable, key: jax.Array, num_episodes: int, episode_length: int) -> dict:
+    """Mean return and success rate of a deterministic policy `action_fn(obs) -> action`.
+
+    Returns:
+      {"eval_return": scalar, "eval_success": scalar in [0, 1]}.
+    """
+    stats = run_episodes(env, lambda obs, _: (action_fn(obs), 0.0), key, num_episodes, episode_length)
+    return {"eval_return": stats.episode_return.mean(), "eval_success": stats.success.mean()}
