@@ -125,7 +125,7 @@ def build(env, static: dict):
         grads, diagnostics = jax.grad(loss_fn, has_aux=True)(params, batch, hp)
         updates, opt_state = _optimizer(hp).update(grads, opt_state, params)
         params = jax.tree.map(lambda p, u: p - hp["learning_rate"] * u, params, updates)
-        diagnostics["grad_norm"] = optax.global_norm(grads)
+        diagnostics["grad_norm"] = optax.tree.norm(grads)
         return (params, opt_state, hp), diagnostics
 
     def iteration(state: PPOState, _):

@@ -46,7 +46,7 @@ def build(env, static: dict):
 
     def init_fn(streams, hp):
         theta = flat_policy.sample_initial(streams["init"], hp["output_scale"])
-        return RandomSearchState(theta, jnp.full((), -jnp.inf), dict(streams), hp, jnp.zeros((), jnp.int32))
+        return RandomSearchState(theta, jnp.full((), -jnp.inf, jnp.float32), dict(streams), hp, jnp.zeros((), jnp.int32))
 
     def iteration(state: RandomSearchState, _):
         keys, draw_key = split_key(state.keys, "explore")

@@ -95,7 +95,7 @@ def build(env, static: dict):
         }
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = jax.tree.map(lambda p, u: p - hp["learning_rate"] * u, state.params, updates)
-        pg_norm = optax.global_norm(pg)
+        pg_norm = optax.tree.norm(pg)
         episode_return = jnp.sum(traj.reward * mask, axis=0)
         diagnostics = {
             "grad_norm": pg_norm,

@@ -1,0 +1,130 @@
+"""The contract every registered trainer keeps: pure, deterministic, vmappable, one compile."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import envs
+import rlab
+import rlab.trainers
+from rlab.seeds import split_streams
+from rlab.training import compiled, seed_keys
+from tests.trainer_cases import SWEPT, all_algos, tiny
+
+ENVS = {
+    "continuous": lambda: envs.make("cheese_point_mass", dim=2, horizon=5, reward="dense"),
+    "discrete": lambda: envs.make("deep_sea", size=4),
+}
+CASES = [(algo, kind) for algo in all_algos() for kind in ENVS]
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{a}-{k}" for a, k in CASES])
+def trainer(request):
+    algo, kind = request.param
+    return tiny(algo, ENVS[kind]())
+
+
+def run(trainer, seeds, hparams=None):
+    """Two steps of four seeds: every test uses this batch size, so each trainer compiles once."""
+    assert len(seeds) == 4
+    return rlab.train(trainer, seeds, 2, hparams=hparams, progress=False)
+
+
+def test_every_trainer_is_registered_with_sweepable_floats():
+    assert set(all_algos()) == {"ppo", "reinforce", "openai_es", "ars", "random_search"}
+    for algo, spec in rlab.trainers.registered().items():
+        assert spec.description
+        assert SWEPT[algo] in {p.name for p in spec.params if p.kind is float}
+
+
+def test_same_key_gives_bitwise_identical_metrics(trainer):
+    first, second = run(trainer, [3, 4, 5, 6]), run(trainer, [3, 4, 5, 6])
+    for name in first.metrics:
+        np.testing.assert_array_equal(first.metrics[name], second.metrics[name], err_msg=name)
+
+
+def test_a_seed_does_not_depend_on_the_other_seeds_in_its_batch(trainer):
+    together = run(trainer, [5, 6, 7, 8])
+    shuffled = run(trainer, [8, 100, 5, 101])
+    for name in together.metrics:
+        np.testing.assert_array_equal(together.metrics[name][0], shuffled.metrics[name][2], err_msg=name)
+        np.testing.assert_array_equal(together.metrics[name][3], shuffled.metrics[name][0], err_msg=name)
+    # Different seeds really differ.
+    noisy = together.metrics[_noisy(trainer)]
+    assert not np.array_equal(noisy[0], noisy[1])
+
+
+def _noisy(trainer):
+    """A metric that depends on the seed's randomness for this trainer."""
+    return {"ppo": "policy_loss", "reinforce": "train_return"}.get(trainer.algo, "fitness_mean")
+
+
+def test_metrics_are_finite_and_include_the_common_ones(trainer):
+    curves = run(trainer, [0, 1, 2, 3])
+    for name in rlab.trainers.COMMON_METRICS:
+        assert name in curves.metrics, name
+    for name, values in curves.metrics.items():
+        assert values.shape == (4, 2) and np.all(np.isfinite(values)), name
+    assert 0 <= curves.metrics["eval_success"].min() and curves.metrics["eval_success"].max() <= 1
+    np.testing.assert_array_equal(
+        curves.metrics["env_steps"][0], trainer.env_steps_per_step * np.array([1, 2])
+    )
+
+
+def test_a_swept_float_hyperparameter_does_not_recompile(trainer):
+    traces = []
+
+    def counted_step(state):
+        traces.append(1)
+        return trainer.step(state)
+
+    step = jax.jit(jax.vmap(counted_step))
+    init, _ = compiled(trainer)
+    name = SWEPT[trainer.algo]
+    states = []
+    for value in (0.01, 0.05):
+        state = init(seed_keys([0, 1, 2, 3]), {name: jnp.full((4,), value)})
+        states.append(step(step(state)[0])[0])
+    assert len(traces) == 1
+    # The value really reached the program: the trained weights differ.
+    assert not same(weights(states[0]), weights(states[1]))
+
+
+def test_a_grid_of_values_runs_as_one_program_per_seed(trainer):
+    name = SWEPT[trainer.algo]
+    grid = run(trainer, [0, 0, 0, 0], hparams={name: np.array([0.01, 0.05, 0.01, 0.05])})
+    alone = run(trainer, [0, 0, 0, 0], hparams={name: np.full(4, 0.05)})
+    for metric in grid.metrics:
+        np.testing.assert_array_equal(grid.metrics[metric][1], alone.metrics[metric][1], err_msg=metric)
+    assert not same(weights(grid.final_state), weights(alone.final_state))
+
+
+def weights(state):
+    """The policy weights of any trainer's state, as a list of arrays."""
+    for name in ("params", "theta", "best_theta"):
+        if hasattr(state, name):
+            return [np.asarray(x) for x in jax.tree.leaves(getattr(state, name))]
+    raise AssertionError(f"no policy weights in {type(state).__name__}")
+
+
+def same(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_streams_can_be_held_fixed_independently(trainer):
+    init, step = compiled(trainer)
+    hp = {k: jnp.broadcast_to(v, (4,)) for k, v in trainer.hparams().items()}
+    base = jax.vmap(split_streams)(seed_keys([0, 1, 2, 3]))
+    other = jax.vmap(split_streams)(seed_keys([10, 11, 12, 13]))
+
+    def start(streams):
+        return init(streams, hp)
+
+    # Holding the init stream fixed while the others vary: same initial
+    # weights, different training.
+    fixed_init = {**other, "init": base["init"]}
+    assert same(weights(start(base)), weights(start(fixed_init)))
+    assert not same(weights(step(start(base))[0]), weights(step(start(fixed_init))[0]))
+    # Varying the init stream alone changes the initial weights.
+    assert not same(weights(start(base)), weights(start({**base, "init": other["init"]})))
