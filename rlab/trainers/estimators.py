@@ -60,16 +60,18 @@ def centred_ranks(fitness: jax.Array, tie_break: str = "average") -> jax.Array:
       `[n]` float32 shaped fitness, summing to 0.
     """
     n = fitness.shape[0]
+    # Work with twice the rank, an exact integer, and centre it before dividing:
+    # a tie at the middle rank then gives exactly 0, not a rounding residue.
     if tie_break == "order":
-        ranks = jnp.argsort(jnp.argsort(fitness)).astype(jnp.float32)
+        twice_rank = 2 * jnp.argsort(jnp.argsort(fitness))
     elif tie_break == "average":
         ordered = jnp.sort(fitness)
         below = jnp.searchsorted(ordered, fitness, side="left")
         below_or_equal = jnp.searchsorted(ordered, fitness, side="right")
-        ranks = (below + below_or_equal - 1).astype(jnp.float32) / 2.0
+        twice_rank = below + below_or_equal - 1
     else:
         raise ValueError(f"tie_break = {tie_break!r}; allowed: 'average', 'order'")
-    return ranks / max(n - 1, 1) - 0.5
+    return (twice_rank - (n - 1)).astype(jnp.float32) / (2 * max(n - 1, 1))
 
 
 def es_gradient(noise: jax.Array, shaped_fitness: jax.Array, sigma: jax.Array) -> jax.Array:
