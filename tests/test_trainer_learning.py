@@ -1,0 +1,62 @@
+"""Learning tests: each trainer must cross a stated threshold within a stated budget.
+
+Thresholds are on the median over 16 seeds (not one lucky seed), budgets in
+environment steps per seed.
+"""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import envs
+import rlab
+import rlab.trainers
+
+SEEDS = range(16)
+
+
+def dense_point_mass():
+    return envs.make("cheese_point_mass", dim=2, reward="dense")
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_ppo_solves_dense_point_mass_in_30k_steps():
+    trainer = rlab.trainers.make("ppo", dense_point_mass(), eval_episodes=64)
+    curves = rlab.train(trainer, SEEDS, num_evals=6, progress=False)
+    assert curves.metrics["env_steps"][0, -1] <= 30_720
+    final = curves.metrics["eval_success"][:, -1]
+    assert np.median(final) >= 0.9, final
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_openai_es_solves_dense_point_mass_in_40k_steps():
+    trainer = rlab.trainers.make("openai_es", dense_point_mass(), eval_episodes=64)
+    curves = rlab.train(trainer, SEEDS, num_evals=6, progress=False)
+    assert curves.metrics["env_steps"][0, -1] <= 38_400
+    final = curves.metrics["eval_success"][:, -1]
+    assert np.median(final) >= 0.9, final
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+def test_random_search_finds_the_code_at_the_closed_form_rate():
+    """A random linear policy opens a lock of 3 digits out of 4 with probability 4^-3.
+
+    With zero initial biases, each time step's logits are an independent column of
+    i.i.d. weights, so every digit is uniform and independent. After S policies
+    the chance of having found the code is 1 - (1 - 1/64)^S.
+    """
+    env = envs.make("combination_lock", length=3, num_actions=4)
+    trainer = rlab.trainers.make("random_search", env, depth=0, population=8, eval_episodes=1)
+    curves = rlab.train(trainer, range(400), num_evals=4, progress=False)
+    found = curves.metrics["eval_success"]  # [seed, eval]: the best policy so far opens the lock
+    for evaluation in range(4):
+        tries = 8 * (evaluation + 1)
+        expected = 1 - (1 - 4.0**-3) ** tries
+        hits = int(found[:, evaluation].sum())
+        interval = stats.binomtest(hits, found.shape[0]).proportion_ci(0.999, method="wilson")
+        assert interval.low <= expected <= interval.high, (tries, hits, expected)
+    # Once found, the code stays found.
+    assert np.all(np.diff(found, axis=1) >= 0)
