@@ -52,6 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     envs_cmd.add_argument("--seed", type=int, default=0, help="seed of the check's episodes")
     envs_cmd.set_defaults(handler=_run_envs)
+
+    algos_cmd = commands.add_parser(
+        "algos",
+        help="list the trainers, or describe one's hyperparameters",
+        description="Without ALGORITHM: list every trainer. With ALGORITHM: every hyperparameter, "
+        "its default, allowed values, and whether it is a float leaf (swept in one program) or static.",
+    )
+    algos_cmd.add_argument("algo", nargs="?", metavar="ALGORITHM", help="one algorithm name")
+    algos_cmd.set_defaults(handler=_run_algos)
     return parser
 
 
@@ -92,6 +101,16 @@ def _run_envs(args: argparse.Namespace) -> int:
         envs_command.describe(args.env_id, params)
     else:
         envs_command.list_all()
+    return EXIT_OK
+
+
+def _run_algos(args: argparse.Namespace) -> int:
+    from rlab import algos_command
+
+    if args.algo:
+        algos_command.describe(args.algo)
+    else:
+        algos_command.list_all()
     return EXIT_OK
 
 

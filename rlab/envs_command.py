@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from typing import Any, Sequence
 
-from rich.console import Console
 from rich.table import Table
 
+from rlab.console import console, param_table
 from rlab.errors import UsageError
-
-# Piped output (logs, CI) gets a fixed width instead of rich's 80 columns.
-console = Console(width=None if sys.stdout.isatty() else 120)
 
 
 def parse_params(env_id: str, assignments: Sequence[str]) -> dict[str, Any]:
@@ -93,12 +89,7 @@ def describe(env_id: str, params: dict[str, Any]) -> None:
     spec = _spec(env_id)
     env = envs.make(env_id, **params)
     console.print(f"[bold cyan]{env_id}[/]: {spec.description}")
-    table = Table(show_header=True)
-    for column in ("parameter", "value", "default", "allowed", "meaning"):
-        table.add_column(column)
-    for p in spec.params:
-        table.add_row(p.name, repr(env.params[p.name]), repr(p.default), p.allowed(), p.doc)
-    console.print(table)
+    console.print(param_table(spec.params, env.params))
     console.print(
         f"observation [{env.observation_size}], actions {_actions(env)}, horizon {env.horizon}; "
         f"reference policy ({env.reference_policy_name}) succeeds with probability "

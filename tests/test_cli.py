@@ -57,3 +57,16 @@ def test_usage_errors_and_help():
         result = rlab(*args)
         assert result.returncode == 0 and "usage: rlab" in result.stdout
     assert rlab("--version").stdout.startswith("rlab ")
+
+
+def test_algos_lists_every_trainer_and_describes_one():
+    import rlab.trainers
+
+    listing = rlab("algos")
+    assert listing.returncode == 0, listing.stderr
+    for algo in rlab.trainers.registered():
+        assert algo in listing.stdout
+    detail = rlab("algos", "openai_es")
+    assert detail.returncode == 0 and "tie_break" in detail.stdout and "float leaf" in detail.stdout
+    bad = rlab("algos", "opnai_es")
+    assert bad.returncode == 2 and "did you mean 'openai_es'" in bad.stderr and "Traceback" not in bad.stderr

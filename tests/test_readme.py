@@ -31,11 +31,17 @@ def test_main_command_installs_and_runs_rlab():
     assert "pip install -e ." in command and "&& rlab " in command
 
 
-def test_python_example_runs():
-    example = re.search(r"```python\n(.+?)```", README, re.S).group(1)
-    namespace: dict = {}
-    exec(compile(example, "README example", "exec"), namespace)
-    assert namespace["state"].obs.shape == (namespace["env"].observation_size,)
+def test_python_examples_run():
+    examples = re.findall(r"```python\n(.+?)```", README, re.S)
+    assert len(examples) >= 2
+    for number, example in enumerate(examples):
+        namespace: dict = {}
+        exec(compile(example, f"README example {number}", "exec"), namespace)
+        if "state" in namespace:
+            assert namespace["state"].obs.shape == (namespace["env"].observation_size,)
+        if "curves" in namespace:
+            assert namespace["curves"].metrics["eval_success"].shape == (64, 6)
+            assert len(namespace["frame"]) == 64 * 6
 
 
 def test_every_registered_environment_is_documented():
