@@ -60,11 +60,11 @@ def test_usage_errors_and_help():
 
 
 def test_algos_lists_every_trainer_and_describes_one():
-    import rlab.trainers
+    from rlab.trainers import registered
 
     listing = rlab("algos")
     assert listing.returncode == 0, listing.stderr
-    for algo in rlab.trainers.registered():
+    for algo in registered():
         assert algo in listing.stdout
     detail = rlab("algos", "openai_es")
     assert detail.returncode == 0 and "tie_break" in detail.stdout and "float leaf" in detail.stdout
