@@ -82,10 +82,13 @@ def train(
         raise ValueError("seeds: give at least one integer seed")
     if num_evals < 1:
         raise ValueError(f"num_evals = {num_evals}; allowed: an integer >= 1")
-    per_seed = {
-        name: jnp.broadcast_to(jnp.asarray(value, jnp.float32), (seeds.size,))
-        for name, value in trainer.hparams(hparams).items()
-    }
+    per_seed = {}
+    for name, value in trainer.hparams(hparams).items():
+        if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != seeds.size):
+            raise ValueError(
+                f"hparams[{name!r}] has shape {value.shape}; allowed: a scalar or one value per seed ({seeds.size},)"
+            )
+        per_seed[name] = jnp.broadcast_to(value, (seeds.size,))
     init, step = compiled(trainer)
     state = init(seed_keys(seeds), per_seed)
     history: list[dict[str, np.ndarray]] = []

@@ -72,3 +72,24 @@ def test_registered_lists_every_hyperparameter_with_its_default():
         assert len(names) == len(set(names)) and "width" in names and "eval_episodes" in names
         trainer = rlab.trainers.make(spec.name, ENV)
         assert {**trainer.static, **trainer.defaults} == spec.defaults
+
+
+def test_brax_environments_train_once_given_an_episode_length():
+    import rlab
+    from envs import _quiet
+
+    brax_env = _quiet.import_brax_envs().get_environment("fast")
+    with pytest.raises(ParamError, match="episode_length = 0 .* Fast has none"):
+        rlab.trainers.make("ppo", brax_env)
+    for algo in ("ppo", "openai_es"):
+        trainer = rlab.trainers.make(algo, brax_env, episode_length=5, width=4, depth=1, iterations_per_eval=1)
+        curves = rlab.train(trainer, [0, 1], 1, progress=False)
+        assert np.all(np.isfinite(curves.metrics["eval_return"]))
+
+
+def test_per_seed_values_must_match_the_number_of_seeds():
+    import rlab
+
+    trainer = rlab.trainers.make("openai_es", ENV, population=4, width=4, depth=1)
+    with pytest.raises(ValueError, match=r"hparams\['noise_std'\] has shape \(3,\)"):
+        rlab.train(trainer, [0, 1], 1, hparams={"noise_std": [0.1, 0.2, 0.3]}, progress=False)

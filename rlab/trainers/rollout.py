@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
+from envs.params import ParamError
+
 # act(obs, key) -> (action, log_prob) for ONE observation; callers vmap it.
 ActFn = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
 
@@ -29,8 +31,9 @@ def episode_length_of(env, requested: int) -> int:
         return requested
     horizon = getattr(env, "horizon", None)
     if horizon is None:
-        raise ValueError(
-            f"{type(env).__name__} has no fixed horizon; set the trainer's episode_length > 0"
+        raise ParamError(
+            f"episode_length = 0 means the environment's own horizon, but {type(env).__name__} "
+            "has none; allowed: an integer >= 1 (steps before an episode is truncated)"
         )
     return int(horizon)
 
