@@ -61,6 +61,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     algos_cmd.add_argument("algo", nargs="?", metavar="ALGORITHM", help="one algorithm name")
     algos_cmd.set_defaults(handler=_run_algos)
+
+    sweep_cmd = commands.add_parser(
+        "sweep",
+        help="run (resume, or extend) the seed sweep an experiment spec declares",
+        description="Runs every cell x seed of SPEC in fixed-size chunks, writing each completed chunk to "
+        "DIR. Rerunning resumes: completed chunks are skipped. A larger --seeds runs only the new seeds.",
+    )
+    sweep_cmd.add_argument("spec", metavar="SPEC", help="experiment spec (TOML)")
+    sweep_cmd.add_argument("--out", metavar="DIR", help="sweep directory (default: runs/NAME)")
+    sweep_cmd.add_argument("--seeds", type=int, metavar="N", help="number of seeds (overrides the spec)")
+    sweep_cmd.add_argument("--chunk-size", type=int, metavar="N", help="lanes per compiled call")
+    sweep_cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    sweep_cmd.add_argument(
+        "--cache-dir", metavar="DIR", default=None,
+        help="JAX persistent compilation cache (default: $RLAB_CACHE_DIR or ~/.cache/rlab/jax; 'none' disables)",
+    )
+    sweep_cmd.set_defaults(handler=_run_sweep)
+
+    status_cmd = commands.add_parser("status", help="summarise a sweep directory")
+    status_cmd.add_argument("directory", metavar="DIR")
+    status_cmd.set_defaults(handler=_run_status)
     return parser
 
 
@@ -111,6 +132,40 @@ def _run_algos(args: argparse.Namespace) -> int:
         algos_command.describe(args.algo)
     else:
         algos_command.list_all()
+    return EXIT_OK
+
+
+def _run_sweep(args: argparse.Namespace) -> int:
+    import os
+    import pathlib
+
+    from rlab import spec as spec_lib
+
+    for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")
+    spec = spec_lib.load(args.spec)
+    if args.seeds is not None:
+        spec = spec.with_seeds(args.seeds)
+    cache = args.cache_dir or os.environ.get("RLAB_CACHE_DIR") or str(pathlib.Path.home() / ".cache" / "rlab" / "jax")
+    import jax
+
+    if cache != "none":
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    from rlab import sweep
+
+    out = args.out or str(pathlib.Path("runs") / spec.name)
+    sweep.run(spec, out, args.chunk_size, reporter=sweep.Reporter(quiet=args.quiet))
+    return EXIT_OK
+
+
+def _run_status(args: argparse.Namespace) -> int:
+    from rlab import results
+
+    summary = results.status(args.directory)
+    for key, value in summary.items():
+        print(f"{key:>16}: {value}")
     return EXIT_OK
 
 

@@ -1,0 +1,245 @@
+"""The results store: a sweep directory that keeps every seed and loses nothing.
+
+    DIR/spec.toml             the spec as given
+    DIR/manifest.json         spec hash, versions, backend and devices, git revision,
+                              start/end times, chunk size, and per-chunk status
+    DIR/chunks/ID.parquet     tidy long form: one row per (cell, seed, evaluation)
+    DIR/params/ID.npz         final policy parameters of every seed of the chunk
+
+Every file is written to a temporary name and renamed into place, and a chunk
+is listed in the manifest only after both its files are in place: a chunk is
+either complete or absent, whatever happens to the process.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import pathlib
+import platform
+import subprocess
+import tempfile
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from rlab.errors import UsageError
+
+MANIFEST = "manifest.json"
+
+
+def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
+    """Calls `write(temporary_path)`, then renames the result onto `path` in one step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    temporary = pathlib.Path(temporary)
+    try:
+        write(temporary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _write_text(path: pathlib.Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def _git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=pathlib.Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    versions = {"python": platform.python_version()}
+    for package in ("rlab", "jax", "jaxlib", "flax", "optax", "brax", "mujoco", "numpy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+class SweepStore:
+    """One sweep directory, opened for writing by the runner."""
+
+    def __init__(self, directory: pathlib.Path, manifest: dict):
+        self.directory = directory
+        self.manifest = manifest
+
+    @classmethod
+    def open(cls, directory, spec, chunk_size: int, backend: dict) -> "SweepStore":
+        """Creates the directory for `spec`, or reopens it to resume or extend the same sweep.
+
+        Raises:
+          UsageError: if the directory holds a different sweep (another spec
+            or chunk size), or exists and is not a sweep directory.
+        """
+        directory = pathlib.Path(directory)
+        manifest_path = directory / MANIFEST
+        if manifest_path.exists():
+            manifest = json.loads(manifest_path.read_text())
+            if manifest["spec_hash"] != spec.identity_hash():
+                raise UsageError(
+                    f"{directory} holds a different sweep (spec hash {manifest['spec_hash']}, this spec "
+                    f"{spec.identity_hash()}); choose another --out, or rerun the spec stored in "
+                    f"{directory / 'spec.toml'}"
+                )
+            if manifest["chunk_size"] != chunk_size:
+                raise UsageError(
+                    f"{directory} was run with chunk size {manifest['chunk_size']}; results depend on it, "
+                    f"so it cannot continue with chunk size {chunk_size} (omit --chunk-size to reuse it)"
+                )
+            manifest["num_seeds"] = max(manifest["num_seeds"], spec.num_seeds)
+            manifest["status"] = "running"
+            manifest["resumed_at"] = manifest.get("resumed_at", []) + [_now()]
+        else:
+            if directory.exists() and any(directory.iterdir()):
+                raise UsageError(f"{directory} exists, is not empty, and holds no {MANIFEST}; choose another --out")
+            manifest = {
+                "name": spec.name,
+                "spec_hash": spec.identity_hash(),
+                "spec": spec.identity(),
+                "num_seeds": spec.num_seeds,
+                "chunk_size": chunk_size,
+                "versions": _versions(),
+                "backend": backend,
+                "git_revision": _git_revision(),
+                "started_at": _now(),
+                "finished_at": None,
+                "status": "running",
+                "groups": {},
+                "chunks": {},
+            }
+            _write_text(directory / "spec.toml", spec.text)
+        store = cls(directory, manifest)
+        store.save()
+        return store
+
+    def save(self) -> None:
+        _write_text(self.directory / MANIFEST, json.dumps(self.manifest, indent=1, sort_keys=True, default=str))
+
+    def describe_group(self, group_id: str, description: dict) -> None:
+        self.manifest["groups"][group_id] = description
+
+    def stored_seeds(self, chunk_id: str) -> set[int]:
+        entry = self.manifest["chunks"].get(chunk_id)
+        if not entry or not (self.directory / entry["file"]).exists():
+            return set()
+        return set(entry["seeds"])
+
+    def keep_stored(self, chunk_id: str, frame: pd.DataFrame, arrays: dict[str, np.ndarray]):
+        """Merges a re-run chunk with what is stored: stored seeds keep their stored rows.
+
+        A chunk is re-run when seeds are added to its block; its old seeds are
+        recomputed with the same program, and a difference means the machine or
+        versions changed, which is reported rather than silently overwritten.
+        """
+        entry = self.manifest["chunks"][chunk_id]
+        old_frame = pd.read_parquet(self.directory / entry["file"])
+        old_seeds = set(entry["seeds"])
+        again = frame[frame["seed"].isin(old_seeds)].reset_index(drop=True)
+        if not again.equals(old_frame.reset_index(drop=True)):
+            import warnings
+
+            warnings.warn(
+                f"{chunk_id}: recomputing stored seeds gave different values (another machine or versions?); "
+                "the stored values are kept",
+                stacklevel=2,
+            )
+        merged_frame = pd.concat([old_frame, frame[~frame["seed"].isin(old_seeds)]], ignore_index=True)
+        with np.load(self.directory / entry["params"]) as data:
+            old_arrays = {k: data[k] for k in data.files}
+        new_lanes = ~np.isin(arrays["seed"], list(old_seeds))
+        merged_arrays = {k: np.concatenate([old_arrays[k], arrays[k][new_lanes]]) for k in arrays}
+        return merged_frame, merged_arrays
+
+    def write_chunk(self, chunk_id: str, frame: pd.DataFrame, params: dict[str, np.ndarray], info: dict) -> None:
+        """Writes a chunk's rows and parameters, then records it as complete."""
+        table_path = self.directory / "chunks" / f"{chunk_id}.parquet"
+        params_path = self.directory / "params" / f"{chunk_id}.npz"
+        atomic_write(table_path, lambda tmp: frame.to_parquet(tmp, index=False))
+        atomic_write(params_path, lambda tmp: _save_npz(tmp, params))
+        self.manifest["chunks"][chunk_id] = {
+            **info,
+            "file": str(table_path.relative_to(self.directory)),
+            "params": str(params_path.relative_to(self.directory)),
+            "completed_at": _now(),
+        }
+        self.save()
+
+    def finish(self) -> None:
+        self.manifest["status"] = "complete"
+        self.manifest["finished_at"] = _now()
+        self.save()
+
+
+def _save_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def read_manifest(directory) -> dict:
+    """The manifest of a sweep directory, or a UsageError saying why there is none."""
+    path = pathlib.Path(directory) / MANIFEST
+    if not path.exists():
+        raise UsageError(f"{directory} is not a sweep directory (no {MANIFEST}); run `rlab sweep SPEC --out DIR` first")
+    return json.loads(path.read_text())
+
+
+def load(directory) -> pd.DataFrame:
+    """Every stored row of a sweep, also of one still running (its completed chunks).
+
+    Returns:
+      A tidy DataFrame: one row per (cell, seed, evaluation), with columns
+      `group`, `algo`, `env.<axis>`, `hp.<axis>`, `seed`, `eval`, `env_steps`,
+      every metric, `diverged` and `diverged_eval`. Sorted by group, seed, eval.
+    """
+    directory = pathlib.Path(directory)
+    manifest = read_manifest(directory)
+    frames = [pd.read_parquet(directory / entry["file"]) for entry in manifest["chunks"].values()]
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True)
+    sort = [c for c in ("group", "hp_index", "seed", "eval") if c in frame.columns]
+    return frame.sort_values(sort, kind="stable").reset_index(drop=True)
+
+
+def load_params(directory, chunk_id: str) -> dict[str, np.ndarray]:
+    """Final policy parameters of a chunk: arrays with a leading seed-lane axis, plus `seed`."""
+    entry = read_manifest(directory)["chunks"][chunk_id]
+    with np.load(pathlib.Path(directory) / entry["params"]) as data:
+        return {k: data[k] for k in data.files}
+
+
+def status(directory) -> dict[str, Any]:
+    """A summary of a sweep directory: chunks done, seeds stored, times."""
+    manifest = read_manifest(directory)
+    chunks = manifest["chunks"]
+    return {
+        "name": manifest["name"],
+        "status": manifest["status"],
+        "chunks_complete": len(chunks),
+        "chunks_planned": manifest.get("chunks_planned"),
+        "seeds": manifest["num_seeds"],
+        "groups": len(manifest["groups"]),
+        "started_at": manifest["started_at"],
+        "finished_at": manifest["finished_at"],
+        "backend": manifest["backend"],
+    }

@@ -1,0 +1,254 @@
+"""Experiment specs: a TOML file declaring a grid of environments x algorithms x seeds.
+
+    name = "point_mass_dims"           # optional; default: the file's stem
+    env = "cheese_point_mass"
+    seeds = 64                         # seeds 0..63; or {start = 100, count = 64}
+    num_evals = 10                     # trainer steps (each: train, then evaluate)
+    chunk_size = 64                    # optional: lanes (seed x float value) per compiled call
+
+    [env_params]                       # fixed environment parameters
+    reward = "sparse"
+
+    [env_axes]                         # grid axes over environment parameters
+    dim = [1, 2, 3, 4]
+
+    [algorithms.ppo]                   # one table per algorithm: fixed hyperparameters...
+    num_envs = 16
+    [algorithms.ppo.axes]              # ...and grid axes over hyperparameters
+    learning_rate = [3e-4, 1e-3]
+
+    [algorithms.openai_es]
+
+Axes over float hyperparameters run inside the same compiled program as the
+seeds; every other axis value compiles its own program. `load` validates
+everything before anything compiles and reports every problem at once, each
+with the file and key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import pathlib
+import tomllib
+from typing import Any, Mapping
+
+import envs
+import rlab.trainers
+from envs.params import ParamError, resolve, unknown_id_message
+from rlab.errors import UsageError
+
+TOP_LEVEL_KEYS = ("name", "env", "seeds", "num_evals", "chunk_size", "env_params", "env_axes", "algorithms")
+
+
+class SpecError(UsageError):
+    """One or more problems in a spec file; the message lists each with its key."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AlgoConfig:
+    """One algorithm of a spec: fixed hyperparameters and grid axes (name -> values)."""
+
+    name: str
+    hparams: Mapping[str, Any]
+    axes: Mapping[str, tuple]
+
+    def float_axes(self) -> dict[str, tuple]:
+        kinds = {p.name: p.kind for p in rlab.trainers.registered()[self.name].params}
+        return {k: v for k, v in self.axes.items() if kinds[k] is float}
+
+    def static_axes(self) -> dict[str, tuple]:
+        floats = self.float_axes()
+        return {k: v for k, v in self.axes.items() if k not in floats}
+
+
+@dataclasses.dataclass(frozen=True)
+class Spec:
+    """A validated experiment spec. `text` is the file as given."""
+
+    name: str
+    env: str
+    env_params: Mapping[str, Any]
+    env_axes: Mapping[str, tuple]
+    algorithms: tuple[AlgoConfig, ...]
+    seed_start: int
+    num_seeds: int
+    num_evals: int
+    chunk_size: int | None
+    text: str
+
+    @property
+    def seeds(self) -> range:
+        return range(self.seed_start, self.seed_start + self.num_seeds)
+
+    def with_seeds(self, num_seeds: int) -> "Spec":
+        return dataclasses.replace(self, num_seeds=num_seeds)
+
+    def identity(self) -> dict:
+        """Everything that determines a seed's results (not the number of seeds)."""
+        return {
+            "env": self.env,
+            "env_params": dict(self.env_params),
+            "env_axes": {k: list(v) for k, v in self.env_axes.items()},
+            "algorithms": [
+                {"name": a.name, "hparams": dict(a.hparams), "axes": {k: list(v) for k, v in a.axes.items()}}
+                for a in self.algorithms
+            ],
+            "seed_start": self.seed_start,
+            "num_evals": self.num_evals,
+        }
+
+    def identity_hash(self) -> str:
+        canonical = json.dumps(self.identity(), sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def load(path: str | pathlib.Path) -> Spec:
+    """Reads and validates a spec file.
+
+    Raises:
+      SpecError: listing every problem, one per line, as "FILE: KEY: message".
+    """
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise SpecError(f"{path}: cannot read: {err.strerror}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{path}: not valid TOML: {err}") from None
+    return parse(raw, text, str(path), default_name=path.stem)
+
+
+def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", default_name: str = "sweep") -> Spec:
+    """Validates a parsed TOML mapping; see `load`."""
+    problems: list[str] = []
+
+    def problem(key: str, message: str) -> None:
+        problems.append(f"{source}: {key}: {message}")
+
+    for key in raw:
+        if key not in TOP_LEVEL_KEYS:
+            problem(key, f"unknown key; allowed: {', '.join(TOP_LEVEL_KEYS)}")
+
+    name = raw.get("name", default_name)
+    if not isinstance(name, str) or not name:
+        problem("name", f"{name!r} is not a non-empty string")
+
+    env_id = raw.get("env")
+    registered_envs = envs.registered()
+    if env_id is None:
+        problem("env", f"missing; allowed: one of {', '.join(registered_envs)}")
+    elif env_id not in registered_envs:
+        problem("env", unknown_id_message("environment", str(env_id), list(registered_envs)))
+        env_id = None
+
+    seed_start, num_seeds = 0, None
+    seeds = raw.get("seeds")
+    if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1:
+        num_seeds = seeds
+    elif isinstance(seeds, dict) and set(seeds) <= {"start", "count"} and _positive_int(seeds.get("count")) and (
+        _nonnegative_int(seeds.get("start", 0))
+    ):
+        seed_start, num_seeds = seeds.get("start", 0), seeds["count"]
+    else:
+        problem("seeds", f"{seeds!r}; allowed: an integer >= 1, or {{start = S, count = N}}")
+
+    num_evals = raw.get("num_evals")
+    if not _positive_int(num_evals):
+        problem("num_evals", f"{num_evals!r}; allowed: an integer >= 1")
+    chunk_size = raw.get("chunk_size")
+    if chunk_size is not None and not _positive_int(chunk_size):
+        problem("chunk_size", f"{chunk_size!r}; allowed: an integer >= 1")
+
+    env_params = _table(raw, "env_params", problem)
+    env_axes = _axes(raw.get("env_axes", {}), "env_axes", problem)
+    if env_id is not None:
+        _check_grid(env_id, registered_envs[env_id].params, env_params, env_axes, "env_params/env_axes", problem)
+
+    algorithms = []
+    algo_tables = raw.get("algorithms")
+    known = rlab.trainers.registered()
+    if not isinstance(algo_tables, dict) or not algo_tables:
+        problem("algorithms", f"missing or empty; add a table such as [algorithms.ppo]; allowed: {', '.join(known)}")
+        algo_tables = {}
+    for algo, table in algo_tables.items():
+        key = f"algorithms.{algo}"
+        if algo not in known:
+            problem(key, unknown_id_message("algorithm", algo, list(known)))
+            continue
+        if not isinstance(table, dict):
+            problem(key, "must be a table")
+            continue
+        hparams = {k: v for k, v in table.items() if k != "axes"}
+        axes = _axes(table.get("axes", {}), f"{key}.axes", problem)
+        for axis in axes:
+            if axis in hparams:
+                problem(f"{key}.axes.{axis}", "also given as a fixed hyperparameter; give it once")
+        _check_grid(algo, known[algo].params, hparams, axes, key, problem)
+        algorithms.append(AlgoConfig(algo, hparams, axes))
+
+    if problems:
+        raise SpecError("\n".join(problems))
+    return Spec(
+        name=name, env=env_id, env_params=env_params, env_axes=env_axes, algorithms=tuple(algorithms),
+        seed_start=seed_start, num_seeds=num_seeds, num_evals=num_evals, chunk_size=chunk_size, text=text,
+    )
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def _nonnegative_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _table(raw, key, problem) -> dict:
+    table = raw.get(key, {})
+    if not isinstance(table, dict):
+        problem(key, "must be a table of name = value")
+        return {}
+    return dict(table)
+
+
+def _axes(table, key, problem) -> dict[str, tuple]:
+    if not isinstance(table, dict):
+        problem(key, "must be a table of name = [values]")
+        return {}
+    axes = {}
+    for name, values in table.items():
+        if not isinstance(values, list) or not values:
+            problem(f"{key}.{name}", f"{values!r}; allowed: a non-empty list of values")
+        elif len(set(map(repr, values))) != len(values):
+            problem(f"{key}.{name}", f"{values!r} repeats a value")
+        else:
+            axes[name] = tuple(values)
+    return axes
+
+
+def _combinations(axes: Mapping[str, tuple]):
+    names = list(axes)
+    for values in itertools.product(*(axes[n] for n in names)):
+        yield dict(zip(names, values))
+
+
+def _check_grid(owner, declared, fixed, axes, key, problem) -> None:
+    """Validates every combination of `axes` over `fixed`; reports each distinct problem once."""
+    seen = set()
+    for combo in _combinations(axes):
+        try:
+            resolve(owner, declared, {**fixed, **combo})
+        except ParamError as err:
+            for line in str(err).removeprefix(f"{owner}: ").splitlines():
+                if line.strip() not in seen:
+                    seen.add(line.strip())
+                    problem(key, line.strip())
+
+
+def combinations(axes: Mapping[str, tuple]) -> list[dict]:
+    """Every combination of axis values, in a fixed order (the first axis varies slowest)."""
+    return list(_combinations(axes))

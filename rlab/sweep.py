@@ -1,0 +1,300 @@
+"""The sweep runner: every cell x seed of a spec, in fixed-size chunks, persisted as it goes.
+
+Grid cells that differ only in float hyperparameters form one *group* and share
+one compiled program: their values ride along with the seeds as lanes of the
+vmapped batch. A group's lanes are cut into chunks of exactly `chunk_size`
+lanes (the last one padded), so a seed's results depend only on the spec, the
+seed and the chunk size, never on how many other seeds run. Chunks are sharded
+over all local devices when the chunk size is a multiple of their number.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+import envs
+import rlab.trainers
+from rlab import spec as spec_lib
+from rlab.errors import UsageError
+from rlab.results import SweepStore
+from rlab.training import compiled, seed_keys
+
+DEFAULT_MAX_CHUNK = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """Grid cells sharing one compiled program.
+
+    Attributes:
+      index: position in the spec's enumeration (fixes the group id).
+      algo: algorithm name.
+      env_axes: this group's values of the spec's environment axes.
+      static_axes: its values of the algorithm's non-float axes.
+      float_combos: every combination of the algorithm's float axes ([{}] if none).
+    """
+
+    index: int
+    algo: str
+    env_params: dict
+    env_axes: dict
+    hparams: dict
+    static_axes: dict
+    float_combos: tuple[dict, ...]
+
+    @property
+    def id(self) -> str:
+        return f"g{self.index:03d}"
+
+    def describe(self) -> dict:
+        return {
+            "algo": self.algo, "env_axes": self.env_axes, "static_axes": self.static_axes,
+            "float_combos": list(self.float_combos),
+        }
+
+
+def groups(spec: spec_lib.Spec) -> list[Group]:
+    """The spec's groups, in a fixed order: environment axes slowest, then algorithms."""
+    result = []
+    for env_combo in spec_lib.combinations(spec.env_axes):
+        for algo in spec.algorithms:
+            floats = tuple(spec_lib.combinations(algo.float_axes()))
+            for static_combo in spec_lib.combinations(algo.static_axes()):
+                result.append(
+                    Group(
+                        index=len(result), algo=algo.name,
+                        env_params={**spec.env_params, **env_combo}, env_axes=env_combo,
+                        hparams={**algo.hparams, **static_combo}, static_axes=static_combo,
+                        float_combos=floats,
+                    )
+                )
+    return result
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """One compiled call: `lanes` = (seed, float-combo index) pairs, at most chunk_size of them."""
+
+    id: str
+    block: int
+    seeds: tuple[int, ...]
+    lanes: tuple[tuple[int, int], ...]
+
+
+def plan_chunks(group: Group, seed_start: int, num_seeds: int, chunk_size: int) -> list[Chunk]:
+    """Cuts a group's lanes into chunks by fixed blocks of seeds.
+
+    Seed block b holds seeds seed_start + [b * k, (b + 1) * k) with
+    k = chunk_size // (number of float combinations), so adding seeds to a
+    sweep only fills the last block and appends new ones.
+    """
+    num_floats = len(group.float_combos)
+    if num_floats > chunk_size:
+        raise UsageError(
+            f"chunk size {chunk_size} is smaller than the {num_floats} float-hyperparameter combinations "
+            f"of {group.algo}; allowed: a chunk size >= {num_floats}"
+        )
+    seeds_per_block = chunk_size // num_floats
+    chunks = []
+    for block in range(math.ceil(num_seeds / seeds_per_block)):
+        first = seed_start + block * seeds_per_block
+        seeds = tuple(range(first, min(first + seeds_per_block, seed_start + num_seeds)))
+        lanes = tuple((seed, f) for seed in seeds for f in range(num_floats))
+        chunks.append(Chunk(f"{group.id}-c{block:05d}", block, seeds, lanes))
+    return chunks
+
+
+def default_chunk_size(num_devices: int) -> int:
+    """Lanes per compiled call when the user sets none.
+
+    On a CPU a wide vmap stops paying once a chunk's working set leaves the
+    cache, so the default stays modest; it is rounded up to a multiple of the
+    device count so chunks shard evenly.
+    """
+    return math.ceil(DEFAULT_MAX_CHUNK / num_devices) * num_devices
+
+
+def _shard(tree, devices):
+    """Places the leading (lane) axis of every leaf across `devices`."""
+    if len(devices) == 1:
+        return tree
+    mesh = jax.sharding.Mesh(np.array(devices), ("lanes",))
+    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("lanes"))
+    return jax.device_put(tree, sharding)
+
+
+def run_chunk(trainer, group: Group, chunk: Chunk, chunk_size: int, num_evals: int, devices, on_eval=None):
+    """Trains one chunk: returns (metrics name -> [lanes, evals] numpy, final state of the real lanes)."""
+    padded = list(chunk.lanes) + [chunk.lanes[0]] * (chunk_size - len(chunk.lanes))
+    keys = seed_keys([seed for seed, _ in padded])
+    overrides = {
+        name: np.array([group.float_combos[f][name] for _, f in padded], np.float32)
+        for name in group.float_combos[0]
+    }
+    hparams = {name: jnp.broadcast_to(v, (chunk_size,)) for name, v in trainer.hparams(overrides).items()}
+    init, step = compiled(trainer)
+    state = init(*_shard((keys, hparams), devices))
+    history = []
+    for _ in range(num_evals):
+        state, metrics = step(state)
+        history.append(jax.device_get(metrics))
+        if on_eval:
+            on_eval()
+    real = len(chunk.lanes)
+    stacked = {name: np.stack([h[name][:real] for h in history], axis=1) for name in history[0]}
+    final = jax.tree.map(lambda x: np.asarray(x)[:real], state)
+    return stacked, final
+
+
+def chunk_frame(group: Group, chunk: Chunk, metrics: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Tidy rows of a chunk, with divergence flags: one row per (lane, evaluation)."""
+    num_lanes, num_evals = metrics["env_steps"].shape
+    finite = np.ones((num_lanes, num_evals), bool)
+    for values in metrics.values():
+        finite &= np.isfinite(values)
+    diverged = ~finite.all(axis=1)
+    diverged_eval = np.where(diverged, np.argmin(finite, axis=1), -1)
+    columns: dict[str, Any] = {
+        "group": group.id,
+        "algo": group.algo,
+        "seed": np.repeat([seed for seed, _ in chunk.lanes], num_evals),
+        "hp_index": np.repeat([f for _, f in chunk.lanes], num_evals),
+        "eval": np.tile(np.arange(num_evals), num_lanes),
+    }
+    for name, value in group.env_axes.items():
+        columns[f"env.{name}"] = value
+    for name, value in group.static_axes.items():
+        columns[f"hp.{name}"] = value
+    for name in group.float_combos[0]:
+        columns[f"hp.{name}"] = np.repeat([group.float_combos[f][name] for _, f in chunk.lanes], num_evals)
+    for name, values in metrics.items():
+        columns[name] = values.reshape(-1)
+    columns["diverged"] = np.repeat(diverged, num_evals)
+    columns["diverged_eval"] = np.repeat(diverged_eval, num_evals)
+    return pd.DataFrame(columns)
+
+
+def policy_arrays(state, chunk: Chunk) -> dict[str, np.ndarray]:
+    """The parts of a trainer state needed to act again, flattened to named arrays `[lanes, ...]`."""
+    arrays = {"seed": np.array([seed for seed, _ in chunk.lanes]), "hp_index": np.array([f for _, f in chunk.lanes])}
+    for field in ("params", "theta", "best_theta", "obs_stats"):
+        if hasattr(state, field):
+            part = getattr(state, field)
+            if field == "params" and isinstance(part, dict) and "policy" in part:
+                part = part["policy"]
+            for path, leaf in jax.tree_util.tree_leaves_with_path(part):
+                arrays[field + jax.tree_util.keystr(path)] = np.asarray(leaf)
+    return arrays
+
+
+def run(spec: spec_lib.Spec, out_dir, chunk_size: int | None = None, reporter=None) -> SweepStore:
+    """Runs (or resumes, or extends) a sweep into `out_dir`; returns its store."""
+    devices = jax.local_devices()
+    backend = {"platform": jax.default_backend(), "devices": [str(d) for d in devices]}
+    manifest_chunk = _existing_chunk_size(out_dir)
+    chunk_size = chunk_size or spec.chunk_size or manifest_chunk or default_chunk_size(len(devices))
+    store = SweepStore.open(out_dir, spec, chunk_size, backend)
+    shard_over = devices if chunk_size % len(devices) == 0 else devices[:1]
+    plan = []
+    for group in groups(spec):
+        store.describe_group(group.id, group.describe())
+        for chunk in plan_chunks(group, spec.seed_start, spec.num_seeds, chunk_size):
+            if not set(chunk.seeds) <= store.stored_seeds(chunk.id):
+                plan.append((group, chunk))
+    store.manifest["chunks_planned"] = len(store.manifest["chunks"]) + sum(
+        1 for _, c in plan if c.id not in store.manifest["chunks"]
+    )
+    store.save()
+    reporter = reporter or Reporter(quiet=True)
+    reporter.start(len(plan), spec.num_evals)
+    trainers: dict[int, Any] = {}
+    for group, chunk in plan:
+        if group.index not in trainers:
+            trainers.clear()  # one group's program at a time keeps memory bounded
+            env = envs.make(spec.env, **group.env_params)
+            trainers[group.index] = rlab.trainers.make(group.algo, env, **group.hparams)
+        trainer = trainers[group.index]
+        started = time.perf_counter()
+        metrics, final = run_chunk(
+            trainer, group, chunk, chunk_size, spec.num_evals, shard_over, on_eval=reporter.eval_done
+        )
+        seconds = time.perf_counter() - started
+        frame, arrays = chunk_frame(group, chunk, metrics), policy_arrays(final, chunk)
+        if chunk.id in store.manifest["chunks"]:
+            frame, arrays = store.keep_stored(chunk.id, frame, arrays)
+        store.write_chunk(
+            chunk.id, frame, arrays,
+            {"group": group.id, "seeds": list(chunk.seeds), "lanes": len(chunk.lanes), "seconds": round(seconds, 3),
+             "diverged_lanes": int(frame.groupby(["seed", "hp_index"])["diverged"].first().sum())},
+        )
+        env_steps = trainer.env_steps_per_step * spec.num_evals * len(chunk.lanes)
+        reporter.chunk_done(chunk.id, group, env_steps / max(seconds, 1e-9))
+    store.finish()
+    reporter.finish(store)
+    return store
+
+
+def _existing_chunk_size(out_dir) -> int | None:
+    import json
+    import pathlib
+
+    manifest = pathlib.Path(out_dir) / "manifest.json"
+    return json.loads(manifest.read_text())["chunk_size"] if manifest.exists() else None
+
+
+class Reporter:
+    """Progress of a sweep: a live bar on a terminal, plain periodic lines otherwise, or nothing."""
+
+    def __init__(self, quiet: bool = False, stream=None):
+        self.quiet = quiet
+        self.stream = stream or sys.stderr
+        self.bar = None
+
+    def start(self, num_chunks: int, num_evals: int) -> None:
+        self.total_chunks, self.done_chunks, self.started = num_chunks, 0, time.perf_counter()
+        if self.quiet:
+            return
+        if num_chunks == 0:
+            print("nothing to run: every chunk is already stored", file=self.stream)
+            return
+        if self.stream.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+            self.bar = Progress("{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                transient=True)
+            self.bar.start()
+            self.task = self.bar.add_task("evaluations", total=num_chunks * num_evals)
+        else:
+            print(f"running {num_chunks} chunks x {num_evals} evaluations", file=self.stream, flush=True)
+
+    def eval_done(self) -> None:
+        if self.bar is not None:
+            self.bar.advance(self.task)
+
+    def chunk_done(self, chunk_id: str, group: Group, steps_per_second: float) -> None:
+        self.done_chunks += 1
+        if self.quiet:
+            return
+        elapsed = time.perf_counter() - self.started
+        remaining = elapsed / self.done_chunks * (self.total_chunks - self.done_chunks)
+        line = (f"chunk {self.done_chunks}/{self.total_chunks} {chunk_id} ({group.algo} {group.env_axes}): "
+                f"{steps_per_second:,.0f} env steps/s, ETA {remaining:.0f}s")
+        if self.bar is not None:
+            self.bar.console.print(line)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def finish(self, store: SweepStore) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+        if not self.quiet:
+            print(f"done: {store.directory} ({len(store.manifest['chunks'])} chunks)", file=self.stream)
