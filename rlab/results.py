@@ -106,6 +106,9 @@ class SweepStore:
                     f"{directory} was run with chunk size {manifest['chunk_size']}; results depend on it, "
                     f"so it cannot continue with chunk size {chunk_size} (omit --chunk-size to reuse it)"
                 )
+            # Temporaries of a writer that was killed mid-write are not results.
+            for stale in directory.rglob(".*.tmp"):
+                stale.unlink(missing_ok=True)
             manifest["num_seeds"] = max(manifest["num_seeds"], spec.num_seeds)
             manifest["status"] = "running"
             manifest["resumed_at"] = manifest.get("resumed_at", []) + [_now()]

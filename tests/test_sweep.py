@@ -1,0 +1,240 @@
+"""Sweeps: spec validation, and results that are complete, reproducible and never lost."""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rlab import results, spec as spec_lib, sweep
+from rlab.errors import UsageError
+
+TINY = """
+name = "tiny"
+env = "cheese_point_mass"
+seeds = {seeds}
+num_evals = 2
+chunk_size = 4
+
+[env_params]
+reward = "dense"
+horizon = 4
+
+[env_axes]
+dim = [1, 2]
+
+[algorithms.openai_es]
+population = 4
+width = 4
+depth = 1
+iterations_per_eval = 1
+eval_episodes = 4
+[algorithms.openai_es.axes]
+noise_std = {noise}
+"""
+
+
+def write_spec(tmp_path, seeds=6, noise="[0.02, 0.05]", name="spec.toml"):
+    path = tmp_path / name
+    path.write_text(TINY.format(seeds=seeds, noise=noise))
+    return path
+
+
+def run_cli(*args, env=None, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "rlab.cli", *args], capture_output=True, text=True, timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def rows(directory, seeds=None):
+    frame = results.load(directory)
+    if seeds is not None:
+        frame = frame[frame["seed"].isin(seeds)]
+    return frame.sort_values(["group", "seed", "hp_index", "eval"]).reset_index(drop=True)
+
+
+# ----- spec validation ------------------------------------------------------------------
+
+
+def test_a_valid_spec_parses_into_groups_that_share_float_axes(tmp_path):
+    spec = spec_lib.load(write_spec(tmp_path))
+    assert spec.env == "cheese_point_mass" and spec.num_seeds == 6 and spec.num_evals == 2
+    groups = sweep.groups(spec)
+    assert [g.env_axes for g in groups] == [{"dim": 1}, {"dim": 2}]
+    assert all(len(g.float_combos) == 2 for g in groups)  # noise_std rides inside one program
+
+
+def test_every_problem_in_a_spec_is_reported_with_file_and_key(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        """
+env = "cheese_pointmass"
+seeds = 0
+num_evals = "ten"
+colour = "red"
+[env_axes]
+dim = []
+[algorithms.ppo]
+learning_rte = 0.1
+[algorithms.ppo.axes]
+num_envs = [0, 4]
+[algorithms.sac]
+"""
+    )
+    with pytest.raises(spec_lib.SpecError) as caught:
+        spec_lib.load(path)
+    message = str(caught.value)
+    expected = [
+        "env: unknown environment 'cheese_pointmass' (did you mean 'cheese_point_mass'?)",
+        "seeds: 0; allowed",
+        "num_evals: 'ten'; allowed: an integer >= 1",
+        "colour: unknown key",
+        "env_axes.dim: []; allowed: a non-empty list",
+        "algorithms.ppo: unknown parameter 'learning_rte' (did you mean 'learning_rate'?)",
+        "algorithms.ppo: parameter 'num_envs' = 0 is out of range",
+        "algorithms.sac: unknown algorithm 'sac'",
+    ]
+    for fragment in expected:
+        assert fragment in message, fragment
+    assert all(line.startswith(str(path)) for line in message.splitlines())
+
+
+def test_bad_environment_values_in_axes_are_caught_before_compiling(tmp_path):
+    path = tmp_path / "axes.toml"
+    path.write_text(TINY.format(seeds=2, noise="[0.1]").replace("dim = [1, 2]", "dim = [1, 0]"))
+    with pytest.raises(spec_lib.SpecError, match="env_params/env_axes: parameter 'dim' = 0 is out of range"):
+        spec_lib.load(path)
+
+
+def test_cli_reports_spec_problems_with_exit_code_2(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('env = "deep_sea"\nseeds = 2\nnum_evals = 1\n')
+    result = run_cli("sweep", str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "algorithms: missing or empty" in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+    missing = run_cli("sweep", str(tmp_path / "nope.toml"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+# ----- the runner and the store -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted sweep of 6 seeds, run in-process."""
+    tmp = tmp_path_factory.mktemp("reference")
+    spec = spec_lib.load(write_spec(tmp))
+    sweep.run(spec, tmp / "out")
+    return tmp / "out"
+
+
+def test_a_sweep_stores_every_cell_seed_and_evaluation(reference):
+    frame = results.load(reference)
+    assert len(frame) == 2 * 2 * 6 * 2  # dims x noise values x seeds x evaluations
+    assert set(frame["env.dim"]) == {1, 2} and set(frame["hp.noise_std"].round(3)) == {0.02, 0.05}
+    assert not frame["diverged"].any()
+    manifest = results.read_manifest(reference)
+    assert manifest["status"] == "complete" and manifest["chunk_size"] == 4
+    assert manifest["versions"]["jax"] and manifest["backend"]["platform"] == "cpu"
+    assert (reference / "spec.toml").read_text().startswith("\nname = \"tiny\"")
+    params = results.load_params(reference, "g000-c00000")
+    assert params["seed"].tolist() == [0, 0, 1, 1] and params["theta"].shape[0] == 4
+
+
+def test_rerunning_a_finished_sweep_runs_nothing_and_changes_nothing(reference, tmp_path):
+    before = rows(reference)
+    result = run_cli("sweep", str(reference / "spec.toml"), "--out", str(reference), "--cache-dir", "none")
+    assert result.returncode == 0, result.stderr
+    assert "every chunk is already stored" in result.stderr
+    pd.testing.assert_frame_equal(before, rows(reference))
+
+
+def test_resume_after_sigkill_equals_an_uninterrupted_run(reference, tmp_path):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rlab.cli", "sweep", str(spec_path), "--out", str(out), "--quiet",
+         "--cache-dir", "none"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and len(list((out / "chunks").glob("*.parquet"))) < 2:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    partial = results.read_manifest(out)
+    assert partial["status"] == "running" and 2 <= len(partial["chunks"]) < 4
+    resumed = run_cli("sweep", str(spec_path), "--out", str(out), "--quiet", "--cache-dir", "none")
+    assert resumed.returncode == 0, resumed.stderr
+    pd.testing.assert_frame_equal(rows(reference), rows(out))
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_raising_the_seed_count_runs_only_new_seeds_and_keeps_stored_ones(reference, tmp_path):
+    out = tmp_path / "out"
+    spec = spec_lib.load(write_spec(tmp_path, seeds=3))
+    sweep.run(spec, out)
+    first = rows(out)
+    chunk_times = {k: v["completed_at"] for k, v in results.read_manifest(out)["chunks"].items()}
+    sweep.run(spec.with_seeds(6), out)
+    extended = rows(out)
+    pd.testing.assert_frame_equal(first, rows(out, seeds=[0, 1, 2]))
+    pd.testing.assert_frame_equal(rows(reference), extended)
+    manifest = results.read_manifest(out)
+    # Chunks holding only old seeds were not rerun.
+    assert manifest["chunks"]["g000-c00000"]["completed_at"] == chunk_times["g000-c00000"]
+    assert manifest["num_seeds"] == 6
+
+
+def test_a_seeds_curve_does_not_depend_on_how_many_seeds_run(tmp_path):
+    small, large = tmp_path / "small", tmp_path / "large"
+    sweep.run(spec_lib.load(write_spec(tmp_path, seeds=8, name="a.toml")), small)
+    sweep.run(spec_lib.load(write_spec(tmp_path, seeds=24, name="b.toml")), large)
+    pd.testing.assert_frame_equal(rows(small), rows(large, seeds=range(8)))
+
+
+def test_a_different_spec_is_refused_in_an_existing_directory(reference, tmp_path):
+    other = spec_lib.load(write_spec(tmp_path, noise="[0.3]"))
+    with pytest.raises(UsageError, match="holds a different sweep"):
+        sweep.run(other, reference)
+    same = spec_lib.load(reference / "spec.toml")
+    with pytest.raises(UsageError, match="chunk size 4"):
+        sweep.run(same, reference, chunk_size=8)
+
+
+def test_a_diverging_lane_is_flagged_and_the_others_are_unaffected(reference, tmp_path):
+    out = tmp_path / "out"
+    # noise_std 3e38 overflows the perturbed weights to inf: those lanes diverge.
+    sweep.run(spec_lib.load(write_spec(tmp_path, noise="[0.02, 0.05, 3e38]")), out)
+    frame = results.load(out)
+    bad = frame[frame["hp.noise_std"] > 1]
+    good = frame[frame["hp.noise_std"] < 1]
+    assert bad["diverged"].all() and (bad["diverged_eval"] == 0).all()
+    assert not good["diverged"].any()
+    # The other lanes are bitwise what the reference run (without the bad value) stored.
+    good = good.sort_values(["group", "seed", "hp_index", "eval"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(rows(reference), good)
+
+
+def test_sharding_over_four_devices_gives_the_same_bits_as_one(reference, tmp_path):
+    out = tmp_path / "sharded"
+    result = run_cli(
+        "sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet", "--cache-dir", "none",
+        env={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(results.read_manifest(out)["backend"]["devices"]) == 4
+    pd.testing.assert_frame_equal(rows(reference), rows(out))
+
+
+def test_status_summarises_a_sweep(reference):
+    result = run_cli("status", str(reference))
+    assert result.returncode == 0 and "complete" in result.stdout and "chunks_complete: 6" in result.stdout
+    missing = run_cli("status", str(reference / "nowhere"))
+    assert missing.returncode == 2 and "not a sweep directory" in missing.stderr
