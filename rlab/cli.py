@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--out", metavar="DIR", help="sweep directory (default: runs/NAME)")
     sweep_cmd.add_argument("--seeds", type=int, metavar="N", help="number of seeds (overrides the spec)")
     sweep_cmd.add_argument("--chunk-size", type=int, metavar="N", help="lanes per compiled call")
+    sweep_cmd.add_argument(
+        "--memory-budget", type=float, metavar="MIB",
+        help="memory one chunk may plan to use, when the chunk size is not set (default: half the available)",
+    )
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress output")
     sweep_cmd.add_argument(
         "--cache-dir", metavar="DIR", default=None,
@@ -141,7 +145,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     from rlab import spec as spec_lib
 
-    for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size)):
+    for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size), ("--memory-budget", args.memory_budget)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")
     spec = spec_lib.load(args.spec)
@@ -156,7 +160,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
     from rlab import sweep
 
     out = args.out or str(pathlib.Path("runs") / spec.name)
-    sweep.run(spec, out, args.chunk_size, reporter=sweep.Reporter(quiet=args.quiet))
+    budget = None if args.memory_budget is None else int(args.memory_budget * 2**20)
+    sweep.run(spec, out, args.chunk_size, reporter=sweep.Reporter(quiet=args.quiet), memory_budget=budget)
     return EXIT_OK
 
 

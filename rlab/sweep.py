@@ -113,14 +113,53 @@ def plan_chunks(group: Group, seed_start: int, num_seeds: int, chunk_size: int) 
     return chunks
 
 
-def default_chunk_size(num_devices: int) -> int:
+def program_bytes(trainer, lanes: int) -> int:
+    """Memory XLA plans for one step of `lanes` vmapped lanes (arguments + outputs + temporaries)."""
+    init, step = compiled(trainer)
+    hparams = {k: jnp.broadcast_to(v, (lanes,)) for k, v in trainer.hparams().items()}
+    state = jax.eval_shape(init, seed_keys(range(lanes)), hparams)
+    analysis = step.lower(state).compile().memory_analysis()
+    if analysis is None:  # a backend that does not report it
+        return 0
+    return (analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+            + analysis.temp_size_in_bytes - analysis.alias_size_in_bytes)
+
+
+def available_memory_bytes() -> int:
+    """Memory free for a chunk: the first device's limit on an accelerator, else the host's available RAM."""
+    stats = jax.local_devices()[0].memory_stats() or {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 2**30
+
+
+def default_chunk_size(trainers, num_devices: int, budget_bytes: int | None = None) -> int:
     """Lanes per compiled call when the user sets none.
 
-    On a CPU a wide vmap stops paying once a chunk's working set leaves the
-    cache, so the default stays modest; it is rounded up to a multiple of the
-    device count so chunks shard evenly.
+    Memory per lane is measured from XLA's plan for 4 and 8 lanes of each
+    trainer given; the chunk is the largest that fits half the available
+    memory (or `budget_bytes`) on every device, capped at 64 lanes: on a CPU a
+    wider vmap stops paying once a chunk's working set leaves the cache. It is
+    a power of two times the device count, so chunks shard evenly.
     """
-    return math.ceil(DEFAULT_MAX_CHUNK / num_devices) * num_devices
+    budget = budget_bytes if budget_bytes is not None else available_memory_bytes() // 2
+    fits = DEFAULT_MAX_CHUNK
+    for trainer in trainers:
+        small, large = program_bytes(trainer, 4), program_bytes(trainer, 8)
+        per_lane = max((large - small) / 4, 1.0)
+        fixed = max(small - 4 * per_lane, 0.0)
+        fits = min(fits, int((budget - fixed) / per_lane) * num_devices)
+    size = num_devices
+    while size * 2 <= fits:
+        size *= 2
+    return size
 
 
 def _shard(tree, devices):
@@ -196,16 +235,26 @@ def policy_arrays(state, chunk: Chunk) -> dict[str, np.ndarray]:
     return arrays
 
 
-def run(spec: spec_lib.Spec, out_dir, chunk_size: int | None = None, reporter=None) -> SweepStore:
-    """Runs (or resumes, or extends) a sweep into `out_dir`; returns its store."""
+def run(
+    spec: spec_lib.Spec, out_dir, chunk_size: int | None = None, reporter=None, memory_budget: int | None = None
+) -> SweepStore:
+    """Runs (or resumes, or extends) a sweep into `out_dir`; returns its store.
+
+    Args:
+      chunk_size: lanes per compiled call; default: the spec's, else the one a
+        resumed directory used, else the largest that fits `memory_budget`
+        bytes (default: half the available memory).
+    """
     devices = jax.local_devices()
     backend = {"platform": jax.default_backend(), "devices": [str(d) for d in devices]}
-    manifest_chunk = _existing_chunk_size(out_dir)
-    chunk_size = chunk_size or spec.chunk_size or manifest_chunk or default_chunk_size(len(devices))
+    all_groups = groups(spec)
+    chunk_size = chunk_size or spec.chunk_size or _existing_chunk_size(out_dir)
+    if chunk_size is None:
+        chunk_size = default_chunk_size(_probe_trainers(spec, all_groups), len(devices), memory_budget)
     store = SweepStore.open(out_dir, spec, chunk_size, backend)
     shard_over = devices if chunk_size % len(devices) == 0 else devices[:1]
     plan = []
-    for group in groups(spec):
+    for group in all_groups:
         store.describe_group(group.id, group.describe())
         for chunk in plan_chunks(group, spec.seed_start, spec.num_seeds, chunk_size):
             if not set(chunk.seeds) <= store.stored_seeds(chunk.id):
@@ -241,6 +290,17 @@ def run(spec: spec_lib.Spec, out_dir, chunk_size: int | None = None, reporter=No
     store.finish()
     reporter.finish(store)
     return store
+
+
+def _probe_trainers(spec, all_groups):
+    """One trainer per algorithm, on its group with the largest environment: the memory probes."""
+    largest = {}
+    for group in all_groups:
+        env = envs.make(spec.env, **group.env_params)
+        size = env.observation_size + env.action_size
+        if group.algo not in largest or size > largest[group.algo][0]:
+            largest[group.algo] = (size, group, env)
+    return [rlab.trainers.make(g.algo, env, **g.hparams) for _, g, env in largest.values()]
 
 
 def _existing_chunk_size(out_dir) -> int | None:

@@ -33,6 +33,8 @@ def test_main_command_installs_and_runs_rlab():
 
 def test_python_examples_run():
     examples = re.findall(r"```python\n(.+?)```", README, re.S)
+    # Examples that read a finished sweep's directory are exercised by the sweep tests.
+    examples = [e for e in examples if "runs/" not in e]
     assert len(examples) >= 2
     for number, example in enumerate(examples):
         namespace: dict = {}
