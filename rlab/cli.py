@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress output")
     sweep_cmd.add_argument(
+        "--process", metavar="I/N",
+        help="run as process I of N sharing the sweep (default: from jax.distributed, else 0/1)",
+    )
+    sweep_cmd.add_argument(
         "--cache-dir", metavar="DIR", default=None,
         help="JAX persistent compilation cache (default: $RLAB_CACHE_DIR or ~/.cache/rlab/jax; 'none' disables)",
     )
@@ -161,8 +165,18 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     out = args.out or str(pathlib.Path("runs") / spec.name)
     budget = None if args.memory_budget is None else int(args.memory_budget * 2**20)
-    sweep.run(spec, out, args.chunk_size, reporter=sweep.Reporter(quiet=args.quiet), memory_budget=budget)
+    process = _parse_process(args.process) if args.process else None
+    sweep.run(
+        spec, out, args.chunk_size, reporter=sweep.Reporter(quiet=args.quiet), memory_budget=budget, process=process
+    )
     return EXIT_OK
+
+
+def _parse_process(text: str) -> tuple[int, int]:
+    index, sep, count = text.partition("/")
+    if not (sep and index.isdigit() and count.isdigit() and int(index) < int(count)):
+        raise UsageError(f"--process = {text!r}; allowed: I/N with 0 <= I < N, e.g. 0/2")
+    return int(index), int(count)
 
 
 def _run_status(args: argparse.Namespace) -> int:

@@ -3,6 +3,8 @@
     DIR/spec.toml             the spec as given
     DIR/manifest.json         spec hash, versions, backend and devices, git revision,
                               start/end times, chunk size, and per-chunk status
+                              (in a multi-process sweep, one manifest.pI.json per
+                              process I, each listing the chunks it wrote)
     DIR/chunks/ID.parquet     tidy long form: one row per (cell, seed, evaluation)
     DIR/params/ID.npz         final policy parameters of every seed of the chunk
 
@@ -76,15 +78,21 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-class SweepStore:
-    """One sweep directory, opened for writing by the runner."""
+def manifest_name(process_index: int = 0, process_count: int = 1) -> str:
+    """The manifest a process writes: one per process when several share a sweep."""
+    return MANIFEST if process_count == 1 else f"manifest.p{process_index}.json"
 
-    def __init__(self, directory: pathlib.Path, manifest: dict):
+
+class SweepStore:
+    """One sweep directory, opened for writing by the runner (by one process of possibly several)."""
+
+    def __init__(self, directory: pathlib.Path, manifest: dict, name: str = MANIFEST):
         self.directory = directory
         self.manifest = manifest
+        self.name = name
 
     @classmethod
-    def open(cls, directory, spec, chunk_size: int, backend: dict) -> "SweepStore":
+    def open(cls, directory, spec, chunk_size: int, backend: dict, process=(0, 1)) -> "SweepStore":
         """Creates the directory for `spec`, or reopens it to resume or extend the same sweep.
 
         Raises:
@@ -92,7 +100,16 @@ class SweepStore:
             or chunk size), or exists and is not a sweep directory.
         """
         directory = pathlib.Path(directory)
-        manifest_path = directory / MANIFEST
+        name = manifest_name(*process)
+        manifest_path = directory / name
+        others = [p for p in directory.glob("manifest*.json") if p.name != name] if directory.exists() else []
+        for other in others:
+            theirs = json.loads(other.read_text())
+            if theirs["spec_hash"] != spec.identity_hash() or theirs["chunk_size"] != chunk_size:
+                raise UsageError(
+                    f"{directory} holds a different sweep ({other.name}: spec hash {theirs['spec_hash']}, "
+                    f"chunk size {theirs['chunk_size']}); choose another --out"
+                )
         if manifest_path.exists():
             manifest = json.loads(manifest_path.read_text())
             if manifest["spec_hash"] != spec.identity_hash():
@@ -113,7 +130,7 @@ class SweepStore:
             manifest["status"] = "running"
             manifest["resumed_at"] = manifest.get("resumed_at", []) + [_now()]
         else:
-            if directory.exists() and any(directory.iterdir()):
+            if not others and directory.exists() and any(directory.iterdir()):
                 raise UsageError(f"{directory} exists, is not empty, and holds no {MANIFEST}; choose another --out")
             manifest = {
                 "name": spec.name,
@@ -126,23 +143,25 @@ class SweepStore:
                 "git_revision": _git_revision(),
                 "started_at": _now(),
                 "finished_at": None,
+                "process": {"index": process[0], "count": process[1]},
                 "status": "running",
                 "groups": {},
                 "chunks": {},
             }
             _write_text(directory / "spec.toml", spec.text)
-        store = cls(directory, manifest)
+        store = cls(directory, manifest, name)
         store.save()
         return store
 
     def save(self) -> None:
-        _write_text(self.directory / MANIFEST, json.dumps(self.manifest, indent=1, sort_keys=True, default=str))
+        _write_text(self.directory / self.name, json.dumps(self.manifest, indent=1, sort_keys=True, default=str))
 
     def describe_group(self, group_id: str, description: dict) -> None:
         self.manifest["groups"][group_id] = description
 
     def stored_seeds(self, chunk_id: str) -> set[int]:
-        entry = self.manifest["chunks"].get(chunk_id)
+        """Seeds of a chunk already stored by this or any other process of the sweep."""
+        entry = self.manifest["chunks"].get(chunk_id) or _merged_chunks(self.directory).get(chunk_id)
         if not entry or not (self.directory / entry["file"]).exists():
             return set()
         return set(entry["seeds"])
@@ -198,12 +217,35 @@ def _save_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
         np.savez_compressed(handle, **arrays)
 
 
+def _manifests(directory) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(pathlib.Path(directory).glob("manifest*.json"))]
+
+
+def _merged_chunks(directory) -> dict:
+    chunks: dict = {}
+    for manifest in _manifests(directory):
+        chunks.update(manifest["chunks"])
+    return chunks
+
+
 def read_manifest(directory) -> dict:
-    """The manifest of a sweep directory, or a UsageError saying why there is none."""
-    path = pathlib.Path(directory) / MANIFEST
-    if not path.exists():
+    """The sweep's manifest (merged over its processes' manifests), or a UsageError saying why there is none."""
+    manifests = _manifests(directory)
+    if not manifests:
         raise UsageError(f"{directory} is not a sweep directory (no {MANIFEST}); run `rlab sweep SPEC --out DIR` first")
-    return json.loads(path.read_text())
+    if len(manifests) == 1:
+        return manifests[0]
+    merged = dict(manifests[0])
+    merged["chunks"] = _merged_chunks(directory)
+    merged["groups"] = {k: v for m in manifests for k, v in m["groups"].items()}
+    merged["status"] = "complete" if all(m["status"] == "complete" for m in manifests) else "running"
+    merged["num_seeds"] = max(m["num_seeds"] for m in manifests)
+    merged["started_at"] = min(m["started_at"] for m in manifests)
+    finished = [m["finished_at"] for m in manifests]
+    merged["finished_at"] = None if None in finished else max(finished)
+    merged["chunks_planned"] = sum(m.get("chunks_planned") or 0 for m in manifests)
+    merged["backend"] = {"processes": [m["backend"] for m in manifests]}
+    return merged
 
 
 def load(directory) -> pd.DataFrame:

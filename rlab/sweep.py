@@ -236,7 +236,12 @@ def policy_arrays(state, chunk: Chunk) -> dict[str, np.ndarray]:
 
 
 def run(
-    spec: spec_lib.Spec, out_dir, chunk_size: int | None = None, reporter=None, memory_budget: int | None = None
+    spec: spec_lib.Spec,
+    out_dir,
+    chunk_size: int | None = None,
+    reporter=None,
+    memory_budget: int | None = None,
+    process: tuple[int, int] | None = None,
 ) -> SweepStore:
     """Runs (or resumes, or extends) a sweep into `out_dir`; returns its store.
 
@@ -244,20 +249,30 @@ def run(
       chunk_size: lanes per compiled call; default: the spec's, else the one a
         resumed directory used, else the largest that fits `memory_budget`
         bytes (default: half the available memory).
+      process: (index, count) of this process among those sharing the sweep;
+        default `(jax.process_index(), jax.process_count())`, so that under
+        `jax.distributed.initialize()` every host takes its share of chunks
+        (chunk i goes to process i mod count) and writes its own files.
     """
+    process = process or (jax.process_index(), jax.process_count())
+    if not 0 <= process[0] < process[1]:
+        raise UsageError(f"process index {process[0]} is not in [0, {process[1]})")
     devices = jax.local_devices()
     backend = {"platform": jax.default_backend(), "devices": [str(d) for d in devices]}
     all_groups = groups(spec)
     chunk_size = chunk_size or spec.chunk_size or _existing_chunk_size(out_dir)
     if chunk_size is None:
         chunk_size = default_chunk_size(_probe_trainers(spec, all_groups), len(devices), memory_budget)
-    store = SweepStore.open(out_dir, spec, chunk_size, backend)
+    store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
     shard_over = devices if chunk_size % len(devices) == 0 else devices[:1]
     plan = []
+    position = 0
     for group in all_groups:
         store.describe_group(group.id, group.describe())
         for chunk in plan_chunks(group, spec.seed_start, spec.num_seeds, chunk_size):
-            if not set(chunk.seeds) <= store.stored_seeds(chunk.id):
+            mine = position % process[1] == process[0]
+            position += 1
+            if mine and not set(chunk.seeds) <= store.stored_seeds(chunk.id):
                 plan.append((group, chunk))
     store.manifest["chunks_planned"] = len(store.manifest["chunks"]) + sum(
         1 for _, c in plan if c.id not in store.manifest["chunks"]
@@ -307,8 +322,9 @@ def _existing_chunk_size(out_dir) -> int | None:
     import json
     import pathlib
 
-    manifest = pathlib.Path(out_dir) / "manifest.json"
-    return json.loads(manifest.read_text())["chunk_size"] if manifest.exists() else None
+    for manifest in sorted(pathlib.Path(out_dir).glob("manifest*.json")):
+        return json.loads(manifest.read_text())["chunk_size"]
+    return None
 
 
 class Reporter:

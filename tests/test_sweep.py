@@ -238,3 +238,63 @@ def test_status_summarises_a_sweep(reference):
     assert result.returncode == 0 and "complete" in result.stdout and "chunks_complete: 6" in result.stdout
     missing = run_cli("status", str(reference / "nowhere"))
     assert missing.returncode == 2 and "not a sweep directory" in missing.stderr
+
+
+DISTRIBUTED_DRIVER = """
+import sys
+import jax
+
+jax.distributed.initialize(coordinator_address=sys.argv[1], num_processes=2, process_id=int(sys.argv[2]))
+from rlab import spec, sweep
+
+sweep.run(spec.load(sys.argv[3]), sys.argv[4])
+"""
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_under_jax_distributed_share_the_chunks(reference, tmp_path):
+    driver = tmp_path / "driver.py"
+    driver.write_text(DISTRIBUTED_DRIVER)
+    out = tmp_path / "out"
+    address = f"127.0.0.1:{free_port()}"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, str(driver), address, str(i), str(reference / "spec.toml"), str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        for i in range(2)
+    ]
+    logs = [p.communicate(timeout=300)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], logs
+    manifests = sorted(p.name for p in out.glob("manifest*.json"))
+    assert manifests == ["manifest.p0.json", "manifest.p1.json"]
+    assert len(results.read_manifest(out)["chunks"]) == 6
+    for name in manifests:
+        written = json_chunks(out / name)
+        assert 0 < len(written) < 6  # each process wrote its own share
+    pd.testing.assert_frame_equal(rows(reference), rows(out))
+    assert results.read_manifest(out)["status"] == "complete"
+
+
+def json_chunks(path):
+    import json
+
+    return json.loads(path.read_text())["chunks"]
+
+
+def test_process_flag_splits_a_sweep_between_two_runs(reference, tmp_path):
+    out = tmp_path / "out"
+    for process in ("0/2", "1/2"):
+        result = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet",
+                         "--cache-dir", "none", "--process", process)
+        assert result.returncode == 0, result.stderr
+    pd.testing.assert_frame_equal(rows(reference), rows(out))
+    bad = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--process", "2/2")
+    assert bad.returncode == 2 and "--process = '2/2'" in bad.stderr
