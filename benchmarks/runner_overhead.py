@@ -73,18 +73,31 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=64)
     parser.add_argument("--budget-mib", type=float, default=64.0)
     parser.add_argument("--budget-seeds", type=int, default=1024)
+    parser.add_argument("--repeats", type=int, default=2, help="timed runs of each (best is kept)")
+    parser.add_argument("--parts", nargs="+", default=["memory", "overhead"], choices=["memory", "overhead"])
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as cache:
         jax.config.update("jax_compilation_cache_dir", cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        memory(args)
-        spec = spec_lib.parse(spec_lib.tomllib.loads(SPEC.format(seeds=args.seeds, chunk=args.chunk)))
-        bare(spec), with_runner(spec)  # warm-up: both fill the compilation cache
-        bare_seconds, runner_seconds = bare(spec), with_runner(spec)
-        print(f"overhead: {args.seeds} seeds x 2 trainers, chunks of {args.chunk} lanes, 4 evaluations")
-        print(f"  bare jit(vmap) programs: {bare_seconds:7.2f} s")
-        print(f"  rlab sweep runner:       {runner_seconds:7.2f} s  ({runner_seconds / bare_seconds - 1:+.1%})")
+        if "memory" in args.parts:
+            memory(args)
+        if "overhead" in args.parts:
+            overhead(args)
+
+
+def overhead(args) -> None:
+    """Times the runner against bare programs on the same chunks (best of --repeats, alternating)."""
+    spec = spec_lib.parse(spec_lib.tomllib.loads(SPEC.format(seeds=args.seeds, chunk=args.chunk)))
+    bare(spec), with_runner(spec)  # warm-up: both fill the compilation cache
+    bare_times, runner_times = [], []
+    for _ in range(args.repeats):
+        bare_times.append(bare(spec))
+        runner_times.append(with_runner(spec))
+    bare_seconds, runner_seconds = min(bare_times), min(runner_times)
+    print(f"overhead: {args.seeds} seeds x 2 trainers, chunks of {args.chunk} lanes, 4 evaluations")
+    print(f"  bare jit(vmap) programs: {bare_seconds:7.2f} s")
+    print(f"  rlab sweep runner:       {runner_seconds:7.2f} s  ({runner_seconds / bare_seconds - 1:+.1%})")
 
 
 def memory(args) -> None:

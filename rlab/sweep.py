@@ -185,9 +185,10 @@ def run_chunk(trainer, group: Group, chunk: Chunk, chunk_size: int, num_evals: i
     history = []
     for _ in range(num_evals):
         state, metrics = step(state)
-        history.append(jax.device_get(metrics))
+        history.append(metrics)  # fetched once at the end, so steps dispatch back to back
         if on_eval:
             on_eval()
+    history = jax.device_get(history)
     real = len(chunk.lanes)
     stacked = {name: np.stack([h[name][:real] for h in history], axis=1) for name in history[0]}
     final = jax.tree.map(lambda x: np.asarray(x)[:real], state)
