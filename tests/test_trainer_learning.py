@@ -21,20 +21,12 @@ def dense_point_mass():
 
 @pytest.mark.slow
 @pytest.mark.ci
-def test_ppo_solves_dense_point_mass_in_30k_steps():
-    trainer = rlab.trainers.make("ppo", dense_point_mass(), eval_episodes=64)
+@pytest.mark.parametrize("algo, budget", [("ppo", 30_720), ("openai_es", 38_400)])
+def test_solves_dense_point_mass_within_budget(algo, budget):
+    """Median success over 16 seeds >= 0.9 after six evaluations (default hyperparameters)."""
+    trainer = rlab.trainers.make(algo, dense_point_mass(), eval_episodes=64)
     curves = rlab.train(trainer, SEEDS, num_evals=6, progress=False)
-    assert curves.metrics["env_steps"][0, -1] <= 30_720
-    final = curves.metrics["eval_success"][:, -1]
-    assert np.median(final) >= 0.9, final
-
-
-@pytest.mark.slow
-@pytest.mark.ci
-def test_openai_es_solves_dense_point_mass_in_40k_steps():
-    trainer = rlab.trainers.make("openai_es", dense_point_mass(), eval_episodes=64)
-    curves = rlab.train(trainer, SEEDS, num_evals=6, progress=False)
-    assert curves.metrics["env_steps"][0, -1] <= 38_400
+    assert curves.metrics["env_steps"][0, -1] <= budget
     final = curves.metrics["eval_success"][:, -1]
     assert np.median(final) >= 0.9, final
 
