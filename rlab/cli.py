@@ -87,6 +87,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep_cmd.set_defaults(handler=_run_sweep)
 
+    report_cmd = commands.add_parser(
+        "report", help="write DIR/report/index.html and summary.md for a sweep (also one still running)"
+    )
+    report_cmd.add_argument("directory", metavar="DIR")
+    report_cmd.set_defaults(handler=_run_report)
+
+    plot_cmd = commands.add_parser("plot", help="write one figure of a sweep as PNG and SVG")
+    plot_cmd.add_argument("kind", metavar="KIND", help="one of: fan, success, final, degradation, profile, "
+                          "improvement, survival, power")
+    plot_cmd.add_argument("directory", metavar="DIR")
+    plot_cmd.add_argument("--out", metavar="FILE", help="output path without extension (default: DIR/plots/KIND)")
+    plot_cmd.set_defaults(handler=_run_plot)
+
+    demo_cmd = commands.add_parser(
+        "demo", help="run a small built-in sweep (a few minutes on 2 CPU cores) and write its report"
+    )
+    demo_cmd.add_argument("--out", metavar="DIR", default="runs/demo", help="sweep directory (default: %(default)s)")
+    demo_cmd.add_argument("--seeds", type=int, default=64, help="seeds per cell (default: %(default)s)")
+    demo_cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    demo_cmd.set_defaults(handler=_run_demo)
+
     status_cmd = commands.add_parser("status", help="summarise a sweep directory")
     status_cmd.add_argument("directory", metavar="DIR")
     status_cmd.set_defaults(handler=_run_status)
@@ -155,12 +176,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
     spec = spec_lib.load(args.spec)
     if args.seeds is not None:
         spec = spec.with_seeds(args.seeds)
-    cache = args.cache_dir or os.environ.get("RLAB_CACHE_DIR") or str(pathlib.Path.home() / ".cache" / "rlab" / "jax")
-    import jax
-
-    if cache != "none":
-        jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    _enable_compilation_cache(args.cache_dir)
     from rlab import sweep
 
     out = args.out or str(pathlib.Path("runs") / spec.name)
@@ -170,6 +186,72 @@ def _run_sweep(args: argparse.Namespace) -> int:
         spec, out, args.chunk_size, reporter=sweep.Reporter(quiet=args.quiet), memory_budget=budget, process=process
     )
     return EXIT_OK
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from rlab import report, results
+
+    results.read_manifest(args.directory)  # a clear error if DIR is no sweep
+    path = report.build(args.directory)
+    print(f"report: {path}")
+    return EXIT_OK
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    import pathlib
+
+    import numpy as np
+
+    from rlab import plots, report, results
+
+    if args.kind not in report.FIGURE_KINDS:
+        from envs.params import unknown_id_message
+
+        raise UsageError(unknown_id_message("figure kind", args.kind, list(report.FIGURE_KINDS)))
+    results.read_manifest(args.directory)
+    frame = results.load(args.directory)
+    if frame.empty and args.kind != "power":
+        raise UsageError(f"{args.directory} has no completed chunk yet")
+    if not frame.empty:
+        frame = frame.assign(config=report.configurations(frame))
+    figures = report.figure(args.kind, frame, np.random.default_rng(0))
+    if not figures:
+        raise UsageError(f"figure {args.kind!r} does not apply to this sweep (e.g. no numeric environment axis)")
+    base = pathlib.Path(args.out) if args.out else pathlib.Path(args.directory) / "plots" / args.kind
+    for index, (_, fig) in enumerate(figures):
+        target = base if len(figures) == 1 else base.with_name(f"{base.name}-{index}")
+        for path in plots.save(fig, target):
+            print(path)
+    return EXIT_OK
+
+
+def _run_demo(args: argparse.Namespace) -> int:
+    import pathlib
+    import tomllib
+
+    from rlab import demo, report, spec as spec_lib, sweep
+
+    if args.seeds < 1:
+        raise UsageError(f"--seeds = {args.seeds}; allowed: an integer >= 1")
+    _enable_compilation_cache(None)
+    text = demo.spec_text(args.seeds)
+    spec = spec_lib.parse(tomllib.loads(text), text, "demo")
+    sweep.run(spec, args.out, reporter=sweep.Reporter(quiet=args.quiet))
+    path = report.build(args.out)
+    print(f"demo done: results in {args.out}, report at {pathlib.Path(path).resolve()}")
+    return EXIT_OK
+
+
+def _enable_compilation_cache(directory: str | None) -> None:
+    import os
+    import pathlib
+
+    import jax
+
+    cache = directory or os.environ.get("RLAB_CACHE_DIR") or str(pathlib.Path.home() / ".cache" / "rlab" / "jax")
+    if cache != "none":
+        jax.config.update("jax_compilation_cache_dir", cache)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def _parse_process(text: str) -> tuple[int, int]:

@@ -362,7 +362,14 @@ def survival_curve(times, observed):
       (t `[K]`, survival `[K]`, low `[K]`, high `[K]`) with 95% intervals.
     """
     times, observed = np.asarray(times, float), np.asarray(observed, bool)
+    import warnings
+
     data = sps.CensoredData(uncensored=times[observed], right=times[~observed])
     result = sps.ecdf(data).sf
-    ci = result.confidence_interval(0.95)
-    return result.quantiles, result.probabilities, ci.low.probabilities, ci.high.probabilities
+    with warnings.catch_warnings():
+        # Greenwood's interval is undefined where the estimate reaches 0; those ends are filled below.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = result.confidence_interval(0.95)
+    low = np.nan_to_num(ci.low.probabilities, nan=0.0)
+    high = np.nan_to_num(ci.high.probabilities, nan=1.0)
+    return result.quantiles, result.probabilities, low, high

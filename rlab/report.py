@@ -1,0 +1,270 @@
+"""`rlab report DIR`: one self-contained HTML page (and a Markdown summary) of a sweep.
+
+A seed counts as a success when its final evaluation succeeds in at least half
+of its evaluation episodes; success rates get Wilson intervals, returns get
+IQM with bootstrap intervals, and the spread across seeds is reported apart
+from both. Works on a sweep still running (its completed chunks).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import itertools
+import pathlib
+
+import numpy as np
+import pandas as pd
+
+from rlab import plots, results, stats
+
+SUCCESS_SHARE = 0.5
+FIGURE_KINDS = ("fan", "success", "final", "degradation", "profile", "improvement", "survival", "power")
+
+
+def configurations(frame: pd.DataFrame) -> pd.Series:
+    """A readable name per row: algorithm plus its hyperparameter-axis values."""
+    hp_columns = [c for c in frame.columns if c.startswith("hp.") and c != "hp_index"]
+    names = frame["algo"].astype(str)
+    for column in hp_columns:
+        present = frame[column].notna()
+        names = names.where(~present, names + " " + column[3:] + "=" + frame[column].astype(str))
+    return names
+
+
+def env_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith("env.")]
+
+
+def _env_label(values: dict) -> str:
+    return ", ".join(f"{k[4:]}={v}" for k, v in values.items()) or "all"
+
+
+def curves(frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps `[E]`, values `[S, E]`) of one configuration's rows."""
+    table = frame.pivot_table(index="seed", columns="eval", values=metric, aggfunc="first", dropna=False)
+    steps = frame.groupby("eval")["env_steps"].first().to_numpy()
+    return steps, table.to_numpy(dtype=float)
+
+
+def _slices(frame: pd.DataFrame):
+    """(env values dict, rows) for every combination of environment-axis values."""
+    columns = env_columns(frame)
+    if not columns:
+        yield {}, frame
+        return
+    for values, rows in frame.groupby(columns, sort=True):
+        values = values if isinstance(values, tuple) else (values,)
+        yield dict(zip(columns, values)), rows
+
+
+def summary_table(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """One row per (environment values, configuration): seeds, diverged, success rate, IQM, spread."""
+    records = []
+    for env_values, rows in _slices(frame):
+        for config, cfg_rows in rows.groupby("config", sort=True):
+            _, returns = curves(cfg_rows, "eval_return")
+            _, success = curves(cfg_rows, "eval_success")
+            final_return, diverged = stats.drop_diverged(returns)
+            final_success = success[np.isfinite(returns).all(axis=1)]
+            record = {**{k[4:]: v for k, v in env_values.items()}, "configuration": config,
+                      "seeds": returns.shape[0], "diverged": diverged}
+            if final_return.shape[0]:
+                wins = int(np.sum(final_success[:, -1] >= SUCCESS_SHARE))
+                rate = stats.success_rate(wins, final_return.shape[0])
+                iqm = stats.bootstrap_ci(final_return[:, -1], "iqm", rng, n_resamples=2000)
+                iqr = stats.SPREADS["iqr"](final_return[:, -1])
+                record.update({
+                    "success rate": f"{float(rate.point):.2f} [{float(rate.low):.2f}, {float(rate.high):.2f}]",
+                    "IQM final return": f"{float(iqm.point):.3f} [{float(iqm.low):.3f}, {float(iqm.high):.3f}]",
+                    "IQR across seeds": f"{float(iqr):.3f}",
+                })
+            records.append(record)
+    return pd.DataFrame(records)
+
+
+def comparisons(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Every pair of configurations within each environment slice: P(X > Y), Welch and Mann-Whitney p (Holm)."""
+    records = []
+    for env_values, rows in _slices(frame):
+        finals = {}
+        for config, cfg_rows in rows.groupby("config", sort=True):
+            values, _ = stats.drop_diverged(curves(cfg_rows, "eval_return")[1][:, -1])
+            if values.size >= 2:
+                finals[config] = values
+        for x, y in itertools.combinations(finals, 2):
+            poi = stats.probability_of_improvement(finals[x], finals[y], rng, n_resamples=2000)
+            records.append({
+                **{k[4:]: v for k, v in env_values.items()}, "X": x, "Y": y,
+                "P(X > Y)": f"{float(poi.point):.2f} [{float(poi.low):.2f}, {float(poi.high):.2f}]",
+                "Welch p": _safe_p(lambda: stats.welch_test(finals[x], finals[y]).pvalue),
+                "Mann-Whitney p": _safe_p(lambda: stats.mann_whitney(finals[x], finals[y]).pvalue),
+            })
+    table = pd.DataFrame(records)
+    if len(table):
+        for column in ("Welch p", "Mann-Whitney p"):
+            table[column + " (Holm)"] = stats.holm(table[column].fillna(1.0))
+    return table
+
+
+def _safe_p(compute) -> float:
+    with np.errstate(all="ignore"):
+        p = float(compute())
+    return p if np.isfinite(p) else 1.0
+
+
+def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator):
+    """One of FIGURE_KINDS for the whole sweep; a list of (title, fig) (several for per-slice kinds)."""
+    figures = []
+    if kind == "power":
+        return [("Seeds needed: power of a Welch test", plots.power_curve()[0])]
+    if kind == "degradation":
+        return _degradation_figures(frame, rng)
+    for env_values, rows in _slices(frame):
+        label = _env_label(env_values)
+        by_config = {c: r for c, r in rows.groupby("config", sort=True)}
+        if kind in ("fan", "success"):
+            metric = "eval_return" if kind == "fan" else "eval_success"
+            steps = next(iter(by_config.values())).groupby("eval")["env_steps"].first().to_numpy()
+            data = {c: curves(r, metric)[1] for c, r in by_config.items()}
+            fig, _ = plots.fan_chart(steps, data, ylabel=metric.replace("_", " "), title=f"{metric} ({label})")
+        elif kind in ("final", "profile"):
+            data = {c: curves(r, "eval_return")[1][:, -1] for c, r in by_config.items()}
+            if kind == "final":
+                fig, _ = plots.final_distribution(data, title=f"final evaluation return ({label})")
+            else:
+                fig, _ = plots.performance_profile(data, rng=rng, title=f"performance profile ({label})")
+        elif kind == "improvement":
+            table = comparisons(rows, rng)
+            if not len(table):
+                continue
+            intervals = {}
+            for x, y in itertools.combinations(by_config, 2):
+                a, _ = stats.drop_diverged(curves(by_config[x], "eval_return")[1][:, -1])
+                b, _ = stats.drop_diverged(curves(by_config[y], "eval_return")[1][:, -1])
+                if a.size and b.size:
+                    intervals[f"{x} vs {y}"] = stats.probability_of_improvement(a, b, rng, n_resamples=1000)
+            fig, _ = plots.probability_of_improvement_chart(intervals, title=f"probability of improvement ({label})")
+        elif kind == "survival":
+            data = {}
+            for c, r in by_config.items():
+                steps, success = curves(r, "eval_success")
+                success, _ = stats.drop_diverged(success)
+                times, observed = stats.time_to_first_success(success, steps)
+                data[c] = stats.survival_curve(times, observed) if observed.any() else _no_events(steps)
+            fig, _ = plots.survival_plot(data, title=f"time to first success ({label})")
+        else:
+            raise ValueError(f"figure kind {kind!r}; allowed: {', '.join(FIGURE_KINDS)}")
+        figures.append((f"{kind} ({label})", fig))
+    return figures
+
+
+def _no_events(steps):
+    """No seed ever succeeded: survival stays at 1 up to the budget."""
+    t = np.asarray([steps[0], steps[-1]], float)
+    return t, np.ones(2), np.ones(2), np.ones(2)
+
+
+def _degradation_figures(frame, rng):
+    """Success against each numeric environment axis, the other axes held at each of their values."""
+    figures = []
+    for axis in env_columns(frame):
+        if not pd.api.types.is_numeric_dtype(frame[axis]) or frame[axis].nunique() < 2:
+            continue
+        others = [c for c in env_columns(frame) if c != axis]
+        held = frame.groupby(others, sort=True) if others else [((), frame)]
+        for values, rows in held:
+            values = values if isinstance(values, tuple) else (values,)
+            levels = sorted(rows[axis].unique())
+            by_algo = {}
+            for config, cfg_rows in rows.groupby("config", sort=True):
+                outcomes = []
+                for level in levels:
+                    _, success = curves(cfg_rows[cfg_rows[axis] == level], "eval_success")
+                    success, _ = stats.drop_diverged(success)
+                    outcomes.append((success[:, -1] >= SUCCESS_SHARE).astype(float))
+                if all(o.size for o in outcomes):
+                    by_algo[config] = stats.degradation(levels, outcomes, rng, n_resamples=500)
+            label = _env_label(dict(zip(others, values)))
+            fig, _ = plots.degradation_plot(levels, by_algo, axis_name=axis[4:], title=f"success vs {axis[4:]} ({label})")
+            figures.append((f"degradation along {axis[4:]} ({label})", fig))
+    return figures
+
+
+def _png_data(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110)
+    plots.plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def build(directory, seed: int = 0) -> pathlib.Path:
+    """Writes DIR/report/index.html and DIR/report/summary.md; returns the HTML path."""
+    directory = pathlib.Path(directory)
+    manifest = results.read_manifest(directory)
+    frame = results.load(directory)
+    out = directory / "report"
+    out.mkdir(exist_ok=True)
+    rng = np.random.default_rng(seed)
+    if frame.empty:
+        body = "<p>No chunk has completed yet.</p>"
+        summary, comparison = pd.DataFrame(), pd.DataFrame()
+    else:
+        frame = frame.assign(config=configurations(frame))
+        summary, comparison = summary_table(frame, rng), comparisons(frame, rng)
+        sections = []
+        for kind in FIGURE_KINDS:
+            for title, fig in figure(kind, frame, rng):
+                sections.append(f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{_png_data(fig)}">'
+                                f"<figcaption>{html.escape(title)}</figcaption></figure>")
+        body = (
+            "<h2>Summary</h2>" + summary.to_html(index=False, border=0)
+            + "<h2>Figures</h2>" + "\n".join(sections)
+            + "<h2>Comparisons</h2>" + (comparison.to_html(index=False, border=0, float_format=lambda p: f"{p:.3g}")
+                                         if len(comparison) else "<p>Fewer than two configurations.</p>")
+        )
+    spec_text = (directory / "spec.toml").read_text() if (directory / "spec.toml").exists() else ""
+    page = _PAGE.format(
+        name=html.escape(manifest["name"]), status=html.escape(manifest["status"]),
+        chunks=len(manifest["chunks"]), planned=manifest.get("chunks_planned") or "?",
+        backend=html.escape(str(manifest["backend"])), spec=html.escape(spec_text), body=body,
+        rule=SUCCESS_SHARE,
+    )
+    html_path = out / "index.html"
+    results.atomic_write(html_path, lambda tmp: tmp.write_text(page))
+    markdown = [f"# {manifest['name']} ({manifest['status']}, {len(manifest['chunks'])} chunks)", ""]
+    if len(summary):
+        markdown += [summary.to_markdown(index=False) if _has_tabulate() else summary.to_string(index=False)]
+    results.atomic_write(out / "summary.md", lambda tmp: tmp.write_text("\n".join(markdown) + "\n"))
+    return html_path
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>rlab report: {name}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+table {{ border-collapse: collapse; font-size: 0.9em; margin: 1em 0; }}
+th, td {{ padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; text-align: left; }}
+figure {{ display: inline-block; margin: 0.5em; vertical-align: top; }}
+figure img {{ max-width: 520px; }}
+figcaption {{ font-size: 0.85em; color: #555; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+</style></head><body>
+<h1>rlab report: {name}</h1>
+<p>Status: {status}, {chunks} of {planned} chunks complete. Backend: {backend}.</p>
+<p>A seed counts as a success when its final evaluation succeeds in at least {rule:.0%} of its episodes.
+Success rates carry Wilson 95% intervals; IQM carries a percentile-bootstrap 95% interval (the uncertainty
+of the aggregate); the IQR is the spread across seeds, which more seeds do not shrink.</p>
+{body}
+<h2>Spec</h2><pre>{spec}</pre>
+</body></html>
+"""
