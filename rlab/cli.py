@@ -128,6 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into a reader that closed early, e.g. `| head`
+        sys.stderr.close()
+        return EXIT_OK
 
 
 def _is_user_error(err: ValueError) -> bool:

@@ -188,6 +188,9 @@ def survival_plot(curves_by_config: Mapping[str, tuple], title=None, ax=None):
         if len(t) == 0:
             continue
         color = color_for(name)
+        # Every seed starts without a success: the curve starts at 1 before any training.
+        t, survival = np.r_[0.0, t], np.r_[1.0, survival]
+        low, high = np.r_[1.0, low], np.r_[1.0, high]
         ax.step(t, survival, where="post", color=color, label=name)
         ax.fill_between(t, low, high, step="post", color=color, alpha=0.15, linewidth=0)
     ax.set_ylim(-0.02, 1.02)

@@ -186,9 +186,9 @@ def _degradation_figures(frame, rng):
                     outcomes.append((success[:, -1] >= SUCCESS_SHARE).astype(float))
                 if all(o.size for o in outcomes):
                     by_algo[config] = stats.degradation(levels, outcomes, rng, n_resamples=500)
-            label = _env_label(dict(zip(others, values)))
-            fig, _ = plots.degradation_plot(levels, by_algo, axis_name=axis[4:], title=f"success vs {axis[4:]} ({label})")
-            figures.append((f"degradation along {axis[4:]} ({label})", fig))
+            label = f" ({_env_label(dict(zip(others, values)))})" if others else ""
+            fig, _ = plots.degradation_plot(levels, by_algo, axis_name=axis[4:], title=f"success vs {axis[4:]}{label}")
+            figures.append((f"degradation along {axis[4:]}{label}", fig))
     return figures
 
 

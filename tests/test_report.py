@@ -1,0 +1,117 @@
+"""Plots and the report: real files, every figure present, honest statistics."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rlab import plots, report, results, spec as spec_lib, stats, sweep
+
+SPEC = """
+name = "report_test"
+env = "cheese_point_mass"
+seeds = 6
+num_evals = 2
+chunk_size = 4
+[env_params]
+reward = "dense"
+horizon = 4
+[env_axes]
+dim = [1, 2]
+[algorithms.openai_es]
+population = 4
+width = 4
+depth = 1
+iterations_per_eval = 1
+eval_episodes = 4
+[algorithms.random_search]
+population = 4
+width = 4
+depth = 1
+eval_episodes = 4
+"""
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("report")
+    (tmp / "spec.toml").write_text(SPEC)
+    sweep.run(spec_lib.load(tmp / "spec.toml"), tmp / "out")
+    return tmp / "out"
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "rlab.cli", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_report_page_embeds_every_figure_and_the_summary(finished):
+    result = run_cli("report", str(finished))
+    assert result.returncode == 0, result.stderr
+    page = (finished / "report" / "index.html").read_text()
+    images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+    titles = [title for title, _ in images]
+    for kind in ("fan", "success", "final", "profile", "improvement", "survival", "degradation along dim"):
+        assert any(t.startswith(kind) for t in titles), kind
+    assert all(len(data) > 5000 for _, data in images)  # real pictures, not empty canvases
+    assert "IQM final return" in page and "P(X &gt; Y)" in page and "Holm" in page
+    text = re.sub(r'src="data:image/png;base64,[^"]+"', "", page.split("<h2>Spec</h2>")[0])
+    assert not re.search(r"\bnan\b", text.lower())
+    assert (finished / "report" / "summary.md").read_text().startswith("# report_test (complete")
+
+
+def test_report_works_on_a_sweep_still_running(tmp_path):
+    (tmp_path / "spec.toml").write_text(SPEC)
+    out = tmp_path / "out"
+    sweep.run(spec_lib.load(tmp_path / "spec.toml"), out, process=(0, 2))  # half the chunks
+    assert len(results.read_manifest(out)["chunks"]) < 8  # the other process's chunks are missing
+    page = report.build(out).read_text()
+    assert "<img" in page and "chunks complete" in page
+
+
+def test_plot_command_writes_png_and_svg(finished, tmp_path):
+    result = run_cli("plot", "degradation", str(finished), "--out", str(tmp_path / "deg"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "deg.png").stat().st_size > 10_000 and (tmp_path / "deg.svg").read_text().startswith("<?xml")
+    bad = run_cli("plot", "histogram", str(finished))
+    assert bad.returncode == 2 and "unknown figure kind 'histogram'" in bad.stderr
+    nowhere = run_cli("report", str(tmp_path / "nowhere"))
+    assert nowhere.returncode == 2 and "not a sweep directory" in nowhere.stderr
+
+
+def test_summary_success_rate_is_a_wilson_interval_over_seeds():
+    import pandas as pd
+
+    rows = []
+    for seed in range(10):
+        for evaluation in range(2):
+            rows.append({"group": "g000", "algo": "ppo", "seed": seed, "hp_index": 0, "eval": evaluation,
+                         "env_steps": 100 * (evaluation + 1), "eval_return": float(seed),
+                         "eval_success": 1.0 if seed < 3 else 0.0})
+    frame = pd.DataFrame(rows)
+    frame = frame.assign(config=report.configurations(frame))
+    table = report.summary_table(frame, np.random.default_rng(0))
+    wilson = stats.success_rate(3, 10)
+    assert table.loc[0, "success rate"] == f"{float(wilson.point):.2f} [{float(wilson.low):.2f}, {float(wilson.high):.2f}]"
+    assert table.loc[0, "seeds"] == 10 and table.loc[0, "diverged"] == 0
+
+
+def test_plot_functions_return_figure_and_axes_on_plain_arrays():
+    rng = np.random.default_rng(0)
+    bimodal = np.r_[rng.normal(0, 0.05, 50), rng.normal(1, 0.05, 50)]
+    figures = [
+        plots.fan_chart(np.arange(5), {"ppo": rng.normal(size=(20, 5))}),
+        plots.final_distribution({"ppo": bimodal, "openai_es": rng.normal(size=30)}),
+        plots.performance_profile({"ppo": bimodal}),
+        plots.probability_of_improvement_chart({"ppo vs es": stats.Interval(np.array(0.6), np.array(0.5), np.array(0.7))}),
+        plots.power_curve(),
+    ]
+    result = stats.degradation([1, 2, 3], [np.ones(10), np.r_[np.ones(5), np.zeros(5)], np.zeros(10)], rng, n_resamples=100)
+    fig, ax = plots.degradation_plot([1, 2, 3], {"ppo": result})
+    assert any(abs(line.get_xdata()[0] - 2.0) < 1e-9 for line in ax.get_lines() if line.get_linestyle() == ":")
+    figures.append((fig, ax))
+    for fig, ax in figures:
+        assert ax.get_xlabel() and ax.get_ylabel()
+        plots.plt.close(fig)
+    assert plots.color_for("ppo") != plots.color_for("openai_es") == plots.color_for("openai_es lr=0.1")
