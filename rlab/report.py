@@ -266,5 +266,13 @@ Success rates carry Wilson 95% intervals; IQM carries a percentile-bootstrap 95%
 of the aggregate); the IQR is the spread across seeds, which more seeds do not shrink.</p>
 {body}
 <h2>Spec</h2><pre>{spec}</pre>
+<script>
+// Marks how many figures decoded, and says so on the console if any did not.
+addEventListener("load", () => {{
+  const broken = [...document.images].filter((img) => !(img.complete && img.naturalWidth > 0));
+  document.body.dataset.figuresRendered = document.images.length - broken.length;
+  if (broken.length) console.error("figures failed to render: " + broken.length);
+}});
+</script>
 </body></html>
 """

@@ -115,3 +115,13 @@ def test_plot_functions_return_figure_and_axes_on_plain_arrays():
         assert ax.get_xlabel() and ax.get_ylabel()
         plots.plt.close(fig)
     assert plots.color_for("ppo") != plots.color_for("openai_es") == plots.color_for("openai_es lr=0.1")
+
+
+def test_demo_command_runs_a_sweep_and_writes_the_report(tmp_path):
+    out = tmp_path / "demo"
+    result = run_cli("demo", "--seeds", "2", "--out", str(out), "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert "report at" in result.stdout and (out / "report" / "index.html").exists()
+    frame = results.load(out)
+    assert set(frame["algo"]) == {"ppo", "openai_es", "random_search"} and set(frame["env.dim"]) == {1, 2, 3, 4}
+    assert run_cli("demo", "--seeds", "0").returncode == 2
