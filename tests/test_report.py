@@ -8,30 +8,9 @@ import numpy as np
 import pytest
 
 from rlab import plots, report, results, spec as spec_lib, stats, sweep
+from tests.sweep_cases import RANDOM_SEARCH, tiny_spec
 
-SPEC = """
-name = "report_test"
-env = "cheese_point_mass"
-seeds = 6
-num_evals = 2
-chunk_size = 4
-[env_params]
-reward = "dense"
-horizon = 4
-[env_axes]
-dim = [1, 2]
-[algorithms.openai_es]
-population = 4
-width = 4
-depth = 1
-iterations_per_eval = 1
-eval_episodes = 4
-[algorithms.random_search]
-population = 4
-width = 4
-depth = 1
-eval_episodes = 4
-"""
+SPEC = tiny_spec(noise="[0.02]", extra=RANDOM_SEARCH)
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +37,7 @@ def test_report_page_embeds_every_figure_and_the_summary(finished):
     assert "IQM final return" in page and "P(X &gt; Y)" in page and "Holm" in page
     text = re.sub(r'src="data:image/png;base64,[^"]+"', "", page.split("<h2>Spec</h2>")[0])
     assert not re.search(r"\bnan\b", text.lower())
-    assert (finished / "report" / "summary.md").read_text().startswith("# report_test (complete")
+    assert (finished / "report" / "summary.md").read_text().startswith("# tiny (complete")
 
 
 def test_report_works_on_a_sweep_still_running(tmp_path):

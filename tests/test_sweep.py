@@ -13,35 +13,11 @@ import pytest
 
 from rlab import results, spec as spec_lib, sweep
 from rlab.errors import UsageError
-
-TINY = """
-name = "tiny"
-env = "cheese_point_mass"
-seeds = {seeds}
-num_evals = 2
-chunk_size = 4
-
-[env_params]
-reward = "dense"
-horizon = 4
-
-[env_axes]
-dim = [1, 2]
-
-[algorithms.openai_es]
-population = 4
-width = 4
-depth = 1
-iterations_per_eval = 1
-eval_episodes = 4
-[algorithms.openai_es.axes]
-noise_std = {noise}
-"""
-
+from tests.sweep_cases import tiny_spec
 
 def write_spec(tmp_path, seeds=6, noise="[0.02, 0.05]", name="spec.toml"):
     path = tmp_path / name
-    path.write_text(TINY.format(seeds=seeds, noise=noise))
+    path.write_text(tiny_spec(seeds, noise))
     return path
 
 
@@ -107,7 +83,7 @@ num_envs = [0, 4]
 
 def test_bad_environment_values_in_axes_are_caught_before_compiling(tmp_path):
     path = tmp_path / "axes.toml"
-    path.write_text(TINY.format(seeds=2, noise="[0.1]").replace("dim = [1, 2]", "dim = [1, 0]"))
+    path.write_text(tiny_spec(2, "[0.1]").replace("dim = [1, 2]", "dim = [1, 0]"))
     with pytest.raises(spec_lib.SpecError, match="env_params/env_axes: parameter 'dim' = 0 is out of range"):
         spec_lib.load(path)
 
