@@ -12,6 +12,10 @@ report `state.metrics["success"]`, 1.0 on the step where the task is achieved.
 Discrete-action environments (`deep_sea`, `combination_lock`) have an integer
 `env.num_actions` and take an integer scalar action; continuous ones have
 `env.num_actions = None`. See `envs.base` for the full convention.
+
+`brax/<name>` wraps every standard Brax environment (see `envs.brax_tasks`):
+those have a time limit (`env.episode_length`, a truncation) instead of a
+horizon, and no success definition.
 """
 
 from envs import _quiet
@@ -19,6 +23,7 @@ from envs import _quiet
 _quiet.import_brax_envs()  # before anything else imports brax, to drop its noise
 
 from envs.base import LabEnv  # noqa: E402
+from envs.brax_tasks import BRAX_TASKS, BraxTask, task_class  # noqa: E402
 from envs.cheese_bandit import CheeseBandit  # noqa: E402
 from envs.cheese_point_mass import CheesePointMass  # noqa: E402
 from envs.combination_lock import CombinationLock  # noqa: E402
@@ -30,8 +35,11 @@ register("cheese_bandit", CheeseBandit)
 register("cheese_point_mass", CheesePointMass)
 register("deep_sea", DeepSea)
 register("combination_lock", CombinationLock)
+for _name in BRAX_TASKS:
+    register(f"brax/{_name}", task_class(_name))
 
 __all__ = [
+    "BraxTask",
     "CheeseBandit",
     "CheesePointMass",
     "CombinationLock",

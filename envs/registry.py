@@ -6,7 +6,7 @@ import dataclasses
 from typing import Any
 
 from envs import _quiet
-from envs.base import LabEnv
+from envs.base import LabEnv  # noqa: F401  (the type of most entries)
 from envs.params import EnvParamError, Param, unknown_id_message
 
 
@@ -36,7 +36,7 @@ class EnvSpec:
 _REGISTRY: dict[str, EnvSpec] = {}
 
 
-def register(env_id: str, env_class: type[LabEnv], description: str | None = None) -> None:
+def register(env_id: str, env_class: type, description: str | None = None) -> None:
     """Registers `env_class` as `env_id` here and in Brax's own registry.
 
     Raises:
@@ -47,7 +47,7 @@ def register(env_id: str, env_class: type[LabEnv], description: str | None = Non
     env_class.env_id = env_id
     doc = description or (env_class.__doc__ or "").strip().splitlines()[0]
     discrete = "num_actions" in {p.name for p in env_class.PARAMS} or isinstance(
-        env_class.num_actions, int
+        getattr(env_class, "num_actions", None), int
     )
     _REGISTRY[env_id] = EnvSpec(env_id, doc, env_class.PARAMS, discrete, env_class)
     _quiet.import_brax_envs().register_environment(env_id, env_class)
@@ -58,7 +58,7 @@ def registered() -> dict[str, EnvSpec]:
     return dict(_REGISTRY)
 
 
-def make(env_id: str, **params: Any) -> LabEnv:
+def make(env_id: str, **params: Any):
     """Builds environment `env_id` with validated `params`.
 
     Raises:

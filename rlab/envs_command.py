@@ -75,9 +75,10 @@ def list_all() -> None:
     table.add_column("actions (defaults)")
     table.add_column("parameters (defaults)")
     for env_id, spec in envs.registered().items():
-        env = envs.make(env_id)
+        # Brax tasks load physics models when built; describe them without building.
+        actions = _actions(envs.make(env_id)) if issubclass(spec.env_class, envs.LabEnv) else "continuous (Brax)"
         defaults = ", ".join(f"{name}={value!r}" for name, value in spec.defaults.items())
-        table.add_row(env_id, spec.description, _actions(env), defaults)
+        table.add_row(env_id, spec.description, actions, defaults)
     console.print(table)
     console.print("Details: rlab envs ENV_ID     Monte Carlo check: rlab envs --check")
 
@@ -90,6 +91,10 @@ def describe(env_id: str, params: dict[str, Any]) -> None:
     env = envs.make(env_id, **params)
     console.print(f"[bold cyan]{env_id}[/]: {spec.description}")
     console.print(param_table(spec.params, env.params))
+    if not isinstance(env, envs.LabEnv):
+        console.print(f"observation [{env.observation_size}], actions {_actions(env)}, "
+                      f"time limit {env.episode_length} steps (truncation)")
+        return
     console.print(
         f"observation [{env.observation_size}], actions {_actions(env)}, horizon {env.horizon}; "
         f"reference policy ({env.reference_policy_name}) succeeds with probability "
@@ -110,7 +115,10 @@ def check(env_id: str | None, params: dict[str, Any], episodes: int, seed: int) 
     import envs
     from envs.rollout import reference_successes
 
-    ids = [env_id] if env_id else list(envs.registered())
+    checkable = [i for i, s in envs.registered().items() if issubclass(s.env_class, envs.LabEnv)]
+    if env_id and env_id not in checkable:
+        raise UsageError(f"{env_id} has no reference policy with a closed form; checkable: {', '.join(checkable)}")
+    ids = [env_id] if env_id else checkable
     table = Table(title=f"reference-policy success over {episodes} episodes")
     for column in ("env", "reference policy", "closed form", "measured", "99.9% Wilson CI", "steps/s", "ok"):
         table.add_column(column)

@@ -15,9 +15,11 @@ VARIANTS = {
 
 
 def all_cases():
-    """(env_id, params) for every registered environment: defaults plus variants."""
+    """(env_id, params) for every rlab task (not the Brax wrappers): defaults plus variants."""
     cases = []
-    for env_id in envs.registered():
+    for env_id, spec in envs.registered().items():
+        if not issubclass(spec.env_class, envs.LabEnv):
+            continue
         cases.append((env_id, {}))
         cases.extend((env_id, params) for params in VARIANTS.get(env_id, []))
     return cases

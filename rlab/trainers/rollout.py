@@ -26,10 +26,10 @@ ActFn = Callable[[jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
 
 
 def episode_length_of(env, requested: int) -> int:
-    """`requested` if > 0, else the environment's own horizon."""
+    """`requested` if > 0, else the environment's own horizon or time limit (`episode_length`)."""
     if requested > 0:
         return requested
-    horizon = getattr(env, "horizon", None)
+    horizon = getattr(env, "horizon", None) or getattr(env, "episode_length", None)
     if horizon is None:
         raise ParamError(
             f"episode_length = 0 means the environment's own horizon, but {type(env).__name__} "
