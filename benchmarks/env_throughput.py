@@ -5,7 +5,7 @@
 Each figure is one jitted program: `lax.scan` over `--steps` steps of
 `vmap(env.step)` over the batch, random valid actions, no resets (rlab's envs
 absorb after the horizon, so the work per step is the same). Brax tasks named
-with --brax run in the same harness for comparison. Prints a table; absolute
+with --brax run in the same harness for comparison (rlab's `brax/<name>`, default backend). Prints a table; absolute
 numbers depend on the machine, ratios within one run are what to compare.
 """
 
@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 
 import envs
-from envs import _quiet
 
 
 def random_action(env, key):
@@ -72,9 +71,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    tasks = [(env_id, envs.make(env_id), args.steps) for env_id in envs.registered()]
-    brax_envs = _quiet.import_brax_envs()
-    tasks += [(f"brax/{name}", brax_envs.get_environment(name), args.brax_steps) for name in args.brax]
+    tasks = [(env_id, envs.make(env_id), args.steps) for env_id, spec in envs.registered().items()
+             if issubclass(spec.env_class, envs.LabEnv)]
+    tasks += [(f"brax/{name}", envs.make(f"brax/{name}"), args.brax_steps) for name in args.brax]
 
     print(f"backend: {jax.default_backend()}, devices: {jax.devices()}")
     print(f"{'environment':<20} {'batch':>6} {'compile s':>10} {'env steps/s':>14}")
