@@ -76,7 +76,7 @@ def list_all() -> None:
     table.add_column("parameters (defaults)")
     for env_id, spec in envs.registered().items():
         # Brax tasks load physics models when built; describe them without building.
-        actions = _actions(envs.make(env_id)) if issubclass(spec.env_class, envs.LabEnv) else "continuous (Brax)"
+        actions = _actions(envs.make(env_id)) if issubclass(spec.env_class, envs.LabEnv) else "continuous (MuJoCo)"
         defaults = ", ".join(f"{name}={value!r}" for name, value in spec.defaults.items())
         table.add_row(env_id, spec.description, actions, defaults)
     console.print(table)
@@ -92,8 +92,9 @@ def describe(env_id: str, params: dict[str, Any]) -> None:
     console.print(f"[bold cyan]{env_id}[/]: {spec.description}")
     console.print(param_table(spec.params, env.params))
     if not isinstance(env, envs.LabEnv):
-        console.print(f"observation [{env.observation_size}], actions {_actions(env)}, "
-                      f"time limit {env.episode_length} steps (truncation)")
+        limit = (f"horizon {env.horizon}" if hasattr(env, "horizon")
+                 else f"time limit {env.episode_length} steps (truncation)")
+        console.print(f"observation [{env.observation_size}], actions {_actions(env)}, {limit}")
         return
     console.print(
         f"observation [{env.observation_size}], actions {_actions(env)}, horizon {env.horizon}; "
