@@ -28,6 +28,7 @@ from envs.cheese_bandit import CheeseBandit  # noqa: E402
 from envs.cheese_point_mass import CheesePointMass  # noqa: E402
 from envs.combination_lock import CombinationLock  # noqa: E402
 from envs.deep_sea import DeepSea  # noqa: E402
+from envs.cartpole_poles import CartpolePoles  # noqa: E402
 from envs.reacher_nd import ReacherND  # noqa: E402
 from envs.params import EnvParamError, Param  # noqa: E402
 from envs.registry import EnvSpec, make, register, registered  # noqa: E402
@@ -37,11 +38,13 @@ register("cheese_point_mass", CheesePointMass)
 register("deep_sea", DeepSea)
 register("combination_lock", CombinationLock)
 register("reacher_nd", ReacherND)
+register("cartpole_poles", CartpolePoles)
 for _name in BRAX_TASKS:
     register(f"brax/{_name}", task_class(_name))
 
 __all__ = [
     "BraxTask",
+    "CartpolePoles",
     "CheeseBandit",
     "CheesePointMass",
     "CombinationLock",

@@ -21,16 +21,13 @@ Action `[num_links]`: joint torques in [-1, 1].
 
 from __future__ import annotations
 
-import warnings
-from typing import Any, ClassVar
-
 import jax
 import jax.numpy as jnp
-from brax.envs.base import PipelineEnv, State
+from brax import base
 
 from envs.base import REWARD
-from envs.brax_tasks import BACKENDS
-from envs.params import Param, resolve
+from envs.mjx_task import BACKEND, MjxTask
+from envs.params import Param
 
 REACH = 0.2  # total arm length, m
 TARGET_DISC = 0.18  # targets are drawn within this radius, m
@@ -69,7 +66,7 @@ def arm_mjcf(num_links: int, reach: float = REACH) -> str:
 </mujoco>"""
 
 
-class ReacherND(PipelineEnv):
+class ReacherND(MjxTask):
     """N-link planar reacher (MJX); reward only for a fingertip in the target at the end."""
 
     PARAMS = (
@@ -77,25 +74,15 @@ class ReacherND(PipelineEnv):
         Param("horizon", int, 50, "steps per episode; success is judged on the last", low=1, high=100_000),
         Param("target_radius", float, 0.02, "radius of the target disc, m", low=0.0, high=0.2, low_open=True),
         REWARD,
-        Param("backend", str, "mjx", "Brax physics pipeline", choices=BACKENDS),
+        BACKEND,
     )
-    env_id: ClassVar[str] = "reacher_nd"
-    num_actions = None
-    has_success = True
 
-    def __init__(self, **params: Any):
-        from brax.io import mjcf
+    @property
+    def num_links(self) -> int:
+        return self.params["num_links"]
 
-        self.params = resolve(self.env_id, self.PARAMS, params)
-        self.num_links = self.params["num_links"]
-        self.horizon = self.params["horizon"]
-        self.xml = arm_mjcf(self.num_links)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            system = mjcf.loads(self.xml)
-        super().__init__(sys=system, backend=self.params["backend"], n_frames=2)
-
-    # ----- geometry ------------------------------------------------------------------
+    def make_mjcf(self) -> str:
+        return arm_mjcf(self.num_links)
 
     def fingertip(self, pipeline_state) -> jax.Array:
         """Fingertip position in the plane `[2]`: the end of the last link.
@@ -103,60 +90,37 @@ class ReacherND(PipelineEnv):
         Brax folds joint-less bodies (the fingertip) into their parent, so the
         tip is the last link's frame moved one link length along its axis.
         """
-        from brax import base
-
         offset = base.Transform.create(pos=jnp.array([REACH / self.num_links, 0.0, 0.0]))
         return pipeline_state.x.take(self.num_links - 1).do(offset).pos[:2]
 
-    def _potential(self, tip, target):
-        return -jnp.maximum(jnp.linalg.norm(tip - target) - self.params["target_radius"], 0.0)
+    def _potential(self, pipeline_state, target):
+        distance = jnp.linalg.norm(self.fingertip(pipeline_state) - target)
+        return -jnp.maximum(distance - self.params["target_radius"], 0.0)
 
-    def _obs(self, pipeline_state, target, t):
-        q, qd = pipeline_state.q, pipeline_state.qd
+    def _start(self, key):
+        angle_key, radius_key, direction_key = jax.random.split(key, 3)
+        q = jax.random.uniform(angle_key, (self.num_links,), minval=-0.1, maxval=0.1)
+        radius = TARGET_DISC * jnp.sqrt(jax.random.uniform(radius_key))  # uniform in the disc
+        angle = 2 * jnp.pi * jax.random.uniform(direction_key)
+        target = radius * jnp.array([jnp.cos(angle), jnp.sin(angle)])
+        return q, jnp.zeros(self.num_links), {"target": target}
+
+    def _observe(self, pipeline_state, info, t):
+        q, qd, target = pipeline_state.q, pipeline_state.qd, info["target"]
         tip = self.fingertip(pipeline_state)
         return jnp.concatenate(
-            [jnp.cos(q), jnp.sin(q), qd, target, tip - target, (t / self.horizon)[None]]
+            [jnp.cos(q), jnp.sin(q), qd, target, tip - target, self.time_fraction(t)]
         ).astype(jnp.float32)
 
-    # ----- Brax's Env interface -------------------------------------------------------
-
-    def reset(self, rng: jax.Array) -> State:
-        angle_key, target_radius_key, target_angle_key = jax.random.split(rng, 3)
-        q = jax.random.uniform(angle_key, (self.num_links,), minval=-0.1, maxval=0.1)
-        pipeline_state = self.pipeline_init(q, jnp.zeros(self.num_links))
-        radius = TARGET_DISC * jnp.sqrt(jax.random.uniform(target_radius_key))  # uniform in the disc
-        angle = 2 * jnp.pi * jax.random.uniform(target_angle_key)
-        target = radius * jnp.array([jnp.cos(angle), jnp.sin(angle)])
-        t = jnp.zeros((), jnp.int32)
-        zero = jnp.zeros((), jnp.float32)
-        return State(
-            pipeline_state=pipeline_state, obs=self._obs(pipeline_state, target, t), reward=zero, done=zero,
-            metrics={"success": zero, "distance": jnp.linalg.norm(self.fingertip(pipeline_state) - target)},
-            info={"target": target, "t": t},
-        )
-
-    def step(self, state: State, action: jax.Array) -> State:
-        target, t = state.info["target"], state.info["t"]
-        active = t < self.horizon
-        before = self.fingertip(state.pipeline_state)
-        stepped = self.pipeline_step(state.pipeline_state, jnp.clip(action, -1.0, 1.0))
-        pipeline_state = jax.tree.map(lambda new, old: jnp.where(active, new, old), stepped, state.pipeline_state)
-        tip = self.fingertip(pipeline_state)
-        distance = jnp.linalg.norm(tip - target)
-        t_next = jnp.where(active, t + 1, t)
-        success = (active & (t_next == self.horizon) & (distance <= self.params["target_radius"])).astype(jnp.float32)
+    def _judge(self, before, after, info, is_last):
+        target = info["target"]
+        distance = jnp.linalg.norm(self.fingertip(after) - target)
+        success = (is_last & (distance <= self.params["target_radius"])).astype(jnp.float32)
         if self.params["reward"] == "sparse":
             reward = success
         else:
-            reward = jnp.where(active, self._potential(tip, target) - self._potential(before, target), 0.0)
-        return state.replace(
-            pipeline_state=pipeline_state,
-            obs=self._obs(pipeline_state, target, t_next),
-            reward=reward.astype(jnp.float32),
-            done=(t_next >= self.horizon).astype(jnp.float32),
-            metrics={**state.metrics, "success": success, "distance": distance},
-            info={**state.info, "t": t_next},
-        )
+            reward = self._potential(after, target) - self._potential(before, target)
+        return reward, success, {"distance": distance}
 
     @property
     def observation_size(self) -> int:
@@ -165,6 +129,3 @@ class ReacherND(PipelineEnv):
     @property
     def action_size(self) -> int:
         return self.num_links
-
-    def __repr__(self) -> str:
-        return f"ReacherND({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"

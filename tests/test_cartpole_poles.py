@@ -1,0 +1,67 @@
+"""`cartpole_poles`: generated MJCF for 1-5 poles, MJX against C MuJoCo, DMC sparse semantics."""
+
+import jax
+import jax.numpy as jnp
+import mujoco
+import numpy as np
+import pytest
+
+import envs
+
+
+@pytest.mark.parametrize("num_poles", [1, 2, 3, 4, 5])
+def test_mjcf_compiles_and_sizes_follow_the_number_of_poles(num_poles):
+    env = envs.make("cartpole_poles", num_poles=num_poles)
+    model = mujoco.MjModel.from_xml_string(env.xml)
+    assert model.nq == num_poles + 1 and model.nu == 1
+    assert env.action_size == 1 and env.observation_size == 3 * num_poles + 3
+
+
+def test_mjx_agrees_with_c_mujoco_on_a_rollout():
+    env = envs.make("cartpole_poles", num_poles=2)
+    model = mujoco.MjModel.from_xml_string(env.xml)
+    data = mujoco.MjData(model)
+    q0 = np.array([0.02, np.pi - 0.05, 0.03])
+    data.qpos[:] = q0
+    state = env.pipeline_init(jnp.asarray(q0, jnp.float32), jnp.zeros(3))
+    step = jax.jit(env.pipeline_step)
+    rng = np.random.default_rng(0)
+    for _ in range(25):
+        action = rng.uniform(-1, 1, 1)
+        data.ctrl[:] = action
+        for _ in range(env.n_frames):
+            mujoco.mj_step(model, data)
+        state = step(state, jnp.asarray(action, jnp.float32))
+    np.testing.assert_allclose(np.asarray(state.q), data.qpos, atol=1e-3)
+
+
+def balanced_start(env, angles):
+    state = env.reset(jax.random.PRNGKey(0))
+    q = jnp.asarray(np.r_[0.0, angles], jnp.float32)
+    pipeline_state = env.pipeline_init(q, jnp.zeros(env.num_poles + 1))
+    return state.replace(pipeline_state=pipeline_state)
+
+
+def test_sparse_reward_only_while_centred_and_upright_and_success_at_the_end():
+    env = envs.make("cartpole_poles", num_poles=2, horizon=2)
+    step = jax.jit(env.step)
+    upright = balanced_start(env, [0.0, 0.0])
+    rewards, successes = [], []
+    for _ in range(2):
+        upright = step(upright, jnp.zeros(1))
+        rewards.append(float(upright.reward))
+        successes.append(float(upright.metrics["success"]))
+    assert rewards == [1.0, 1.0] and successes == [0.0, 1.0]
+    # A bent chain is not upright even if the first pole is: the world angle of pole 2 counts.
+    bent = step(balanced_start(env, [0.0, 0.5]), jnp.zeros(1))
+    assert float(bent.reward) == 0.0
+
+
+def test_swing_up_starts_hanging_and_dense_reward_is_shaped():
+    sparse = envs.make("cartpole_poles", num_poles=1, horizon=3)
+    state = sparse.reset(jax.random.PRNGKey(3))
+    assert float(state.metrics["upright"]) < -0.99  # hanging down
+    dense = envs.make("cartpole_poles", num_poles=1, horizon=3, reward="dense")
+    hanging = jax.jit(dense.step)(dense.reset(jax.random.PRNGKey(3)), jnp.zeros(1))
+    upright = jax.jit(dense.step)(balanced_start(dense, [0.0]), jnp.zeros(1))
+    assert 0.0 <= float(hanging.reward) < 0.05 and float(upright.reward) > 0.99
