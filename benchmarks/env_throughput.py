@@ -73,14 +73,17 @@ def main() -> None:
 
     tasks = [(env_id, envs.make(env_id), args.steps) for env_id, spec in envs.registered().items()
              if issubclass(spec.env_class, envs.LabEnv)]
+    # MuJoCo tasks: rlab's dimension-scalable ones at their defaults, and Brax's for comparison.
+    tasks += [("reacher_nd (2 links)", envs.make("reacher_nd", num_links=2), args.brax_steps),
+              ("cartpole_poles (1)", envs.make("cartpole_poles", num_poles=1), args.brax_steps)]
     tasks += [(f"brax/{name}", envs.make(f"brax/{name}"), args.brax_steps) for name in args.brax]
 
     print(f"backend: {jax.default_backend()}, devices: {jax.devices()}")
-    print(f"{'environment':<20} {'batch':>6} {'compile s':>10} {'env steps/s':>14}")
+    print(f"{'environment':<22} {'batch':>6} {'compile s':>10} {'env steps/s':>14}")
     for name, env, steps in tasks:
         for batch in args.batch:
             compile_seconds, rate = measure(env, batch, steps)
-            print(f"{name:<20} {batch:>6} {compile_seconds:>10.2f} {rate:>14,.0f}", flush=True)
+            print(f"{name:<22} {batch:>6} {compile_seconds:>10.2f} {rate:>14,.0f}", flush=True)
 
 
 if __name__ == "__main__":
