@@ -24,20 +24,20 @@ import jax.numpy as jnp
 from brax.envs.base import Env, State
 
 from envs import _quiet
+from envs.mjx_task import BACKEND
 from envs.params import Param, resolve
 
 BRAX_TASKS = (
     "ant", "halfcheetah", "hopper", "humanoid", "humanoidstandup", "inverted_pendulum",
     "inverted_double_pendulum", "pusher", "reacher", "swimmer", "walker2d",
 )
-BACKENDS = ("mjx", "generalized", "positional", "spring")
 
 
 class BraxTask(Env):
     """A Brax environment with rlab's parameters, time limit and success metric."""
 
     PARAMS = (
-        Param("backend", str, "mjx", "Brax physics pipeline", choices=BACKENDS),
+        BACKEND,
         Param("episode_length", int, 1000, "steps before an episode is truncated (time limit)", low=1),
     )
     env_id: ClassVar[str] = ""

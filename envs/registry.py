@@ -6,7 +6,6 @@ import dataclasses
 from typing import Any
 
 from envs import _quiet
-from envs.base import LabEnv  # noqa: F401  (the type of most entries)
 from envs.params import EnvParamError, Param, unknown_id_message
 
 

@@ -168,7 +168,6 @@ def _run_algos(args: argparse.Namespace) -> int:
 
 
 def _run_sweep(args: argparse.Namespace) -> int:
-    import os
     import pathlib
 
     from rlab import spec as spec_lib

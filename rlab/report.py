@@ -136,15 +136,14 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator):
             else:
                 fig, _ = plots.performance_profile(data, rng=rng, title=f"performance profile ({label})")
         elif kind == "improvement":
-            table = comparisons(rows, rng)
-            if not len(table):
-                continue
             intervals = {}
             for x, y in itertools.combinations(by_config, 2):
                 a, _ = stats.drop_diverged(curves(by_config[x], "eval_return")[1][:, -1])
                 b, _ = stats.drop_diverged(curves(by_config[y], "eval_return")[1][:, -1])
                 if a.size and b.size:
                     intervals[f"{x} vs {y}"] = stats.probability_of_improvement(a, b, rng, n_resamples=1000)
+            if not intervals:
+                continue
             fig, _ = plots.probability_of_improvement_chart(intervals, title=f"probability of improvement ({label})")
         elif kind == "survival":
             data = {}

@@ -90,6 +90,8 @@ class SweepStore:
         self.directory = directory
         self.manifest = manifest
         self.name = name
+        # Chunks other processes of the sweep had stored when this one opened it.
+        self.others_chunks = {k: v for k, v in _merged_chunks(directory).items() if k not in manifest["chunks"]}
 
     @classmethod
     def open(cls, directory, spec, chunk_size: int, backend: dict, process=(0, 1)) -> "SweepStore":
@@ -161,7 +163,7 @@ class SweepStore:
 
     def stored_seeds(self, chunk_id: str) -> set[int]:
         """Seeds of a chunk already stored by this or any other process of the sweep."""
-        entry = self.manifest["chunks"].get(chunk_id) or _merged_chunks(self.directory).get(chunk_id)
+        entry = self.manifest["chunks"].get(chunk_id) or self.others_chunks.get(chunk_id)
         if not entry or not (self.directory / entry["file"]).exists():
             return set()
         return set(entry["seeds"])

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import envs
+from tests.mujoco_cases import rollout_both
 
 
 @pytest.mark.parametrize("num_poles", [1, 2, 3, 4, 5])
@@ -19,19 +20,7 @@ def test_mjcf_compiles_and_sizes_follow_the_number_of_poles(num_poles):
 
 def test_mjx_agrees_with_c_mujoco_on_a_rollout():
     env = envs.make("cartpole_poles", num_poles=2)
-    model = mujoco.MjModel.from_xml_string(env.xml)
-    data = mujoco.MjData(model)
-    q0 = np.array([0.02, np.pi - 0.05, 0.03])
-    data.qpos[:] = q0
-    state = env.pipeline_init(jnp.asarray(q0, jnp.float32), jnp.zeros(3))
-    step = jax.jit(env.pipeline_step)
-    rng = np.random.default_rng(0)
-    for _ in range(25):
-        action = rng.uniform(-1, 1, 1)
-        data.ctrl[:] = action
-        for _ in range(env.n_frames):
-            mujoco.mj_step(model, data)
-        state = step(state, jnp.asarray(action, jnp.float32))
+    state, data = rollout_both(env, np.array([0.02, np.pi - 0.05, 0.03]))
     np.testing.assert_allclose(np.asarray(state.q), data.qpos, atol=1e-3)
 
 

@@ -9,6 +9,7 @@ import pytest
 import envs
 import rlab
 import rlab.trainers
+from tests.mujoco_cases import rollout_both
 
 
 @pytest.mark.parametrize("num_links", [1, 2, 3, 4, 5])
@@ -21,19 +22,7 @@ def test_mjcf_compiles_and_sizes_follow_the_number_of_links(num_links):
 
 def test_mjx_agrees_with_c_mujoco_on_a_rollout():
     env = envs.make("reacher_nd", num_links=3)
-    model = mujoco.MjModel.from_xml_string(env.xml)
-    data = mujoco.MjData(model)
-    q0 = np.array([0.05, -0.02, 0.08])
-    data.qpos[:] = q0
-    state = env.pipeline_init(jnp.asarray(q0, jnp.float32), jnp.zeros(3))
-    step = jax.jit(env.pipeline_step)
-    rng = np.random.default_rng(0)
-    for _ in range(25):
-        action = rng.uniform(-1, 1, 3)
-        data.ctrl[:] = action
-        for _ in range(2):  # the env's n_frames
-            mujoco.mj_step(model, data)
-        state = step(state, jnp.asarray(action, jnp.float32))
+    state, data = rollout_both(env, np.array([0.05, -0.02, 0.08]))
     # Float32 MJX against float64 C MuJoCo, 50 physics steps: agreement to 1e-4.
     np.testing.assert_allclose(np.asarray(state.q), data.qpos, atol=1e-4)
     np.testing.assert_allclose(np.asarray(env.fingertip(state)), data.xpos[-1][:2], atol=1e-4)

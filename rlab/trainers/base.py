@@ -28,6 +28,7 @@ import numpy as np
 
 from envs.params import Param, ParamError
 from rlab.seeds import as_streams
+from rlab.trainers import rollout
 
 # Metrics every trainer reports, per evaluation (besides its own diagnostics).
 COMMON_METRICS = ("eval_return", "eval_success", "env_steps", "rewarded_fraction", "train_success")
@@ -122,8 +123,6 @@ def train_then_evaluate(env, iteration: Callable, state, static: Mapping[str, An
       (state, metrics): diagnostics averaged over the iterations, plus
       eval_return, eval_success and env_steps.
     """
-    from rlab.trainers import rollout
-
     state, diagnostics = jax.lax.scan(iteration, state, None, length=static["iterations_per_eval"])
     keys, eval_key = split_key(state.keys, "eval")
     state = state.replace(keys=keys)
