@@ -15,10 +15,20 @@ Discrete-action environments (`deep_sea`, `combination_lock`) have an integer
 
 `brax/<name>` wraps every standard Brax environment (see `envs.brax_tasks`):
 those have a time limit (`env.episode_length`, a truncation) instead of a
-horizon, and no success definition.
+horizon, and no success definition. `playground/<Name>` does the same for MuJoCo
+Playground's DeepMind Control Suite tasks when that optional package is
+installed (see `envs.playground_tasks`).
 """
 
-from envs import _quiet
+import os
+import sys
+
+# MuJoCo chooses its OpenGL backend once, when first imported (by Brax, below).
+# Without a display only EGL (or OSMesa) can render, so default to EGL there.
+if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+    os.environ.setdefault("MUJOCO_GL", "egl")
+
+from envs import _quiet  # noqa: E402
 
 _quiet.import_brax_envs()  # before anything else imports brax, to drop its noise
 
@@ -31,6 +41,7 @@ from envs.deep_sea import DeepSea  # noqa: E402
 from envs.cartpole_poles import CartpolePoles  # noqa: E402
 from envs.reacher_nd import ReacherND  # noqa: E402
 from envs.params import EnvParamError, Param  # noqa: E402
+from envs import playground_tasks  # noqa: E402
 from envs.registry import EnvSpec, make, register, registered  # noqa: E402
 
 register("cheese_bandit", CheeseBandit)
@@ -41,6 +52,8 @@ register("reacher_nd", ReacherND)
 register("cartpole_poles", CartpolePoles)
 for _name in BRAX_TASKS:
     register(f"brax/{_name}", task_class(_name))
+for _name in playground_tasks.suite_names():
+    register(playground_tasks.PREFIX + _name, playground_tasks.task_class(_name))
 
 __all__ = [
     "BraxTask",

@@ -49,6 +49,7 @@ def cartpole_mjcf(num_poles: int) -> str:
   <worldbody>
     <light pos="0 0 6"/>
     <geom name="floor" type="plane" pos="0 0 -0.05" size="4 4 0.2" rgba="1 1 1 1"/>
+    <camera name="side" pos="0 -4 1" xyaxes="1 0 0 0 0 1"/>
     <body name="cart" pos="0 0 1">
       <joint name="slider" type="slide" axis="1 0 0" damping="5e-4" limited="true" range="-1.8 1.8"/>
       <geom type="box" size="0.2 0.15 0.1" mass="1"/>

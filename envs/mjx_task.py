@@ -90,6 +90,11 @@ class MjxTask(PipelineEnv):
             info=info,
         )
 
+    def markers(self, state: State) -> list:
+        """Task features that are not bodies of the model (targets), drawn by renderers:
+        a list of (position [3], radius, rgba) spheres. None by default."""
+        return []
+
     def time_fraction(self, t: jax.Array) -> jax.Array:
         return (t / self.horizon).astype(jnp.float32)[None]
 

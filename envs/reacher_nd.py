@@ -60,6 +60,7 @@ def arm_mjcf(num_links: int, reach: float = REACH) -> str:
   <worldbody>
     <light diffuse=".5 .5 .5" pos="0 0 3" dir="0 0 -1"/>
     <geom name="ground" type="plane" pos="0 0 0" size="1 1 10" rgba="1 1 1 1"/>
+    <camera name="top" pos="0 0 0.6" xyaxes="1 0 0 0 1 0"/>
     {body}
   </worldbody>
   <actuator>{motors}</actuator>
@@ -121,6 +122,11 @@ class ReacherND(MjxTask):
         else:
             reward = self._potential(after, target) - self._potential(before, target)
         return reward, success, {"distance": distance}
+
+    def markers(self, state):
+        """The target disc, for rendering: [(position [3], radius, rgba)]."""
+        x, y = (float(v) for v in state.info["target"])
+        return [((x, y, 0.005), self.params["target_radius"], (0.2, 0.7, 0.3, 0.6))]
 
     @property
     def observation_size(self) -> int:

@@ -108,6 +108,31 @@ def build_parser() -> argparse.ArgumentParser:
     demo_cmd.add_argument("--quiet", action="store_true", help="no progress output")
     demo_cmd.set_defaults(handler=_run_demo)
 
+    render_cmd = commands.add_parser(
+        "render",
+        help="replay stored policies of a MuJoCo task in C MuJoCo and write GIFs and PNG strips",
+        description="Rebuilds the final policy of chosen seeds of a sweep on a MuJoCo-based task "
+        "(reacher_nd, cartpole_poles, brax/<name>, playground/<Name>), replays one episode with C MuJoCo "
+        "physics and writes an animated GIF and a PNG strip per seed. Needs an OpenGL backend: "
+        "without a display, EGL (apt install libegl1 libgl1-mesa-dri) or OSMesa (MUJOCO_GL=osmesa).",
+    )
+    render_cmd.add_argument("directory", metavar="DIR", help="sweep directory")
+    render_cmd.add_argument(
+        "--seed", action="append", metavar="S",
+        help="a seed number, or best / median / worst by final evaluation return (repeatable; "
+        "default: best, median and worst)",
+    )
+    render_cmd.add_argument("--group", metavar="ID", help="group id such as g001 (needed when the sweep has several)")
+    render_cmd.add_argument("--hp-index", type=int, metavar="K", help="float-hyperparameter combination (default: 0)")
+    render_cmd.add_argument("--out", metavar="DIR", help="where to write (default: DIR/renders)")
+    render_cmd.add_argument("--format", default="gif,png", metavar="LIST",
+                            help="gif, png or both, comma-separated (default: %(default)s)")
+    render_cmd.add_argument("--episode", type=int, default=0, metavar="N", help="which start state (default: 0)")
+    render_cmd.add_argument("--steps", type=int, metavar="N", help="steps to replay (default: the episode length)")
+    render_cmd.add_argument("--frames", type=int, default=6, metavar="N", help="frames in the PNG strip (default: 6)")
+    render_cmd.add_argument("--size", default="320x240", metavar="WxH", help="frame size (default: %(default)s)")
+    render_cmd.set_defaults(handler=_run_render)
+
     status_cmd = commands.add_parser("status", help="summarise a sweep directory")
     status_cmd.add_argument("directory", metavar="DIR")
     status_cmd.set_defaults(handler=_run_status)
@@ -261,6 +286,30 @@ def _parse_process(text: str) -> tuple[int, int]:
     if not (sep and index.isdigit() and count.isdigit() and int(index) < int(count)):
         raise UsageError(f"--process = {text!r}; allowed: I/N with 0 <= I < N, e.g. 0/2")
     return int(index), int(count)
+
+
+def _run_render(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from rlab import render_command, results
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    if not formats or set(formats) - {"gif", "png"}:
+        raise UsageError(f"--format = {args.format!r}; allowed: gif, png, or gif,png")
+    width, sep, height = args.size.partition("x")
+    if not (sep and width.isdigit() and height.isdigit() and 16 <= int(width) <= 4096 and 16 <= int(height) <= 4096):
+        raise UsageError(f"--size = {args.size!r}; allowed: WIDTHxHEIGHT with each in 16..4096, e.g. 320x240")
+    for flag, value, low in (("--steps", args.steps, 1), ("--frames", args.frames, 1), ("--episode", args.episode, 0),
+                             ("--hp-index", args.hp_index, 0)):
+        if value is not None and value < low:
+            raise UsageError(f"{flag} = {value}; allowed: an integer >= {low}")
+    results.read_manifest(args.directory)
+    out = pathlib.Path(args.out) if args.out else pathlib.Path(args.directory) / "renders"
+    return render_command.render_seeds(
+        args.directory, args.seed or ["best", "median", "worst"], out, group=args.group, hp_index=args.hp_index,
+        formats=formats, episode=args.episode, steps=args.steps, strip_frames=args.frames,
+        size=(int(width), int(height)),
+    )
 
 
 def _run_status(args: argparse.Namespace) -> int:

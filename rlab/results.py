@@ -42,9 +42,16 @@ def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> N
         write(temporary)
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; results are as shareable as any file
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write_text(path: pathlib.Path, text: str) -> None:

@@ -223,17 +223,52 @@ def chunk_frame(group: Group, chunk: Chunk, metrics: dict[str, np.ndarray]) -> p
     return pd.DataFrame(columns)
 
 
+# Trainer-state fields a deterministic policy reads (see `Trainer.policy`).
+POLICY_FIELDS = ("params", "theta", "best_theta", "obs_stats")
+
+
+def _policy_parts(state) -> dict[str, Any]:
+    """The policy-relevant subtrees of a trainer state, by field (PPO's value net left out)."""
+    parts = {}
+    for field in POLICY_FIELDS:
+        if hasattr(state, field):
+            part = getattr(state, field)
+            parts[field] = part["policy"] if field == "params" and isinstance(part, dict) and "policy" in part else part
+    return parts
+
+
 def policy_arrays(state, chunk: Chunk) -> dict[str, np.ndarray]:
     """The parts of a trainer state needed to act again, flattened to named arrays `[lanes, ...]`."""
     arrays = {"seed": np.array([seed for seed, _ in chunk.lanes]), "hp_index": np.array([f for _, f in chunk.lanes])}
-    for field in ("params", "theta", "best_theta", "obs_stats"):
-        if hasattr(state, field):
-            part = getattr(state, field)
-            if field == "params" and isinstance(part, dict) and "policy" in part:
-                part = part["policy"]
-            for path, leaf in jax.tree_util.tree_leaves_with_path(part):
-                arrays[field + jax.tree_util.keystr(path)] = np.asarray(leaf)
+    for field, part in _policy_parts(state).items():
+        for path, leaf in jax.tree_util.tree_leaves_with_path(part):
+            arrays[field + jax.tree_util.keystr(path)] = np.asarray(leaf)
     return arrays
+
+
+def restore_policy_parts(template, arrays: dict[str, np.ndarray], lane: int) -> dict[str, Any]:
+    """The policy subtrees of lane `lane` of `policy_arrays` output, shaped like `template`'s.
+
+    `template` is one seed's trainer state (or its `jax.eval_shape`); see
+    `with_policy_parts` for putting them back into it.
+    """
+    return {
+        field: jax.tree_util.tree_map_with_path(
+            lambda path, leaf, field=field: jnp.asarray(arrays[field + jax.tree_util.keystr(path)][lane], leaf.dtype),
+            part,
+        )
+        for field, part in _policy_parts(template).items()
+    }
+
+
+def with_policy_parts(template, parts: dict[str, Any]):
+    """`template` with its policy subtrees replaced by `parts`: a state `Trainer.policy` can act with."""
+    replaced = {}
+    for field, part in parts.items():
+        whole = getattr(template, field)
+        nested = field == "params" and isinstance(whole, dict) and "policy" in whole
+        replaced[field] = {**whole, "policy": part} if nested else part
+    return template.replace(**replaced)
 
 
 def run(

@@ -70,7 +70,7 @@ def make(algo: str, env, **hparams: Any) -> Trainer:
     values = resolve(algo, spec.params, hparams)
     floats = tuple(p for p in spec.params if p.kind is float)
     static = {p.name: values[p.name] for p in spec.params if p.kind is not float}
-    init_fn, step_fn, env_steps = spec.build(env, static)
+    init_fn, step_fn, env_steps, action_fn_of = spec.build(env, static)
     return Trainer(
         algo=algo,
         env=env,
@@ -80,6 +80,7 @@ def make(algo: str, env, **hparams: Any) -> Trainer:
         env_steps_per_step=env_steps,
         init_fn=init_fn,
         step_fn=step_fn,
+        action_fn_of=action_fn_of,
     )
 
 

@@ -89,11 +89,11 @@ def build(env, static: dict):
         )
         return new_state, diagnostics
 
-    def step_fn(state: ARSState):
-        def action_fn_of(state):
-            pre = preprocess(state.obs_stats)
-            return lambda obs: flat_policy.action(state.theta, pre(obs))
+    def action_fn_of(state: ARSState):
+        pre = preprocess(state.obs_stats)
+        return lambda obs: flat_policy.action(state.theta, pre(obs))
 
+    def step_fn(state: ARSState):
         return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
 
-    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"]
+    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"], action_fn_of

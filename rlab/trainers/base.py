@@ -3,6 +3,7 @@
     trainer = rlab.trainers.make("ppo", env, learning_rate=1e-3)
     state = trainer.init(key)                 # jittable, vmappable over keys
     state, metrics = trainer.step(state)      # one evaluation interval: train, then evaluate
+    act = trainer.policy(state)               # obs -> deterministic action (what evaluation runs)
 
 Hyperparameters come in two kinds, by their declared type:
 
@@ -53,6 +54,7 @@ class Trainer:
       defaults: float hyperparameters used when `init` is given no override.
       float_params: their declarations (for range checks of overrides).
       env_steps_per_step: environment steps one `step` consumes (training only).
+      action_fn_of: `state -> (obs -> deterministic action)`, see `policy`.
     """
 
     algo: str
@@ -63,6 +65,7 @@ class Trainer:
     env_steps_per_step: int
     init_fn: Callable
     step_fn: Callable
+    action_fn_of: Callable
 
     def init(self, key, hparams: Mapping[str, Any] | None = None):
         """Initial training state of one seed.
@@ -77,6 +80,14 @@ class Trainer:
     def step(self, state):
         """(state after one evaluation interval, metrics dict of scalars)."""
         return self.step_fn(state)
+
+    def policy(self, state) -> Callable[[jax.Array], jax.Array]:
+        """The deterministic policy of one seed's state: `obs [obs_size] -> action`.
+
+        The action is float32 `[action_size]`, or an int32 scalar for a
+        discrete-action environment; it is the one evaluation runs.
+        """
+        return self.action_fn_of(state)
 
     def hparams(self, overrides: Mapping[str, Any] | None = None) -> dict[str, jax.Array]:
         """The float-hyperparameter pytree: defaults updated by `overrides`, as float32."""

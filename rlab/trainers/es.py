@@ -87,8 +87,10 @@ def build(env, static: dict):
         )
         return new_state, diagnostics
 
+    def action_fn_of(state: ESState):
+        return lambda obs: flat_policy.action(state.theta, obs)
+
     def step_fn(state: ESState):
-        action_fn_of = lambda state: lambda obs: flat_policy.action(state.theta, obs)  # noqa: E731
         return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
 
-    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"]
+    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"], action_fn_of

@@ -60,7 +60,7 @@ def _optimizer(hp):
 
 
 def build(env, static: dict):
-    """(init_fn, step_fn, env steps per step) for PPO on `env`."""
+    """(init_fn, step_fn, env steps per step, state -> deterministic action fn) for PPO on `env`."""
     batch_size = static["num_envs"] * static["rollout_length"]
     if batch_size % static["num_minibatches"]:
         raise ParamError(
@@ -170,11 +170,11 @@ def build(env, static: dict):
         )
         return new_state, diagnostics
 
-    def step_fn(state: PPOState):
-        def action_fn_of(state):
-            params, stats = state.params["policy"], state.obs_stats
-            return lambda obs: policy.mode(params, normalize(stats, obs))
+    def action_fn_of(state: PPOState):
+        params, stats = state.params["policy"], state.obs_stats
+        return lambda obs: policy.mode(params, normalize(stats, obs))
 
+    def step_fn(state: PPOState):
         return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
 
-    return init_fn, step_fn, batch_size * static["iterations_per_eval"]
+    return init_fn, step_fn, batch_size * static["iterations_per_eval"], action_fn_of

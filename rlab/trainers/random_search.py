@@ -71,8 +71,10 @@ def build(env, static: dict):
         diagnostics["best_fitness"] = new_state.best_fitness
         return new_state, diagnostics
 
+    def action_fn_of(state: RandomSearchState):
+        return lambda obs: flat_policy.action(state.best_theta, obs)
+
     def step_fn(state: RandomSearchState):
-        action_fn_of = lambda state: lambda obs: flat_policy.action(state.best_theta, obs)  # noqa: E731
         return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
 
-    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"]
+    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"], action_fn_of

@@ -110,8 +110,10 @@ def build(env, static: dict):
         )
         return new_state, diagnostics
 
+    def action_fn_of(state: ReinforceState):
+        return lambda obs: policy.mode(state.params["policy"], obs)
+
     def step_fn(state: ReinforceState):
-        action_fn_of = lambda state: lambda obs: policy.mode(state.params["policy"], obs)  # noqa: E731
         return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
 
-    return init_fn, step_fn, num_envs * episode_length * static["iterations_per_eval"]
+    return init_fn, step_fn, num_envs * episode_length * static["iterations_per_eval"], action_fn_of
