@@ -74,6 +74,8 @@ class LabEnv(Env):
 
     #: `None` for continuous actions, else the number of discrete actions.
     num_actions: int | None = None
+    #: Whether `metrics["success"]` means something (False for wrapped tasks that define none).
+    has_success: ClassVar[bool] = True
     #: Number of steps in every episode (set by each subclass's constructor).
     horizon: int
 

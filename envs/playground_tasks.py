@@ -16,6 +16,7 @@ rewards in [0, 1] per step but no success (`env.has_success` is False).
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from typing import Any, ClassVar
 
@@ -74,9 +75,9 @@ class PlaygroundTask(Env):
         state = self.playground_env.step(state, action)
         return state.replace(metrics={**state.metrics, "success": jnp.zeros_like(state.reward)})
 
-    @property
+    @functools.cached_property
     def observation_size(self) -> int:
-        size = self.playground_env.observation_size
+        size = self.playground_env.observation_size  # traces a reset: computed once
         if not isinstance(size, int):
             raise TypeError(f"{self.env_id}: dictionary observations ({size}) are not supported")
         return size

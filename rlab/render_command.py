@@ -24,7 +24,6 @@ def render_seeds(directory, seeds: list[str], out: pathlib.Path, group: str | No
     C MuJoCo and the JAX simulation.
     """
     picks = policies.pick(directory, seeds, group=group, hp_index=hp_index)
-    out.mkdir(parents=True, exist_ok=True)
     unique = {(p.group, p.hp_index, p.seed): p for p in reversed(picks)}  # a seed picked twice renders once
     groups: dict[str, tuple] = {}
     for chosen in sorted(unique.values(), key=picks.index):
