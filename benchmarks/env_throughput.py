@@ -1,12 +1,16 @@
 """Environment steps per second for many parallel episodes, with compile time.
 
-    python benchmarks/env_throughput.py [--batch 256 4096] [--steps 200] [--brax reacher] [--brax-steps 20]
+    python benchmarks/env_throughput.py [--batch 256 4096] [--steps 200] [--brax reacher]
+        [--playground CartpoleSwingupSparse] [--brax-steps 20]
 
 Each figure is one jitted program: `lax.scan` over `--steps` steps of
 `vmap(env.step)` over the batch, random valid actions, no resets (rlab's envs
 absorb after the horizon, so the work per step is the same). Brax tasks named
-with --brax run in the same harness for comparison (rlab's `brax/<name>`, default backend). Prints a table; absolute
-numbers depend on the machine, ratios within one run are what to compare.
+with --brax (and Playground tasks named with --playground, when MuJoCo
+Playground is installed) run in the same harness for comparison (rlab's
+`brax/<name>` and `playground/<Name>`, default settings). Prints a table;
+absolute numbers depend on the machine, ratios within one run are what to
+compare.
 """
 
 from __future__ import annotations
@@ -67,6 +71,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--brax", nargs="*", default=["reacher"], help="Brax env names to compare")
     parser.add_argument(
+        "--playground", nargs="*", default=["CartpoleSwingupSparse"],
+        help="MuJoCo Playground task names to compare (when it is installed)",
+    )
+    parser.add_argument(
         "--brax-steps", type=int, default=20, help="steps per program for Brax tasks (physics is slow on CPU)"
     )
     args = parser.parse_args()
@@ -77,13 +85,15 @@ def main() -> None:
     tasks += [("reacher_nd (2 links)", envs.make("reacher_nd", num_links=2), args.brax_steps),
               ("cartpole_poles (1)", envs.make("cartpole_poles", num_poles=1), args.brax_steps)]
     tasks += [(f"brax/{name}", envs.make(f"brax/{name}"), args.brax_steps) for name in args.brax]
+    if envs.playground_tasks.installed():
+        tasks += [(f"playground/{name}", envs.make(f"playground/{name}"), args.brax_steps) for name in args.playground]
 
     print(f"backend: {jax.default_backend()}, devices: {jax.devices()}")
-    print(f"{'environment':<22} {'batch':>6} {'compile s':>10} {'env steps/s':>14}")
+    print(f"{'environment':<34} {'batch':>6} {'compile s':>10} {'env steps/s':>14}")
     for name, env, steps in tasks:
         for batch in args.batch:
             compile_seconds, rate = measure(env, batch, steps)
-            print(f"{name:<22} {batch:>6} {compile_seconds:>10.2f} {rate:>14,.0f}", flush=True)
+            print(f"{name:<34} {batch:>6} {compile_seconds:>10.2f} {rate:>14,.0f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -48,4 +48,6 @@ def test_python_examples_run():
 
 def test_every_registered_environment_is_documented():
     for env_id in envs.registered():
-        assert f"`{env_id}`" in README or (env_id.startswith("brax/") and "`brax/<name>`" in README)
+        family = env_id.split("/")[0]
+        documented_family = {"brax": "`brax/<name>`", "playground": "`playground/<Name>`"}.get(family)
+        assert f"`{env_id}`" in README or (documented_family is not None and documented_family in README)
