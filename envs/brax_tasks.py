@@ -17,17 +17,13 @@ The Brax environment itself is unchanged; rlab adds:
 
 from __future__ import annotations
 
-import functools
 import warnings
-from typing import Any, ClassVar
-
-import jax
-import jax.numpy as jnp
-from brax.envs.base import Env, State
+from typing import ClassVar
 
 from envs import _quiet
 from envs.mjx_task import BACKEND
-from envs.params import Param, resolve
+from envs.params import Param
+from envs.wrapped import WrappedTask
 
 # Brax's swimmer is left out: Brax 0.14 builds it only on the "generalized"
 # pipeline, whose fluid model calls `jnp.clip(a_min=...)`, removed in JAX 0.10.
@@ -37,50 +33,24 @@ BRAX_TASKS = (
 )
 
 
-class BraxTask(Env):
+class BraxTask(WrappedTask):
     """A Brax environment with rlab's parameters, time limit and success metric."""
 
     PARAMS = (
         BACKEND,
         Param("episode_length", int, 1000, "steps before an episode is truncated (time limit)", low=1),
     )
-    env_id: ClassVar[str] = ""
     brax_name: ClassVar[str] = ""
-    num_actions = None
-    has_success = False
 
-    def __init__(self, **params: Any):
-        self.params = resolve(self.env_id, self.PARAMS, params)
-        self.episode_length = self.params["episode_length"]
+    def build_inner(self):
         with warnings.catch_warnings():
             # Brax warns on every system load that its own pipelines are not maintained.
             warnings.simplefilter("ignore", UserWarning)
-            self.brax_env = _quiet.import_brax_envs().get_environment(self.brax_name, backend=self.params["backend"])
-
-    def reset(self, rng) -> State:
-        state = self.brax_env.reset(rng)
-        return state.replace(metrics={**state.metrics, "success": jnp.zeros_like(state.reward)})
-
-    def step(self, state: State, action) -> State:
-        state = self.brax_env.step(state, action)
-        return state.replace(metrics={**state.metrics, "success": jnp.zeros_like(state.reward)})
-
-    @functools.cached_property
-    def observation_size(self) -> int:
-        # Brax's own property runs a reset eagerly: 10-30 s of small compiles for a large
-        # model in a fresh process, on every access. The shape alone needs only a trace.
-        return jax.eval_shape(self.brax_env.reset, jax.random.PRNGKey(0)).obs.shape[-1]
-
-    @property
-    def action_size(self) -> int:
-        return self.brax_env.action_size
+            return _quiet.import_brax_envs().get_environment(self.brax_name, backend=self.params["backend"])
 
     @property
     def backend(self) -> str:
         return self.params["backend"]
-
-    def __repr__(self) -> str:
-        return f"{self.env_id}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
 
 
 def task_class(name: str) -> type[BraxTask]:

@@ -16,14 +16,11 @@ rewards in [0, 1] per step but no success (`env.has_success` is False).
 
 from __future__ import annotations
 
-import functools
 import importlib.util
-from typing import Any, ClassVar
+from typing import ClassVar
 
-import jax.numpy as jnp
-from brax.envs.base import Env
-
-from envs.params import Param, resolve
+from envs.params import Param
+from envs.wrapped import WrappedTask
 
 PREFIX = "playground/"
 DEFAULT_EPISODE_LENGTH = 1000  # every Control Suite task in Playground uses 1000 control steps
@@ -43,7 +40,7 @@ def suite_names() -> tuple[str, ...]:
     return tuple(dm_control_suite.ALL_ENVS)
 
 
-class PlaygroundTask(Env):
+class PlaygroundTask(WrappedTask):
     """A MuJoCo Playground environment with rlab's parameters, time limit and success metric."""
 
     PARAMS = (
@@ -52,46 +49,19 @@ class PlaygroundTask(Env):
             "control steps before an episode is truncated (time limit)", low=1,
         ),
     )
-    env_id: ClassVar[str] = ""
     playground_name: ClassVar[str] = ""
-    num_actions = None
-    has_success = False
 
-    def __init__(self, **params: Any):
+    def build_inner(self):
         from mujoco_playground import registry
 
-        self.params = resolve(self.env_id, self.PARAMS, params)
-        self.episode_length = self.params["episode_length"]
-        self.playground_env = registry.load(
+        return registry.load(
             self.playground_name,
-            config_overrides={"impl": "jax", "episode_length": self.episode_length},
+            config_overrides={"impl": "jax", "episode_length": self.params["episode_length"]},
         )
-
-    def reset(self, rng):
-        state = self.playground_env.reset(rng)
-        return state.replace(metrics={**state.metrics, "success": jnp.zeros_like(state.reward)})
-
-    def step(self, state, action):
-        state = self.playground_env.step(state, action)
-        return state.replace(metrics={**state.metrics, "success": jnp.zeros_like(state.reward)})
-
-    @functools.cached_property
-    def observation_size(self) -> int:
-        size = self.playground_env.observation_size  # traces a reset: computed once
-        if not isinstance(size, int):
-            raise TypeError(f"{self.env_id}: dictionary observations ({size}) are not supported")
-        return size
-
-    @property
-    def action_size(self) -> int:
-        return self.playground_env.action_size
 
     @property
     def backend(self) -> str:
         return "mjx"
-
-    def __repr__(self) -> str:
-        return f"{self.env_id}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"
 
 
 def task_class(name: str) -> type[PlaygroundTask]:

@@ -66,7 +66,7 @@ def mujoco_view(env) -> MujocoView:
     """
     from brax.envs.base import PipelineEnv
 
-    inner = getattr(env, "brax_env", None) or getattr(env, "playground_env", None) or env
+    inner = getattr(env, "inner", env)  # the physics of `brax/<name>` and `playground/<Name>`
     if isinstance(inner, PipelineEnv):
         if getattr(env, "backend", "mjx") != "mjx":
             raise UsageError(

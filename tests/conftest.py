@@ -5,15 +5,11 @@
 a few minutes, the one CI runs); `pytest --slow=all` runs every slow test.
 """
 
-import os
-import sys
-
 import pytest
 
-# MuJoCo picks its OpenGL backend when first imported, which some test modules do
-# before `envs` can choose EGL for a machine without a display: choose it here.
-if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
-    os.environ.setdefault("MUJOCO_GL", "egl")
+# `envs` chooses MuJoCo's OpenGL backend (EGL without a display) before importing
+# MuJoCo; import it before any test module imports MuJoCo itself.
+import envs  # noqa: F401
 
 
 def pytest_addoption(parser):
