@@ -87,6 +87,15 @@ class CheeseBandit(LabEnv):
         self._check_gaussian(mean, std)
         return holes.gaussian_hit_probability(self.hole_centres, self.hole_radius, mean, std)
 
+    def log_hit_probability(self, mean, std: float) -> np.ndarray:
+        """log of `hit_probability`, finite for every `dim` (up to 4096) where the probability underflows.
+
+        Returns:
+          float64 `[...]`.
+        """
+        self._check_gaussian(mean, std)
+        return holes.log_gaussian_hit_probability(self.hole_centres, self.hole_radius, mean, std)
+
     def hit_probability_grad(self, mean, std: float) -> np.ndarray:
         """Exact gradient of `hit_probability` with respect to `mean`: `[..., dim]`."""
         self._check_gaussian(mean, std)

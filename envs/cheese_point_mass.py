@@ -8,11 +8,15 @@ Sparse reward: 1 on the final step if the mass is inside a hole (a ball of
 radius `hole_radius`; `num_holes` non-overlapping balls lying inside the box,
 placed from `task_seed`), else 0 on every step. Dense reward: potential-based
 shaping (Ng et al. 1999) with potential phi(x) = -(distance from x to the
-nearest hole's edge, 0 inside), paid as phi(x_{t+1}) - phi(x_t) on every step.
-The return telescopes to phi(x_T) - phi(x_0), so it is highest exactly for
-the episodes that end inside a hole: the dense task has the same optimal
-policies and the same success as the sparse one (inside a hole at the final
-step), but every step carries a learning signal.
+nearest hole's edge, 0 inside), paid as discount * phi(x_{t+1}) - phi(x_t) on
+every step. The discounted return sum_t discount^t r_t telescopes to
+discount^T phi(x_T) - phi(x_0), so for a learner that discounts by
+`discount` it is highest exactly for the episodes that end inside a hole: the
+dense task has the same optimal policies and the same success as the sparse
+one (inside a hole at the final step), but every step carries a learning
+signal. Set `discount` to the trainer's gamma (the default 0.99 is PPO's);
+with any other value the shaping is no longer exactly potential-based for
+that learner.
 
 `distractor_dims` adds a second, irrelevant point mass of that dimension: it
 takes its own action components and shows its position in the observation,
@@ -59,6 +63,7 @@ class CheesePointMass(LabEnv):
         Param("distractor_dims", int, 0, "extra action/observation dims that change nothing", low=0, high=1024),
         Param("max_step", float, 0.25, "largest move per step along each axis", low=0.0, low_open=True),
         Param("start", str, "uniform", "where episodes start", choices=("uniform", "center")),
+        Param("discount", float, 0.99, "gamma of the dense shaping: set it to the trainer's", low=0.0, high=1.0),
         REWARD,
         TASK_SEED,
     )
@@ -101,7 +106,7 @@ class CheesePointMass(LabEnv):
         if self.reward == "sparse":
             reward = success
         else:
-            reward = self._potential(position) - self._potential(core.position)
+            reward = self.discount * self._potential(position) - self._potential(core.position)
         return PointMassCore(position=position, distractor=distractor), reward, success
 
     def _potential(self, position):

@@ -21,7 +21,7 @@ import math
 
 import jax.numpy as jnp
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 
 from envs.params import EnvParamError
 
@@ -88,12 +88,21 @@ def gaussian_hit_probability(
       std: the policy's isotropic standard deviation, > 0.
 
     Returns:
+      float64 array `[...]`; below ~1e-308 it underflows to 0, and
+      `log_gaussian_hit_probability` keeps the value.
+    """
+    return np.exp(log_gaussian_hit_probability(centres, radius, mean, std))
+
+
+def log_gaussian_hit_probability(
+    centres: np.ndarray, radius: float, mean: np.ndarray, std: float
+) -> np.ndarray:
+    """log P(a in any hole) for a ~ N(mean, std^2 I): finite for every dimension.
+
+    Returns:
       float64 array `[...]`.
     """
-    centres, mean = np.asarray(centres, np.float64), np.asarray(mean, np.float64)
-    dim = centres.shape[-1]
-    noncentrality = _noncentrality(centres, mean, std)
-    return stats.ncx2.cdf(radius**2 / std**2, dim, noncentrality).sum(axis=-1)
+    return special.logsumexp(_log_hole_cdfs(centres, radius, mean, std, 0), axis=-1)
 
 
 def gaussian_hit_probability_grad(
@@ -102,19 +111,71 @@ def gaussian_hit_probability_grad(
     """Gradient with respect to `mean` of `gaussian_hit_probability`.
 
     Uses dF(x; k, lam)/dlam = (F(x; k + 2, lam) - F(x; k, lam)) / 2 and
-    dlam/dmean = 2 (mean - c) / std^2.
+    dlam/dmean = 2 (mean - c) / std^2, with every F in log space so that the
+    ratio F(k + 2) / F(k) stays exact where both underflow.
 
     Returns:
       float64 array `[..., dim]`, the exact policy gradient of the expected
       sparse reward of a one-step bandit.
     """
     centres, mean = np.asarray(centres, np.float64), np.asarray(mean, np.float64)
-    dim = centres.shape[-1]
-    x = radius**2 / std**2
-    noncentrality = _noncentrality(centres, mean, std)  # [..., holes]
-    dcdf = stats.ncx2.cdf(x, dim + 2, noncentrality) - stats.ncx2.cdf(x, dim, noncentrality)
+    log_f = _log_hole_cdfs(centres, radius, mean, std, 0)  # [..., holes]
+    log_f2 = _log_hole_cdfs(centres, radius, mean, std, 2)
+    dcdf = np.exp(log_f2) - np.exp(log_f)  # dF/dlam * 2, per hole
     offsets = mean[..., None, :] - centres  # [..., holes, dim]
     return np.sum(dcdf[..., None] * offsets, axis=-2) / std**2
+
+
+def _log_hole_cdfs(centres, radius, mean, std, extra_dof: int) -> np.ndarray:
+    """log F(r^2 / s^2; dim + extra_dof, ||mean - c||^2 / s^2) for every hole: `[..., holes]`."""
+    centres, mean = np.asarray(centres, np.float64), np.asarray(mean, np.float64)
+    dim = centres.shape[-1]
+    noncentrality = _noncentrality(centres, mean, std)
+    return log_ncx2_cdf(radius**2 / std**2, dim + extra_dof, noncentrality)
+
+
+def log_ncx2_cdf(x: float, dof: int, noncentrality) -> np.ndarray:
+    """log of the noncentral chi-square CDF, accurate where the CDF underflows.
+
+    Where scipy's CDF is above 1e-280 its log is used; elsewhere the Poisson
+    mixture F = sum_j Pois(j; lam / 2) P(dof / 2 + j, x / 2) is summed in log
+    space, with the regularised lower incomplete gamma P from its power series
+    (see `log_gamma_lower`).
+    """
+    lam = np.asarray(noncentrality, np.float64)
+    with np.errstate(divide="ignore"):
+        direct = np.log(stats.ncx2.cdf(x, dof, lam))
+    tiny = ~(direct > np.log(1e-280))
+    if not tiny.any():
+        return direct
+    result = direct.copy()
+    for index in zip(*np.nonzero(tiny)):
+        half = lam[index] / 2
+        j = np.arange(int(half + 12 * np.sqrt(half) + 40))
+        terms = stats.poisson.logpmf(j, half) + log_gamma_lower(dof / 2 + j, x / 2)
+        result[index] = special.logsumexp(terms)
+    return result
+
+
+def log_gamma_lower(a, z: float, terms: int = 400) -> np.ndarray:
+    """log P(a, z), the regularised lower incomplete gamma, for arrays `a` and z > 0.
+
+    P(a, z) = z^a e^-z / Gamma(a + 1) * sum_n z^n / ((a + 1) ... (a + n)); the
+    series converges for every z and fast where P is tiny (z < a). Where
+    scipy's `gammainc` does not underflow its log is used.
+    """
+    a = np.asarray(a, np.float64)
+    with np.errstate(divide="ignore"):
+        direct = np.log(special.gammainc(a, z))
+    tiny = ~(direct > np.log(1e-280))
+    if not tiny.any():
+        return direct
+    small = a[tiny][:, None]
+    log_ratios = np.log(z) - np.log(small + np.arange(1, terms)[None, :])
+    log_series = special.logsumexp(np.c_[np.zeros(small.shape[0]), np.cumsum(log_ratios, axis=1)], axis=1)
+    result = direct.copy()
+    result[tiny] = small[:, 0] * np.log(z) - z - special.gammaln(small[:, 0] + 1) + log_series
+    return result
 
 
 def _noncentrality(centres: np.ndarray, mean: np.ndarray, std: float) -> np.ndarray:

@@ -64,11 +64,15 @@ def fan_chart(steps, curves_by_config: Mapping[str, np.ndarray], ylabel="evaluat
     """Median, 25-75% and 5-95% bands across seeds, and every seed's curve faintly.
 
     Args:
-      steps: `[E]` environment steps; curves_by_config: name -> `[S, E]`.
+      steps: `[E]` environment steps shared by every configuration, or
+        name -> `[E_name]`: each curve is drawn at its own steps.
+      curves_by_config: name -> `[S, E_name]`.
     """
     fig, ax = _axes(ax)
     variants: dict[str, int] = {}
+    steps_of = steps if isinstance(steps, Mapping) else {name: steps for name in curves_by_config}
     for name, curves in curves_by_config.items():
+        steps = np.asarray(steps_of[name])
         curves, _ = stats.drop_diverged(curves)
         if curves.shape[0] == 0:
             continue
@@ -113,27 +117,42 @@ def final_distribution(values_by_config: Mapping[str, np.ndarray], ylabel="final
     return fig, ax
 
 
-def degradation_plot(levels, results_by_algo: Mapping[str, dict], axis_name="dimension", threshold=0.5,
-                     title=None, ax=None):
-    """Success rate against a sweep axis, one line per algorithm, Wilson intervals, breaking points marked.
+def degradation_plot(levels, results_by_algo: Mapping[str, dict], axis_name="dimension", title=None, ax=None):
+    """Success rate against a sweep axis: Wilson intervals, the monotone fit, and the cliff.
+
+    Each threshold of the cliff (0.8 and 0.1 by default) is a grey line; where
+    a configuration's fit crosses it is marked with its bootstrap interval as
+    a horizontal bar on that line (an arrow at the axis end when open-ended).
 
     Args:
       results_by_algo: name -> the dict `stats.degradation` returns.
     """
     fig, ax = _axes(ax)
+    levels = np.asarray(levels, float)
+    span = levels[-1] - levels[0] if levels.size > 1 else 1.0
+    thresholds = set()
     for name, result in results_by_algo.items():
         color = color_for(name)
         rates = result["rates"]
         point = np.array([float(r.point) for r in rates])
         low = np.array([float(r.low) for r in rates])
         high = np.array([float(r.high) for r in rates])
-        ax.errorbar(levels, point, yerr=[point - low, high - point], color=color, marker="o", capsize=3, label=name)
-        bp = result["breaking_point"]
-        if np.isfinite(bp.point):
-            ax.axvline(float(bp.point), color=color, linestyle=":", linewidth=1)
-            if np.isfinite(bp.low):
-                ax.axvspan(float(bp.low), float(bp.high), color=color, alpha=0.08)
-    ax.axhline(threshold, color="grey", linestyle="--", linewidth=0.8, label=f"threshold {threshold:.0%}")
+        ax.errorbar(levels, point, yerr=[point - low, high - point], color=color, marker="o", capsize=3,
+                    linestyle="none", label=f"{name} (Wilson 95%)")
+        ax.plot(levels, result["fit"], color=color, linewidth=1.5, alpha=0.8)
+        for threshold, crossing in result["crossings"].items():
+            thresholds.add(threshold)
+            left = max(crossing.low, levels[0] - 0.04 * span)
+            right = min(crossing.high, levels[-1] + 0.04 * span)
+            ax.plot([left, right], [threshold, threshold], color=color, linewidth=5, alpha=0.35,
+                    solid_capstyle="butt")
+            if np.isfinite(crossing.point):
+                ax.plot(crossing.point, threshold, marker="|", markersize=14, color=color)
+            else:
+                edge = levels[-1] if crossing.point > 0 else levels[0]
+                ax.plot(edge, threshold, marker=">" if crossing.point > 0 else "<", color=color)
+    for threshold in sorted(thresholds):
+        ax.axhline(threshold, color="grey", linestyle="--", linewidth=0.8)
     ax.set_ylim(-0.03, 1.03)
     _finish(ax, axis_name, "success rate (fraction of seeds)", title)
     return fig, ax

@@ -48,6 +48,26 @@ def curves(frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
     return steps, table.to_numpy(dtype=float)
 
 
+def step_grid(rows: pd.DataFrame) -> tuple[int, ...]:
+    """The env steps at which a configuration's rows were evaluated (its training budget grid)."""
+    return tuple(int(v) for v in rows.groupby("eval")["env_steps"].first().to_numpy())
+
+
+def budget_mismatch(by_config: dict[str, pd.DataFrame]) -> str | None:
+    """None when every configuration shares one step grid, else a message saying how they differ."""
+    grids = {config: step_grid(rows) for config, rows in by_config.items()}
+    if len(set(grids.values())) <= 1:
+        return None
+    described = "; ".join(f"{c}: {_describe_grid(g)}" for c, g in grids.items())
+    return (f"configurations ran at different env-step budgets ({described}); "
+            "set env_steps_per_eval in the spec to compare them")
+
+
+def _describe_grid(grid: tuple[int, ...]) -> str:
+    per_eval = grid[0] if grid else 0
+    return f"{per_eval:,} steps per evaluation, {grid[-1]:,} in all" if grid else "no evaluations"
+
+
 def _slices(frame: pd.DataFrame):
     """(env values dict, rows) for every combination of environment-axis values."""
     columns = env_columns(frame)
@@ -84,10 +104,18 @@ def summary_table(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
     return pd.DataFrame(records)
 
 
-def comparisons(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Every pair of configurations within each environment slice: P(X > Y), Welch and Mann-Whitney p (Holm)."""
+def comparisons(frame: pd.DataFrame, rng: np.random.Generator, notes: list[str] | None = None) -> pd.DataFrame:
+    """Every pair of configurations within each environment slice: P(X > Y), Welch and Mann-Whitney p (Holm).
+
+    A slice whose configurations ran at different env-step budgets is not
+    compared; the reason is appended to `notes`.
+    """
     records = []
     for env_values, rows in _slices(frame):
+        mismatch = budget_mismatch(dict(tuple(rows.groupby("config", sort=True))))
+        if mismatch:
+            _note(notes, f"No comparison at {_env_label(env_values)}: {mismatch}.")
+            continue
         finals = {}
         for config, cfg_rows in rows.groupby("config", sort=True):
             values, _ = stats.drop_diverged(curves(cfg_rows, "eval_return")[1][:, -1])
@@ -108,25 +136,35 @@ def comparisons(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     return table
 
 
+def _note(notes: list[str] | None, message: str) -> None:
+    if notes is not None and message not in notes:
+        notes.append(message)
+
+
 def _safe_p(compute) -> float:
     with np.errstate(all="ignore"):
         p = float(compute())
     return p if np.isfinite(p) else 1.0
 
 
-def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator):
-    """One of FIGURE_KINDS for the whole sweep; a list of (title, fig) (several for per-slice kinds)."""
+def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list[str] | None = None):
+    """One of FIGURE_KINDS for the whole sweep; a list of (title, fig) (several for per-slice kinds).
+
+    Curves are drawn at each configuration's own env steps. Figures that
+    compare configurations (degradation, improvement) are refused for
+    configurations whose budgets differ; the reason goes to `notes`.
+    """
     figures = []
     if kind == "power":
         return [("Seeds needed: power of a Welch test", plots.power_curve()[0])]
     if kind == "degradation":
-        return _degradation_figures(frame, rng)
+        return _degradation_figures(frame, rng, notes)
     for env_values, rows in _slices(frame):
         label = _env_label(env_values)
         by_config = {c: r for c, r in rows.groupby("config", sort=True)}
         if kind in ("fan", "success"):
             metric = "eval_return" if kind == "fan" else "eval_success"
-            steps = next(iter(by_config.values())).groupby("eval")["env_steps"].first().to_numpy()
+            steps = {c: np.asarray(step_grid(r)) for c, r in by_config.items()}
             data = {c: curves(r, metric)[1] for c, r in by_config.items()}
             fig, _ = plots.fan_chart(steps, data, ylabel=metric.replace("_", " "), title=f"{metric} ({label})")
         elif kind in ("final", "profile"):
@@ -136,6 +174,10 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator):
             else:
                 fig, _ = plots.performance_profile(data, rng=rng, title=f"performance profile ({label})")
         elif kind == "improvement":
+            mismatch = budget_mismatch(by_config)
+            if mismatch:
+                _note(notes, f"No comparison at {label}: {mismatch}.")
+                continue
             intervals = {}
             for x, y in itertools.combinations(by_config, 2):
                 a, _ = stats.drop_diverged(curves(by_config[x], "eval_return")[1][:, -1])
@@ -150,8 +192,7 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator):
             for c, r in by_config.items():
                 steps, success = curves(r, "eval_success")
                 success, _ = stats.drop_diverged(success)
-                times, observed = stats.time_to_first_success(success, steps)
-                data[c] = stats.survival_curve(times, observed) if observed.any() else _no_events(steps)
+                data[c] = stats.survival_curve(*stats.time_to_first_success(success, steps))
             fig, _ = plots.survival_plot(data, title=f"time to first success ({label})")
         else:
             raise ValueError(f"figure kind {kind!r}; allowed: {', '.join(FIGURE_KINDS)}")
@@ -159,14 +200,12 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator):
     return figures
 
 
-def _no_events(steps):
-    """No seed ever succeeded: survival stays at 1 up to the budget."""
-    t = np.asarray([steps[0], steps[-1]], float)
-    return t, np.ones(2), np.ones(2), np.ones(2)
+def _degradation_figures(frame, rng, notes=None):
+    """Success against each numeric environment axis, the other axes held at each of their values.
 
-
-def _degradation_figures(frame, rng):
-    """Success against each numeric environment axis, the other axes held at each of their values."""
+    Only configurations that share one step grid at every level are drawn
+    together; otherwise the figure is refused with a note.
+    """
     figures = []
     for axis in env_columns(frame):
         if not pd.api.types.is_numeric_dtype(frame[axis]) or frame[axis].nunique() < 2:
@@ -176,6 +215,11 @@ def _degradation_figures(frame, rng):
         for values, rows in held:
             values = values if isinstance(values, tuple) else (values,)
             levels = sorted(rows[axis].unique())
+            label = f" ({_env_label(dict(zip(others, values)))})" if others else ""
+            mismatch = budget_mismatch(dict(tuple(rows.groupby("config", sort=True))))
+            if mismatch:
+                _note(notes, f"No degradation figure along {axis[4:]}{label}: {mismatch}.")
+                continue
             by_algo = {}
             for config, cfg_rows in rows.groupby("config", sort=True):
                 outcomes = []
@@ -185,7 +229,6 @@ def _degradation_figures(frame, rng):
                     outcomes.append((success[:, -1] >= SUCCESS_SHARE).astype(float))
                 if all(o.size for o in outcomes):
                     by_algo[config] = stats.degradation(levels, outcomes, rng, n_resamples=500)
-            label = f" ({_env_label(dict(zip(others, values)))})" if others else ""
             fig, _ = plots.degradation_plot(levels, by_algo, axis_name=axis[4:], title=f"success vs {axis[4:]}{label}")
             figures.append((f"degradation along {axis[4:]}{label}", fig))
     return figures
@@ -206,19 +249,22 @@ def build(directory, seed: int = 0) -> pathlib.Path:
     out = directory / "report"
     out.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
+    notes: list[str] = []
     if frame.empty:
         body = "<p>No chunk has completed yet.</p>"
         summary, comparison = pd.DataFrame(), pd.DataFrame()
     else:
         frame = frame.assign(config=configurations(frame))
-        summary, comparison = summary_table(frame, rng), comparisons(frame, rng)
+        summary, comparison = summary_table(frame, rng), comparisons(frame, rng, notes)
         sections = []
         for kind in FIGURE_KINDS:
-            for title, fig in figure(kind, frame, rng):
+            for title, fig in figure(kind, frame, rng, notes):
                 sections.append(f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{_png_data(fig)}">'
                                 f"<figcaption>{html.escape(title)}</figcaption></figure>")
+        refused = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
         body = (
-            "<h2>Summary</h2>" + summary.to_html(index=False, border=0)
+            (f'<h2>Not compared</h2><ul class="refused">{refused}</ul>' if notes else "")
+            + "<h2>Summary</h2>" + summary.to_html(index=False, border=0)
             + "<h2>Figures</h2>" + "\n".join(sections)
             + "<h2>Comparisons</h2>" + (comparison.to_html(index=False, border=0, float_format=lambda p: f"{p:.3g}")
                                          if len(comparison) else "<p>Fewer than two configurations.</p>")
@@ -233,6 +279,7 @@ def build(directory, seed: int = 0) -> pathlib.Path:
     html_path = out / "index.html"
     results.atomic_write(html_path, lambda tmp: tmp.write_text(page))
     markdown = [f"# {manifest['name']} ({manifest['status']}, {len(manifest['chunks'])} chunks)", ""]
+    markdown += [f"- Not compared: {n}" for n in notes] + ([""] if notes else [])
     if len(summary):
         markdown += [summary.to_markdown(index=False) if _has_tabulate() else summary.to_string(index=False)]
     results.atomic_write(out / "summary.md", lambda tmp: tmp.write_text("\n".join(markdown) + "\n"))

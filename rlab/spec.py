@@ -3,7 +3,8 @@
     name = "point_mass_dims"           # optional; default: the file's stem
     env = "cheese_point_mass"
     seeds = 64                         # seeds 0..63; or {start = 100, count = 64}
-    num_evals = 10                     # trainer steps (each: train, then evaluate)
+    env_steps_per_eval = 5120          # the training budget between evaluations, the same for every algorithm
+    num_evals = 10                     # evaluations (or total_env_steps = 51200)
     chunk_size = 64                    # optional: lanes (seed x float value) per compiled call
 
     [env_params]                       # fixed environment parameters
@@ -23,6 +24,14 @@ Axes over float hyperparameters run inside the same compiled program as the
 seeds; every other axis value compiles its own program. `load` validates
 everything before anything compiles and reports every problem at once, each
 with the file and key.
+
+A budget (`env_steps_per_eval`) makes the spec a fair comparison: every
+algorithm derives its training iterations from it, so every configuration is
+evaluated on the same grid of env steps, with the same number of evaluation
+episodes (checked). A configuration whose batch cannot reach the budget
+exactly is an error naming the nearest budgets it can reach. Without a
+budget, each algorithm's `iterations_per_eval` decides and the report refuses
+to compare configurations whose step grids differ.
 """
 
 from __future__ import annotations
@@ -40,7 +49,12 @@ import rlab.trainers
 from envs.params import ParamError, resolve, unknown_id_message
 from rlab.errors import UsageError
 
-TOP_LEVEL_KEYS = ("name", "env", "seeds", "num_evals", "chunk_size", "env_params", "env_axes", "algorithms")
+TOP_LEVEL_KEYS = (
+    "name", "env", "seeds", "env_steps_per_eval", "num_evals", "total_env_steps", "chunk_size",
+    "env_params", "env_axes", "algorithms",
+)
+# Hyperparameters the spec's budget sets for every algorithm.
+BUDGET_HPARAMS = ("env_steps_per_eval", "iterations_per_eval")
 
 
 class SpecError(UsageError):
@@ -78,6 +92,7 @@ class Spec:
     num_evals: int
     chunk_size: int | None
     text: str
+    env_steps_per_eval: int | None = None
 
     @property
     def seeds(self) -> range:
@@ -98,6 +113,8 @@ class Spec:
             ],
             "seed_start": self.seed_start,
             "num_evals": self.num_evals,
+            # Only when set, so that specs without a budget keep their identity.
+            **({"env_steps_per_eval": self.env_steps_per_eval} if self.env_steps_per_eval else {}),
         }
 
     def identity_hash(self) -> str:
@@ -157,9 +174,11 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
     else:
         problem("seeds", f"{seeds!r}; allowed: an integer >= 1, or {{start = S, count = N}}")
 
-    num_evals = raw.get("num_evals")
-    if not _positive_int(num_evals):
-        problem("num_evals", f"{num_evals!r}; allowed: an integer >= 1")
+    budget = raw.get("env_steps_per_eval")
+    if budget is not None and not _positive_int(budget):
+        problem("env_steps_per_eval", f"{budget!r}; allowed: an integer >= 1 (training env steps per evaluation)")
+        budget = None
+    num_evals = _num_evals(raw, budget, problem)
     chunk_size = raw.get("chunk_size")
     if chunk_size is not None and not _positive_int(chunk_size):
         problem("chunk_size", f"{chunk_size!r}; allowed: an integer >= 1")
@@ -188,15 +207,71 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         for axis in axes:
             if axis in hparams:
                 problem(f"{key}.axes.{axis}", "also given as a fixed hyperparameter; give it once")
+        if budget is not None:
+            for name in BUDGET_HPARAMS:
+                if name in hparams or name in axes:
+                    problem(f"{key}.{name}", f"the spec's env_steps_per_eval = {budget} sets it; remove it")
+            hparams = {k: v for k, v in hparams.items() if k not in BUDGET_HPARAMS}
+            axes = {k: v for k, v in axes.items() if k not in BUDGET_HPARAMS}
         _check_grid(algo, known[algo].params, hparams, axes, key, problem)
         algorithms.append(AlgoConfig(algo, hparams, axes))
+
+    if budget is not None and env_id is not None and not problems:
+        _check_budget(env_id, env_params, env_axes, algorithms, budget, problem)
 
     if problems:
         raise SpecError("\n".join(problems))
     return Spec(
         name=name, env=env_id, env_params=env_params, env_axes=env_axes, algorithms=tuple(algorithms),
         seed_start=seed_start, num_seeds=num_seeds, num_evals=num_evals, chunk_size=chunk_size, text=text,
+        env_steps_per_eval=budget,
     )
+
+
+def _num_evals(raw, budget, problem) -> int | None:
+    """`num_evals`, or `total_env_steps / env_steps_per_eval`; exactly one of the two."""
+    num_evals, total = raw.get("num_evals"), raw.get("total_env_steps")
+    if total is None:
+        if not _positive_int(num_evals):
+            problem("num_evals", f"{num_evals!r}; allowed: an integer >= 1 (or total_env_steps with a budget)")
+            return None
+        return num_evals
+    if num_evals is not None:
+        problem("total_env_steps", "give num_evals or total_env_steps, not both")
+    elif budget is None:
+        problem("total_env_steps", "needs env_steps_per_eval (the budget between evaluations)")
+    elif not _positive_int(total) or total % budget:
+        problem("total_env_steps", f"{total!r}; allowed: a positive multiple of env_steps_per_eval = {budget}")
+    else:
+        return total // budget
+    return None
+
+
+def _check_budget(env_id, env_params, env_axes, algorithms, budget, problem) -> None:
+    """Every configuration reaches the budget exactly, and all evaluate with the same number of episodes."""
+    eval_episodes, failed = {}, set()
+    for env_combo in _combinations(env_axes):
+        env = envs.make(env_id, **{**env_params, **env_combo})
+        for algo in algorithms:
+            for combo in _combinations(algo.axes):
+                if algo.name in failed:
+                    break
+                try:
+                    values = rlab.trainers.resolve_hparams(
+                        algo.name, env, **{**algo.hparams, **combo, "env_steps_per_eval": budget}
+                    )
+                except ParamError as err:
+                    where = ", ".join(f"{k}={v}" for k, v in {**env_combo, **combo}.items())
+                    problem(f"algorithms.{algo.name}", f"{err}" + (f" (at {where})" if where else ""))
+                    failed.add(algo.name)
+                    break
+                eval_episodes[values["eval_episodes"]] = algo.name
+    if len(eval_episodes) > 1:
+        problem(
+            "algorithms",
+            "configurations evaluate with different eval_episodes "
+            f"({', '.join(f'{n} ({a})' for n, a in eval_episodes.items())}); a comparison needs one evaluation: give all the same",
+        )
 
 
 def _positive_int(value) -> bool:

@@ -65,6 +65,7 @@ class Group:
 def groups(spec: spec_lib.Spec) -> list[Group]:
     """The spec's groups, in a fixed order: environment axes slowest, then algorithms."""
     result = []
+    budget = {"env_steps_per_eval": spec.env_steps_per_eval} if spec.env_steps_per_eval else {}
     for env_combo in spec_lib.combinations(spec.env_axes):
         for algo in spec.algorithms:
             floats = tuple(spec_lib.combinations(algo.float_axes()))
@@ -73,7 +74,7 @@ def groups(spec: spec_lib.Spec) -> list[Group]:
                     Group(
                         index=len(result), algo=algo.name,
                         env_params={**spec.env_params, **env_combo}, env_axes=env_combo,
-                        hparams={**algo.hparams, **static_combo}, static_axes=static_combo,
+                        hparams={**algo.hparams, **static_combo, **budget}, static_axes=static_combo,
                         float_combos=floats,
                     )
                 )

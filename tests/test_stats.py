@@ -70,10 +70,27 @@ def test_success_rate_intervals_match_scipy_and_stay_honest_at_zero():
 
 
 def test_stratified_bootstrap_resamples_within_tasks():
-    # Task 0 is always 0, task 1 always 1: any stratified resample has mean exactly 0.5.
-    scores = np.stack([np.zeros(20), np.ones(20)], axis=1)[:, :, None]
-    interval = stats.bootstrap_ci(scores, "mean", rng())
-    assert interval.low[0] == interval.high[0] == 0.5
+    # Two perfectly anti-correlated tasks: resampling whole rows keeps every
+    # row's mean (0), so its interval has width 0; resampling seeds within each
+    # task does not. The stratified bootstrap SD of the grand mean is known:
+    # sqrt(sum_t var_t / S) / T with the plug-in variances.
+    x = rng(3).normal(size=40)
+    scores = np.stack([x, -x], axis=1)  # [S=40, T=2]
+    rows = stats.bootstrap_ci(scores, "mean", rng(), n_resamples=4000)
+    assert rows.point.shape == (2,)  # rows resampled, statistic per task column
+    stratified = stats.bootstrap_ci(scores, "mean", rng(), n_resamples=4000, stratified=True)
+    expected_sd = np.sqrt(2 * np.var(x) / 40) / 2
+    width = stratified.high - stratified.low
+    assert width == pytest.approx(2 * 1.96 * expected_sd, rel=0.08)
+    grand_mean_of_rows = stats.bootstrap_ci(scores.mean(axis=1), "mean", rng())
+    assert grand_mean_of_rows.high - grand_mean_of_rows.low < 1e-12
+
+
+def test_stratified_bootstrap_keeps_trailing_axes_and_refuses_a_vector():
+    scores = rng().normal(size=(30, 3, 5))  # seeds x tasks x evaluations
+    assert stats.bootstrap_ci(scores, "iqm", rng(), 200, stratified=True).point.shape == (5,)
+    with pytest.raises(ValueError, match="stratified"):
+        stats.bootstrap_ci(np.ones(5), "mean", rng(), stratified=True)
 
 
 def test_spread_measures():
@@ -107,13 +124,42 @@ def test_difference_ci_of_iqm():
     assert diff.low < 1.0 < diff.high and diff.low > 0.9
 
 
-def test_welch_power_reproduces_the_published_seed_analysis():
+def test_welch_power_approximation_reproduces_the_published_seed_analysis():
     # Two groups with SDs 1341 and 990 and mean difference 1382, one-sided alpha 0.05.
     published = {5: 0.510, 10: 0.196, 15: 0.072}
     for n, beta in published.items():
         assert 1 - stats.welch_power(1382, 1341, 990, n, method="shifted_t") == pytest.approx(beta, abs=0.001)
-        # The exact noncentral-t power differs from the approximation by a few points at most.
-        assert 1 - stats.welch_power(1382, 1341, 990, n) == pytest.approx(beta, abs=0.03)
+
+
+def _monte_carlo_welch_power(difference, sd_x, sd_y, n, alternative, n_y=None, reps=400_000):
+    """Rejection rate of scipy's own Welch test on simulated normal samples."""
+    generator = rng(11)
+    x = generator.normal(difference, sd_x, (reps, n))
+    y = generator.normal(0.0, sd_y, (reps, n_y or n))
+    scipy_alternative = "greater" if alternative == "one-sided" else "two-sided"
+    return np.mean(sps.ttest_ind(x, y, axis=1, equal_var=False, alternative=scipy_alternative).pvalue < 0.05)
+
+
+@pytest.mark.parametrize("difference, sd_x, sd_y, n, n_y, alternative", [
+    (1382, 1341, 990, 5, None, "one-sided"),   # the Colas et al. example: MC beta ~ 0.4985
+    (1382, 1341, 990, 10, None, "one-sided"),
+    (1.0, 1.0, 1.0, 5, None, "two-sided"),     # the shifted-t/noncentral-t forms are ~0.02 off here
+    (1.0, 1.0, 1.0, 2, None, "two-sided"),
+    (0.8, 1.0, 3.0, 8, 20, "two-sided"),       # unequal SDs and group sizes
+])
+def test_exact_welch_power_matches_a_monte_carlo_of_scipys_test(difference, sd_x, sd_y, n, n_y, alternative):
+    simulated = _monte_carlo_welch_power(difference, sd_x, sd_y, n, alternative, n_y)
+    # 400k replications: Monte Carlo SD <= 0.0008, so 0.005 is > 6 SD and catches the old 0.013-0.02 errors.
+    assert stats.welch_power(difference, sd_x, sd_y, n, alternative=alternative, n_y=n_y) == pytest.approx(
+        simulated, abs=0.005
+    )
+
+
+def test_welch_power_rejects_bad_input():
+    with pytest.raises(ValueError, match="at least 2"):
+        stats.welch_power(1, 1, 1, 1)
+    with pytest.raises(ValueError, match="method"):
+        stats.welch_power(1, 1, 1, 5, method="noncentral")
 
 
 @pytest.mark.parametrize("effect, seeds", [(0.5, 64), (0.8, 26), (1.0, 17), (2.0, 6)])
@@ -134,19 +180,66 @@ def test_bootstrap_power_grows_with_seeds_and_matches_welch_on_normal_pilots():
 
 def test_false_positive_rate_of_same_configuration_comparisons_is_near_alpha():
     same = rng(7).normal(size=2000)
-    rate = stats.false_positive_rate(same, 5, rng(8), n_experiments=2000)
+    rate = stats.false_positive_rate(same, 5, rng(8), n_experiments=2000, pool_resamples=40)
     assert rate.low <= 0.05 <= rate.high
 
 
-def test_breaking_point_and_degradation():
-    assert stats.breaking_point([1, 2, 3, 4], [0.9, 0.7, 0.3, 0.1]) == pytest.approx(2.5)
-    assert np.isnan(stats.breaking_point([1, 2], [0.9, 0.8]))
-    outcomes = [np.r_[np.ones(90), np.zeros(10)], np.r_[np.ones(70), np.zeros(30)],
-                np.r_[np.ones(30), np.zeros(70)], np.r_[np.ones(10), np.zeros(90)]]
-    result = stats.degradation([1, 2, 3, 4], outcomes, rng(), n_resamples=500)
-    assert result["breaking_point"].point == pytest.approx(2.5)
-    assert result["breaking_point"].low < 2.5 < result["breaking_point"].high
+@pytest.mark.slow
+@pytest.mark.ci
+def test_false_positive_rate_interval_covers_the_spread_across_pools():
+    # Pools of 100 seeds from a heavy-tailed, bimodal seed distribution: the
+    # Welch false-positive rate depends on which seeds the pool holds. The
+    # claimed standard error must match the SD of the estimate across
+    # independent pools (the truth), not only the Monte Carlo part.
+    def pool(generator):
+        modes = generator.random(100) < 0.15
+        return np.where(modes, generator.lognormal(2.0, 1.0, 100), generator.normal(0.0, 0.3, 100))
+
+    estimates, claimed = [], []
+    for i in range(30):
+        interval = stats.false_positive_rate(pool(rng(100 + i)), 5, rng(i), n_experiments=4000, pool_resamples=60)
+        estimates.append(float(interval.point))
+        claimed.append(float(interval.high - interval.low) / (2 * 1.96))
+    true_sd = np.std(estimates, ddof=1)
+    monte_carlo_only = np.sqrt(np.mean(estimates) * (1 - np.mean(estimates)) / 4000)
+    assert true_sd > 1.5 * monte_carlo_only  # the pool matters here...
+    assert np.mean(claimed) == pytest.approx(true_sd, rel=0.35)  # ...and the interval says so
+
+
+def test_degradation_fits_a_monotone_curve_and_interpolates_the_cliff():
+    outcomes = [np.r_[np.ones(n), np.zeros(100 - n)] for n in (90, 70, 30, 5)]
+    result = stats.degradation([1, 2, 3, 4], outcomes, rng(), n_resamples=1000)
+    np.testing.assert_allclose(result["fit"], [0.9, 0.7, 0.3, 0.05])
+    at_08, at_01 = result["crossings"][0.8], result["crossings"][0.1]
+    assert at_08.point == pytest.approx(1.5)  # 0.9 -> 0.7: 0.8 is half way
+    assert at_01.point == pytest.approx(3 + 0.2 / 0.25)
+    assert at_08.low < 1.5 < at_08.high and at_01.low < 3.8 < at_01.high
     assert result["rates"][0].point == pytest.approx(0.9)
+
+
+def test_degradation_pools_violations_of_monotonicity():
+    # Raw rates 0.9, 0.5, 0.7, 0.1 with equal seeds: the isotonic fit pools 0.5 and 0.7 to 0.6.
+    outcomes = [np.r_[np.ones(n), np.zeros(100 - n)] for n in (90, 50, 70, 10)]
+    result = stats.degradation([1, 2, 3, 4], outcomes, rng(), n_resamples=50)
+    np.testing.assert_allclose(result["fit"], [0.9, 0.6, 0.6, 0.1])
+
+
+def test_degradation_censored_cliffs_are_open_ended_not_dropped():
+    # Never below 0.1 within the sweep: right-censored, "> 3"; a bootstrap interval
+    # with draws that never cross stays open-ended instead of dropping them.
+    high = [np.r_[np.ones(n), np.zeros(64 - n)] for n in (64, 60, 20)]
+    result = stats.degradation([1, 2, 3], high, rng(), n_resamples=500)
+    assert result["crossings"][0.1].point == np.inf
+    assert result["crossings"][0.1].describe().startswith("> 3")
+    # A sweep that starts below 0.8 is left-censored: "< 1".
+    low = [np.r_[np.ones(n), np.zeros(64 - n)] for n in (20, 5, 0)]
+    result = stats.degradation([1, 2, 3], low, rng(), n_resamples=500)
+    assert result["crossings"][0.8].point == -np.inf and result["crossings"][0.8].describe() == "< 1"
+    # Borderline: the last level's rate is near 0.1, so some draws cross and some do not.
+    border = [np.r_[np.ones(n), np.zeros(40 - n)] for n in (40, 30, 5)]
+    crossing = stats.degradation([1, 2, 3], border, rng(), n_resamples=1000)["crossings"][0.1]
+    assert np.isfinite(crossing.low) and crossing.high == np.inf
+    assert "> 3]" in crossing.describe()
 
 
 def test_time_to_first_success_and_survival_match_a_hand_kaplan_meier():
@@ -159,3 +252,11 @@ def test_time_to_first_success_and_survival_match_a_hand_kaplan_meier():
     # Kaplan-Meier by hand: S(10) = 3/4, S(20) = 3/4 * 2/3, S(30) = 1/2 * 1/2 (one event, one censored, at 30).
     np.testing.assert_allclose(t, [10, 20, 30])
     np.testing.assert_allclose(survival, [0.75, 0.5, 0.25])
+
+
+def test_survival_when_no_seed_succeeds_has_the_exact_binomial_band():
+    # 0 events in 64 seeds: survival at the budget may still be as low as 0.025^(1/64) = 0.944.
+    t, survival, low, high = stats.survival_curve(np.full(64, 100.0), np.zeros(64, bool))
+    np.testing.assert_allclose(survival, 1.0)
+    np.testing.assert_allclose(low, 0.025 ** (1 / 64), rtol=1e-6)
+    assert t[-1] == 100.0 and np.all(high == 1.0)

@@ -30,7 +30,7 @@ def test_unknown_algorithm_suggests_the_nearest():
         ("ppo", {"num_envs": 2.5}, ["'num_envs' = 2.5", "an integer"]),
         ("ppo", {"gamma": 1.5}, ["'gamma' = 1.5", "<= 1"]),
         ("ppo", {"std": "learned"}, ["'std' = 'learned'", "'state_independent', 'state_dependent'"]),
-        ("reinforce", {"baseline": "mean"}, ["'baseline' = 'mean'", "'none', 'batch_mean', 'learned'"]),
+        ("reinforce", {"baseline": "mean"}, ["'baseline' = 'mean'", "'leave_one_out', 'none', 'batch_mean', 'learned'"]),
         ("openai_es", {"tie_break": "random"}, ["'tie_break' = 'random'", "'average', 'order'"]),
         ("ars", {"version": "v3"}, ["'version' = 'v3'", "'v1', 'v2'"]),
         ("random_search", {"population": 0}, ["'population' = 0", "an integer >= 1"]),

@@ -17,17 +17,23 @@ from typing import Any, Callable
 
 from envs.params import Param, ParamError, resolve, unknown_id_message
 from rlab.trainers import ars, es, ppo, random_search, reinforce
-from rlab.trainers.base import COMMON_METRICS, COMMON_PARAMS, Trainer
+from rlab.trainers.base import COMMON_METRICS, COMMON_PARAMS, Trainer, iterations_for_budget
 
 
 @dataclasses.dataclass(frozen=True)
 class AlgoSpec:
-    """A registered algorithm: name, one-line description, hyperparameters, builder."""
+    """A registered algorithm: name, one-line description, hyperparameters, builder.
+
+    `steps_per_iteration(env, static) -> (env steps, "how they arise")` is what
+    one training iteration costs; `build(env, static) -> (init_fn, step_fn,
+    action_fn_of)` makes the pure per-seed program (see `Trainer`).
+    """
 
     name: str
     description: str
     params: tuple[Param, ...]
     build: Callable
+    steps_per_iteration: Callable
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -37,7 +43,7 @@ class AlgoSpec:
 def _spec(name, module) -> AlgoSpec:
     own = {p.name for p in module.PARAMS}
     common = tuple(p for p in COMMON_PARAMS if p.name not in own)
-    return AlgoSpec(name, module.DESCRIPTION, common + module.PARAMS, module.build)
+    return AlgoSpec(name, module.DESCRIPTION, common + module.PARAMS, module.build, module.steps_per_iteration)
 
 
 _REGISTRY = {
@@ -60,17 +66,21 @@ def registered() -> dict[str, AlgoSpec]:
 def make(algo: str, env, **hparams: Any) -> Trainer:
     """Builds the trainer `algo` for `env`.
 
+    A budget `env_steps_per_eval=N` fixes the training env steps between two
+    evaluations whatever the algorithm's batch shape: the number of
+    iterations per evaluation is derived from it (giving `iterations_per_eval`
+    as well is an error).
+
     Raises:
       ParamError (a ValueError): unknown algorithm or hyperparameter, wrong type
-        or out-of-range value, naming the field and what is allowed.
+        or out-of-range value, a budget the batch shape cannot reach exactly;
+        the message names the field and what is allowed.
     """
-    if algo not in _REGISTRY:
-        raise ParamError(unknown_id_message("algorithm", algo, list(_REGISTRY)))
-    spec = _REGISTRY[algo]
-    values = resolve(algo, spec.params, hparams)
+    spec, values = _resolve(algo, env, hparams)
     floats = tuple(p for p in spec.params if p.kind is float)
     static = {p.name: values[p.name] for p in spec.params if p.kind is not float}
-    init_fn, step_fn, env_steps, action_fn_of = spec.build(env, static)
+    init_fn, step_fn, action_fn_of = spec.build(env, static)
+    env_steps = spec.steps_per_iteration(env, static)[0] * static["iterations_per_eval"]
     return Trainer(
         algo=algo,
         env=env,
@@ -84,4 +94,26 @@ def make(algo: str, env, **hparams: Any) -> Trainer:
     )
 
 
-__all__ = ["AlgoSpec", "COMMON_METRICS", "Trainer", "make", "registered"]
+def resolve_hparams(algo: str, env, **hparams: Any) -> dict[str, Any]:
+    """Every hyperparameter of `algo` on `env` as `make` would use it, without building anything.
+
+    `iterations_per_eval` is the one a budget (`env_steps_per_eval`) derives.
+    Raises ParamError like `make`.
+    """
+    return _resolve(algo, env, hparams)[1]
+
+
+def _resolve(algo: str, env, hparams: dict) -> tuple[AlgoSpec, dict[str, Any]]:
+    if algo not in _REGISTRY:
+        raise ParamError(unknown_id_message("algorithm", algo, list(_REGISTRY)))
+    spec = _REGISTRY[algo]
+    values = resolve(algo, spec.params, hparams)
+    if values["env_steps_per_eval"]:
+        if "iterations_per_eval" in hparams:
+            raise ParamError(f"{algo}: give env_steps_per_eval (a budget) or iterations_per_eval, not both")
+        per_iteration, how = spec.steps_per_iteration(env, values)
+        values["iterations_per_eval"] = iterations_for_budget(algo, values["env_steps_per_eval"], per_iteration, how)
+    return spec, values
+
+
+__all__ = ["AlgoSpec", "COMMON_METRICS", "Trainer", "make", "registered", "resolve_hparams"]

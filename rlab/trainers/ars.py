@@ -44,6 +44,12 @@ class ARSState:
     env_steps: jax.Array
 
 
+def steps_per_iteration(env, static: dict) -> tuple[int, str]:
+    """Env steps of one iteration: both signs of every direction, scored by whole episodes."""
+    steps = 2 * static["num_directions"] * static["episodes_per_member"] * rollout.episode_length_of(env, static["episode_length"])
+    return steps, "2 * num_directions * episodes_per_member * episode length"
+
+
 def build(env, static: dict):
     n, b = static["num_directions"], static["top_directions"]
     if b > n:
@@ -51,7 +57,7 @@ def build(env, static: dict):
     flat_policy = FlatPolicy(env, static["width"], static["depth"])
     episode_length = rollout.episode_length_of(env, static["episode_length"])
     normalize = static["version"] == "v2"
-    steps_per_iteration = 2 * n * static["episodes_per_member"] * episode_length
+    iteration_steps, _ = steps_per_iteration(env, static)
 
     def preprocess(stats):
         return stats.normalize if normalize else (lambda obs: obs)
@@ -83,9 +89,10 @@ def build(env, static: dict):
         diagnostics = population_metrics(stats)
         diagnostics["update_norm"] = jnp.linalg.norm(step)
         diagnostics["returns_std"] = sigma_r
+        diagnostics["no_reward_batch"] = 1.0 - jnp.max(stats.rewarded)
         new_state = state.replace(
             theta=state.theta + step, obs_stats=obs_stats, keys=keys,
-            env_steps=state.env_steps + steps_per_iteration,
+            env_steps=state.env_steps + iteration_steps,
         )
         return new_state, diagnostics
 
@@ -96,4 +103,4 @@ def build(env, static: dict):
     def step_fn(state: ARSState):
         return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
 
-    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"], action_fn_of
+    return init_fn, step_fn, action_fn_of

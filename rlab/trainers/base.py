@@ -32,7 +32,13 @@ from rlab.seeds import as_streams
 from rlab.trainers import rollout
 
 # Metrics every trainer reports, per evaluation (besides its own diagnostics).
-COMMON_METRICS = ("eval_return", "eval_success", "env_steps", "rewarded_fraction", "train_success")
+# plateau_fraction: share of the interval's updates made from a batch in which no
+# episode earned a positive reward; plateau_update_norm: the mean norm of the
+# policy-parameter change over those updates (0 when there were none).
+COMMON_METRICS = (
+    "eval_return", "eval_success", "env_steps", "rewarded_fraction", "train_success",
+    "plateau_fraction", "plateau_update_norm",
+)
 
 COMMON_PARAMS = (
     Param("width", int, 64, "hidden units per layer", low=1, high=65_536),
@@ -40,6 +46,11 @@ COMMON_PARAMS = (
     Param("episode_length", int, 0, "steps before truncation; 0: the env's own horizon", low=0),
     Param("eval_episodes", int, 32, "deterministic evaluation episodes per step", low=1),
     Param("iterations_per_eval", int, 10, "training iterations in one step", low=1),
+    Param(
+        "env_steps_per_eval", int, 0,
+        "training env steps in one step (the budget; sets iterations_per_eval); 0: iterations_per_eval decides",
+        low=0,
+    ),
 )
 
 
@@ -116,6 +127,28 @@ def _check_concrete(param: Param, value: Any, owner: str) -> None:
             raise ParamError(f"{owner}: {err}") from None
 
 
+def iterations_for_budget(algo: str, budget: int, per_iteration: int, how: str) -> int:
+    """Training iterations that spend exactly `budget` env steps per evaluation.
+
+    Args:
+      per_iteration: env steps one iteration of `algo` takes; `how`: the
+        hyperparameters that make it, for the error message.
+
+    Raises:
+      ParamError: when `budget` is not a positive multiple of `per_iteration`,
+        naming the nearest budgets this configuration can reach.
+    """
+    if budget % per_iteration == 0:
+        return budget // per_iteration
+    below = (budget // per_iteration) * per_iteration
+    reachable = [v for v in (below, below + per_iteration) if v > 0]
+    raise ParamError(
+        f"{algo}: env_steps_per_eval = {budget} is not a multiple of the {per_iteration} env steps one "
+        f"iteration takes ({how}); allowed: a multiple such as {' or '.join(map(str, reachable))}, "
+        f"or hyperparameters whose product divides {budget}"
+    )
+
+
 def split_key(keys: Mapping[str, jax.Array], stream: str) -> tuple[dict, jax.Array]:
     """Advances one stream: (keys with that stream replaced, a fresh subkey)."""
     next_key, sub = jax.random.split(keys[stream])
@@ -126,18 +159,24 @@ def train_then_evaluate(env, iteration: Callable, state, static: Mapping[str, An
     """One trainer step: `iterations_per_eval` scanned iterations, then an evaluation.
 
     Args:
-      iteration: `(state, None) -> (state, diagnostics dict)`.
+      iteration: `(state, None) -> (state, diagnostics dict)`; the diagnostics
+        must hold `no_reward_batch` (1.0 when no episode of the iteration's
+        batch earned a positive reward) and `update_norm` (norm of the
+        policy-parameter change the iteration made).
       state: a trainer state with `keys` and `env_steps` fields.
       action_fn_of: `state -> (obs -> deterministic action)`.
 
     Returns:
-      (state, metrics): diagnostics averaged over the iterations, plus
-      eval_return, eval_success and env_steps.
+      (state, metrics): diagnostics averaged over the iterations, the plateau
+      diagnostics (see COMMON_METRICS), eval_return, eval_success and env_steps.
     """
     state, diagnostics = jax.lax.scan(iteration, state, None, length=static["iterations_per_eval"])
     keys, eval_key = split_key(state.keys, "eval")
     state = state.replace(keys=keys)
     metrics = rollout.evaluate(env, action_fn_of(state), eval_key, static["eval_episodes"], episode_length)
+    plateau = diagnostics.pop("no_reward_batch")
     metrics.update(jax.tree.map(jnp.mean, diagnostics))
+    metrics["plateau_fraction"] = jnp.mean(plateau)
+    metrics["plateau_update_norm"] = jnp.sum(plateau * diagnostics["update_norm"]) / jnp.maximum(jnp.sum(plateau), 1.0)
     metrics["env_steps"] = state.env_steps
     return state, metrics

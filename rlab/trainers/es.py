@@ -4,13 +4,17 @@ Each iteration perturbs the flat policy weights theta with `population / 2`
 antithetic pairs theta +- noise_std * eps, scores every member by its mean
 return over `episodes_per_member` episodes (a pair shares its start states),
 shapes the fitnesses to centred ranks, and takes an Adam step along
-(1 / (n * noise_std)) * sum_i F_i eps_i - weight_decay * theta.
+g = (1 / (n * noise_std)) * sum_i F_i eps_i. Weight decay is decoupled from
+Adam (as in AdamW): theta <- theta + lr * adam(g) - lr * weight_decay * theta,
+so it shrinks theta by a fixed fraction instead of being normalised by Adam
+into full-size steps; its default is 0.
 
 `tie_break` decides what happens on a plateau where every fitness is equal:
 "average" (default) gives equal ranks, so the search direction is exactly
-zero and only weight decay moves theta, just as the policy gradient is exactly
-zero there; "order" reproduces the reference implementation, whose sort breaks
-ties by position and so takes full-size random steps across the plateau.
+zero and, with the default weight_decay = 0, theta stands still, just as the
+policy gradient is exactly zero there; "order" reproduces the reference
+implementation, whose sort breaks ties by position and so takes full-size
+random steps across the plateau.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ PARAMS = (
     Param("tie_break", str, "average", "ranks of equal fitnesses", choices=("average", "order")),
     Param("learning_rate", float, 0.01, "Adam step size", low=0.0, low_open=True),
     Param("noise_std", float, 0.05, "perturbation scale sigma", low=0.0, low_open=True),
-    Param("weight_decay", float, 0.005, "L2 coefficient", low=0.0),
+    Param("weight_decay", float, 0.0, "decoupled decay: theta shrinks by learning_rate * weight_decay per step", low=0.0),
     Param("output_scale", float, 0.01, "scale of the policy's initial output weights", low=0.0),
 )
 
@@ -48,6 +52,12 @@ class ESState:
     env_steps: jax.Array
 
 
+def steps_per_iteration(env, static: dict) -> tuple[int, str]:
+    """Env steps of one iteration: every member scored by whole episodes."""
+    steps = static["population"] * static["episodes_per_member"] * rollout.episode_length_of(env, static["episode_length"])
+    return steps, "population * episodes_per_member * episode length"
+
+
 def build(env, static: dict):
     if static["population"] % 2:
         raise ParamError(f"openai_es: population = {static['population']} must be even (antithetic pairs)")
@@ -55,7 +65,7 @@ def build(env, static: dict):
     episode_length = rollout.episode_length_of(env, static["episode_length"])
     pairs = static["population"] // 2
     optimizer = optax.scale_by_adam()
-    steps_per_iteration = static["population"] * static["episodes_per_member"] * episode_length
+    iteration_steps, _ = steps_per_iteration(env, static)
 
     def init_fn(streams, hp):
         theta = flat_policy.sample_initial(streams["init"], hp["output_scale"])
@@ -75,15 +85,15 @@ def build(env, static: dict):
         )
         fitness = stats.episode_return.mean(axis=1)
         direction = es_gradient(noise, centred_ranks(fitness, static["tie_break"]), hp["noise_std"])
-        ascent = direction - hp["weight_decay"] * state.theta
-        updates, opt_state = optimizer.update(-ascent, state.opt_state)
-        step = -hp["learning_rate"] * updates
+        updates, opt_state = optimizer.update(-direction, state.opt_state)
+        step = -hp["learning_rate"] * (updates + hp["weight_decay"] * state.theta)
         diagnostics = population_metrics(stats)
         diagnostics["update_norm"] = jnp.linalg.norm(step)
         diagnostics["zero_direction"] = jnp.all(direction == 0).astype(jnp.float32)
+        diagnostics["no_reward_batch"] = 1.0 - jnp.max(stats.rewarded)
         new_state = state.replace(
             theta=state.theta + step, opt_state=opt_state, keys=keys,
-            env_steps=state.env_steps + steps_per_iteration,
+            env_steps=state.env_steps + iteration_steps,
         )
         return new_state, diagnostics
 
@@ -93,4 +103,4 @@ def build(env, static: dict):
     def step_fn(state: ESState):
         return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
 
-    return init_fn, step_fn, steps_per_iteration * static["iterations_per_eval"], action_fn_of
+    return init_fn, step_fn, action_fn_of

@@ -59,8 +59,13 @@ def _optimizer(hp):
     return optax.chain(optax.clip_by_global_norm(hp["max_grad_norm"]), optax.scale_by_adam())
 
 
+def steps_per_iteration(env, static: dict) -> tuple[int, str]:
+    """Env steps of one iteration: the rollout batch."""
+    return static["num_envs"] * static["rollout_length"], "num_envs * rollout_length"
+
+
 def build(env, static: dict):
-    """(init_fn, step_fn, env steps per step, state -> deterministic action fn) for PPO on `env`."""
+    """(init_fn, step_fn, state -> deterministic action fn) for PPO on `env`."""
     batch_size = static["num_envs"] * static["rollout_length"]
     if batch_size % static["num_minibatches"]:
         raise ParamError(
@@ -161,6 +166,10 @@ def build(env, static: dict):
             stats = stats.merge(traj.obs)
         diagnostics = jax.tree.map(jnp.mean, diagnostics)
         diagnostics["rewarded_fraction"] = jnp.mean(jnp.any(traj.reward > 0, axis=0))
+        # With no reward in the batch the advantages are value errors, normalised to unit scale:
+        # PPO still moves. The plateau diagnostics (train_then_evaluate) make that visible.
+        diagnostics["no_reward_batch"] = jnp.all(traj.reward <= 0).astype(jnp.float32)
+        diagnostics["update_norm"] = optax.tree.norm(jax.tree.map(jnp.subtract, params["policy"], state.params["policy"]))
         diagnostics["train_success"] = jnp.sum(traj.success) / jnp.maximum(
             jnp.sum(jnp.maximum(traj.termination, traj.truncation)), 1.0
         )
@@ -177,4 +186,4 @@ def build(env, static: dict):
     def step_fn(state: PPOState):
         return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
 
-    return init_fn, step_fn, batch_size * static["iterations_per_eval"], action_fn_of
+    return init_fn, step_fn, action_fn_of

@@ -1,11 +1,26 @@
 """REINFORCE (Williams 1992): the Monte Carlo policy gradient the Swiss-cheese argument is about.
 
-Each iteration runs `num_envs` whole episodes from fresh resets, weighs every
-step's score grad log pi(a|s) by its return-to-go minus a baseline, and takes
-one Adam step on that estimate. Baselines: "none"; "batch_mean" (the mean
-return-to-go at the same time step across the batch); "learned" (a value
-network fitted to the returns). With a sparse reward and no episode reaching
-it the estimate is exactly zero; `zero_gradient` reports how often.
+Each iteration runs `num_envs` = N whole episodes from fresh resets, weighs
+every step's score grad log pi(a|s) by its return-to-go minus a baseline, and
+takes one Adam step on that estimate. Baselines, and when each estimate is
+exactly zero (p: the chance that one episode earns a reward, reward in {0, 1}
+at the final step as in the Swiss-cheese tasks):
+
+* "leave_one_out" (default): episode i's baseline is the mean return-to-go at
+  the same step of the other N - 1 episodes. Unbiased (the baseline does not
+  depend on episode i's own actions). Zero when all N returns are equal:
+  probability (1 - p)^N + p^N.
+* "none": unbiased; zero exactly when no episode is rewarded: (1 - p)^N.
+* "batch_mean": the mean over all N episodes, episode i's own included. Its
+  expectation is (1 - 1/N) times the true gradient (biased towards zero);
+  zero with probability (1 - p)^N + p^N. Kept for comparison.
+* "learned": a value network fitted to the returns. With no reward anywhere
+  the weights are -V(s), so the estimate is almost never exactly zero: it is
+  noise that moves the policy across a plateau.
+
+`zero_gradient` reports how often the estimate was exactly zero and the
+plateau diagnostics (`plateau_fraction`: no rewarded episode in the batch)
+how often there was nothing to learn from; the two differ per baseline.
 """
 
 from __future__ import annotations
@@ -25,7 +40,10 @@ DESCRIPTION = "REINFORCE: Monte Carlo policy gradient with an optional batch-mea
 
 PARAMS = (
     Param("num_envs", int, 32, "episodes per iteration", low=1),
-    Param("baseline", str, "batch_mean", "what is subtracted from returns", choices=("none", "batch_mean", "learned")),
+    Param(
+        "baseline", str, "leave_one_out", "what is subtracted from returns",
+        choices=("leave_one_out", "none", "batch_mean", "learned"),
+    ),
     Param("std", str, "state_independent", "Gaussian std parameterisation", choices=("state_independent", "state_dependent")),
     Param("learning_rate", float, 3e-3, "Adam step size", low=0.0, low_open=True),
     Param("gamma", float, 1.0, "discount", low=0.0, high=1.0),
@@ -42,6 +60,26 @@ class ReinforceState:
     keys: dict
     hparams: dict
     env_steps: jax.Array
+
+
+def steps_per_iteration(env, static: dict) -> tuple[int, str]:
+    """Env steps of one iteration: `num_envs` whole episodes."""
+    return static["num_envs"] * rollout.episode_length_of(env, static["episode_length"]), "num_envs * episode length"
+
+
+def baseline_of(kind: str, returns: jax.Array, mask: jax.Array) -> jax.Array:
+    """The non-learned baselines: `[T, N]` from returns-to-go and masks `[T, N]` (step t, episode i).
+
+    kind: "none", "batch_mean" (mean of the N episodes' returns at step t, own
+    included) or "leave_one_out" (mean of the other episodes' returns at t).
+    """
+    if kind == "none":
+        return jnp.zeros_like(returns)
+    total = jnp.sum(returns * mask, axis=1, keepdims=True)
+    count = mask.sum(axis=1, keepdims=True)
+    if kind == "batch_mean":
+        return total / jnp.maximum(count, 1.0)
+    return (total - returns * mask) / jnp.maximum(count - mask, 1.0)
 
 
 def build(env, static: dict):
@@ -71,12 +109,7 @@ def build(env, static: dict):
         mask = 1.0 - (jnp.cumsum(boundary, axis=0) - boundary)
         returns = reward_to_go(traj.reward, boundary, hp["gamma"])
         values = value_net.apply({"params": state.params["value"]}, traj.obs)[..., 0]
-        if static["baseline"] == "none":
-            baseline = jnp.zeros_like(returns)
-        elif static["baseline"] == "batch_mean":
-            baseline = jnp.sum(returns * mask, axis=1, keepdims=True) / jnp.maximum(mask.sum(1, keepdims=True), 1.0)
-        else:
-            baseline = values
+        baseline = values if static["baseline"] == "learned" else baseline_of(static["baseline"], returns, mask)
         weights = (returns - baseline) * mask
         flat = lambda x: x.reshape((-1,) + x.shape[2:])  # noqa: E731
         pg = score_function_gradient(
@@ -97,11 +130,14 @@ def build(env, static: dict):
         params = jax.tree.map(lambda p, u: p - hp["learning_rate"] * u, state.params, updates)
         pg_norm = optax.tree.norm(pg)
         episode_return = jnp.sum(traj.reward * mask, axis=0)
+        rewarded = jnp.any((traj.reward > 0) & (mask > 0), axis=0)  # [N]
         diagnostics = {
             "grad_norm": pg_norm,
             "zero_gradient": (pg_norm == 0).astype(jnp.float32),
+            "no_reward_batch": 1.0 - jnp.max(rewarded.astype(jnp.float32)),
+            "update_norm": optax.tree.norm(jax.tree.map(jnp.subtract, params["policy"], state.params["policy"])),
             "train_return": episode_return.mean(),
-            "rewarded_fraction": jnp.mean(jnp.any((traj.reward > 0) & (mask > 0), axis=0)),
+            "rewarded_fraction": jnp.mean(rewarded),
             "train_success": jnp.mean(jnp.max(traj.success * mask, axis=0)),
             "entropy": jnp.mean(jax.vmap(policy.entropy, in_axes=(None, 0))(state.params["policy"], flat(traj.obs))),
         }
@@ -116,4 +152,4 @@ def build(env, static: dict):
     def step_fn(state: ReinforceState):
         return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
 
-    return init_fn, step_fn, num_envs * episode_length * static["iterations_per_eval"], action_fn_of
+    return init_fn, step_fn, action_fn_of
