@@ -208,9 +208,9 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
             if axis in hparams:
                 problem(f"{key}.axes.{axis}", "also given as a fixed hyperparameter; give it once")
         if budget is not None:
-            for name in BUDGET_HPARAMS:
-                if name in hparams or name in axes:
-                    problem(f"{key}.{name}", f"the spec's env_steps_per_eval = {budget} sets it; remove it")
+            for budget_key in BUDGET_HPARAMS:
+                if budget_key in hparams or budget_key in axes:
+                    problem(f"{key}.{budget_key}", f"the spec's env_steps_per_eval = {budget} sets it; remove it")
             hparams = {k: v for k, v in hparams.items() if k not in BUDGET_HPARAMS}
             axes = {k: v for k, v in axes.items() if k not in BUDGET_HPARAMS}
         _check_grid(algo, known[algo].params, hparams, axes, key, problem)

@@ -4,7 +4,7 @@ TINY = """
 name = "tiny"
 env = "cheese_point_mass"
 seeds = {seeds}
-num_evals = 2
+{budget}num_evals = 2
 chunk_size = 4
 
 [env_params]
@@ -18,8 +18,7 @@ dim = [1, 2]
 population = 4
 width = 4
 depth = 1
-iterations_per_eval = 1
-eval_episodes = 4
+{iterations}eval_episodes = 4
 [algorithms.openai_es.axes]
 noise_std = {noise}
 {extra}"""
@@ -27,11 +26,20 @@ noise_std = {noise}
 RANDOM_SEARCH = """
 [algorithms.random_search]
 population = 4
+reevaluation_episodes = 2
 width = 4
 depth = 1
 eval_episodes = 4
 """
 
 
-def tiny_spec(seeds=6, noise="[0.02, 0.05]", extra=""):
-    return TINY.format(seeds=seeds, noise=noise, extra=extra)
+def tiny_spec(seeds=6, noise="[0.02, 0.05]", extra="", budget=None):
+    """The tiny spec; with `budget`, every algorithm trains `budget` env steps per evaluation.
+
+    One openai_es iteration takes 16 env steps, one random_search iteration 32.
+    """
+    return TINY.format(
+        seeds=seeds, noise=noise, extra=extra,
+        budget=f"env_steps_per_eval = {budget}\n" if budget else "",
+        iterations="" if budget else "iterations_per_eval = 1\n",
+    )

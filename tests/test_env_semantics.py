@@ -113,10 +113,14 @@ def test_point_mass_distractor_dims_change_observations_but_never_rewards():
     assert not np.allclose(still[2].obs[2:5], wiggling[2].obs[2:5])
 
 
-def test_point_mass_dense_return_telescopes_to_the_change_in_distance_to_a_hole():
+@pytest.mark.parametrize("discount", [1.0, 0.9, 0.99])
+def test_point_mass_dense_discounted_return_telescopes_to_the_change_in_distance_to_a_hole(discount):
+    # Potential-based shaping with phi = -(distance to the hole's edge): the
+    # discounted return sum_t discount^t r_t = discount^T phi(x_T) - phi(x_0).
     sparse = envs.make("cheese_point_mass", dim=2, hole_radius=0.1, reward="sparse")
-    dense = envs.make("cheese_point_mass", dim=2, hole_radius=0.1, reward="dense")
+    dense = envs.make("cheese_point_mass", dim=2, hole_radius=0.1, reward="dense", discount=discount)
     centre = dense.hole_centres[0]
+    weights = discount ** np.arange(dense.horizon)
 
     def edge_distance(obs):
         return max(np.linalg.norm(np.asarray(obs[:2]) - centre) - 0.1, 0.0)
@@ -125,11 +129,12 @@ def test_point_mass_dense_return_telescopes_to_the_change_in_distance_to_a_hole(
     for key in jax.random.split(jax.random.PRNGKey(5), 5):
         start = dense.reset(key).obs
         rewards, successes, state = run_policy(dense, wander, key)
-        assert rewards.sum() == pytest.approx(edge_distance(start) - edge_distance(state.obs), abs=1e-5)
+        expected = edge_distance(start) - discount**dense.horizon * edge_distance(state.obs)
+        assert weights @ rewards == pytest.approx(expected, abs=1e-5)
         np.testing.assert_array_equal(successes, run_policy(sparse, wander, key)[1])
     rewards, successes, state = run_policy(dense, steer_to(dense, jnp.asarray(centre)))
     assert successes[-1] == 1.0 and edge_distance(state.obs) == 0.0
-    assert rewards.sum() == pytest.approx(edge_distance(dense.reset(jax.random.PRNGKey(0)).obs), abs=1e-5)
+    assert weights @ rewards == pytest.approx(edge_distance(dense.reset(jax.random.PRNGKey(0)).obs), abs=1e-5)
 
 
 def test_point_mass_uniform_start_depends_on_the_reset_key_only():

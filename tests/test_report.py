@@ -10,7 +10,7 @@ import pytest
 from rlab import plots, report, results, spec as spec_lib, stats, sweep
 from tests.sweep_cases import RANDOM_SEARCH, tiny_spec
 
-SPEC = tiny_spec(noise="[0.02]", extra=RANDOM_SEARCH)
+SPEC = tiny_spec(noise="[0.02]", extra=RANDOM_SEARCH, budget=32)
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +38,37 @@ def test_report_page_embeds_every_figure_and_the_summary(finished):
     text = re.sub(r'src="data:image/png;base64,[^"]+"', "", page.split("<h2>Spec</h2>")[0])
     assert not re.search(r"\bnan\b", text.lower())
     assert (finished / "report" / "summary.md").read_text().startswith("# tiny (complete")
+    assert "Not compared" not in page
+
+
+def test_every_curve_is_drawn_at_its_own_env_steps(finished):
+    frame = results.load(finished).assign(config=lambda f: report.configurations(f))
+    rows = frame[frame["env.dim"] == 1]
+    grids = {c: report.step_grid(r) for c, r in rows.groupby("config")}
+    assert set(grids.values()) == {(32, 64)}  # one budget: one grid for every algorithm
+    fan = dict(report.figure("fan", rows, np.random.default_rng(0)))
+    drawn = {line.get_label().split(" (")[0]: tuple(line.get_xdata()) for line in fan["fan (dim=1)"].axes[0].get_lines()
+             if "median" in line.get_label()}
+    assert drawn == {c: tuple(float(v) for v in g) for c, g in grids.items()}
+
+
+def test_configurations_at_different_budgets_are_drawn_apart_and_not_compared(tmp_path):
+    (tmp_path / "spec.toml").write_text(tiny_spec(seeds=4, noise="[0.02]", extra=RANDOM_SEARCH.replace(
+        "reevaluation_episodes = 2", "reevaluation_episodes = 2\niterations_per_eval = 2")))
+    out = tmp_path / "out"
+    sweep.run(spec_lib.load(tmp_path / "spec.toml"), out)
+    frame = results.load(out).assign(config=lambda f: report.configurations(f))
+    grids = {c: report.step_grid(r) for c, r in frame[frame["env.dim"] == 1].groupby("config")}
+    assert grids == {"openai_es noise_std=0.02": (16, 32), "random_search": (64, 128)}
+    notes = []
+    assert report.comparisons(frame, np.random.default_rng(0), notes).empty
+    assert report.figure("degradation", frame, np.random.default_rng(0), notes) == []
+    assert any("different env-step budgets" in n and "16 steps per evaluation" in n for n in notes)
+    fan = dict(report.figure("fan", frame, np.random.default_rng(0)))["fan (dim=1)"]
+    xs = sorted(tuple(line.get_xdata()) for line in fan.axes[0].get_lines() if "median" in line.get_label())
+    assert xs == [(16.0, 32.0), (64.0, 128.0)]
+    page = report.build(out).read_text()
+    assert "Not compared" in page and "set env_steps_per_eval in the spec" in page
 
 
 def test_report_works_on_a_sweep_still_running(tmp_path):
@@ -88,7 +119,9 @@ def test_plot_functions_return_figure_and_axes_on_plain_arrays():
     ]
     result = stats.degradation([1, 2, 3], [np.ones(10), np.r_[np.ones(5), np.zeros(5)], np.zeros(10)], rng, n_resamples=100)
     fig, ax = plots.degradation_plot([1, 2, 3], {"ppo": result})
-    assert any(abs(line.get_xdata()[0] - 2.0) < 1e-9 for line in ax.get_lines() if line.get_linestyle() == ":")
+    # The fit 1, 0.5, 0 crosses 0.8 at 1.4 and 0.1 at 2.8: a tick marks each on its threshold line.
+    ticks = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in ax.get_lines() if line.get_marker() == "|")
+    assert ticks == [pytest.approx((1.4, 0.8)), pytest.approx((2.8, 0.1))]
     figures.append((fig, ax))
     for fig, ax in figures:
         assert ax.get_xlabel() and ax.get_ylabel()
