@@ -52,3 +52,33 @@ def test_random_search_finds_the_code_at_the_closed_form_rate():
         assert interval.low <= expected <= interval.high, (tries, hits, expected)
     # Once found, the code stays found.
     assert np.all(np.diff(found, axis=1) >= 0)
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+@pytest.mark.parametrize("algo, budget_per_eval", [("reinforce", 6400), ("ars", 6400)])
+def test_reinforce_and_ars_solve_dense_point_mass_within_budget(algo, budget_per_eval):
+    """Median success over 16 seeds >= 0.9 within three evaluations (default hyperparameters)."""
+    trainer = rlab.trainers.make(algo, dense_point_mass(), eval_episodes=64, env_steps_per_eval=budget_per_eval)
+    curves = rlab.train(trainer, SEEDS, num_evals=3, progress=False)
+    np.testing.assert_array_equal(curves.metrics["env_steps"][0], budget_per_eval * np.arange(1, 4))
+    final = curves.metrics["eval_success"][:, -1]
+    assert np.median(final) >= 0.9, final
+
+
+@pytest.mark.slow
+@pytest.mark.ci
+@pytest.mark.parametrize("algo, budget_per_eval", [("ppo", 5120), ("openai_es", 6400)])
+def test_ppo_and_es_learn_a_sparse_point_mass(algo, budget_per_eval):
+    """Sparse reward only at the final step: from the idle policy's 7% to median success >= 0.9.
+
+    With hole radius 0.3 in 2-D a uniformly started idle policy succeeds with
+    probability pi 0.3^2 / 4 = 0.071, so batches do see rewards; the test asks
+    that both methods turn that thin signal into a policy that steers there.
+    """
+    env = envs.make("cheese_point_mass", dim=2, reward="sparse", hole_radius=0.3)
+    assert env.reference_success_probability() == pytest.approx(np.pi * 0.09 / 4)
+    trainer = rlab.trainers.make(algo, env, eval_episodes=64, env_steps_per_eval=budget_per_eval)
+    curves = rlab.train(trainer, SEEDS, num_evals=3, progress=False)
+    final = curves.metrics["eval_success"][:, -1]
+    assert np.median(final) >= 0.9, final
