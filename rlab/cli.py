@@ -241,9 +241,15 @@ def _run_plot(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.directory} has no completed chunk yet")
     if not frame.empty:
         frame = frame.assign(config=report.configurations(frame))
-    figures = report.figure(args.kind, frame, np.random.default_rng(0))
+    notes: list[str] = []
+    figures = report.figure(args.kind, frame, np.random.default_rng(0), notes)
+    for note in notes:
+        print(f"not drawn: {note}", file=sys.stderr)
     if not figures:
-        raise UsageError(f"figure {args.kind!r} does not apply to this sweep (e.g. no numeric environment axis)")
+        raise UsageError(
+            f"figure {args.kind!r} does not apply to this sweep"
+            + (" (configurations ran at different env-step budgets)" if notes else " (e.g. no numeric environment axis)")
+        )
     base = pathlib.Path(args.out) if args.out else pathlib.Path(args.directory) / "plots" / args.kind
     for index, (_, fig) in enumerate(figures):
         target = base if len(figures) == 1 else base.with_name(f"{base.name}-{index}")

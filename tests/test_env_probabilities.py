@@ -153,3 +153,40 @@ def test_deep_sea_random_policy_at_larger_sizes(size):
     n = 4_000_000
     successes = int(reference_successes(env, jax.random.PRNGKey(size), n).sum())
     assert_rate_matches(successes, n, 2.0**-size)
+
+
+# ----- log space: dimensions where the probability underflows ------------------------------
+
+
+def _mpmath_log_hit_probability(env, mean, std):
+    """log P(hit) of N(mean, std^2 I) by the Poisson mixture of the noncentral chi-square, in 50 digits."""
+    import mpmath
+
+    mpmath.mp.dps = 50
+    x = mpmath.mpf(env.hole_radius) ** 2 / std**2 / 2
+    total = mpmath.mpf(0)
+    for centre in env.hole_centres.astype(np.float64):
+        half = mpmath.mpf(float(np.sum((mean - centre) ** 2))) / std**2 / 2
+        total += mpmath.nsum(
+            lambda j: mpmath.exp(-half) * half**j / mpmath.factorial(j)
+            * mpmath.gammainc(env.dim / 2 + j, 0, x, regularized=True),
+            [0, mpmath.inf],
+        )
+    return float(mpmath.log(total))
+
+
+@pytest.mark.parametrize("dim, num_holes", [(64, 1), (256, 2), (1024, 1)])
+def test_bandit_log_hit_probability_matches_high_precision_where_it_underflows(dim, num_holes):
+    env = envs.make("cheese_bandit", dim=dim, num_holes=num_holes, hole_radius=0.2, task_seed=dim)
+    mean = np.full(dim, 0.01)
+    log_p = env.log_hit_probability(mean, 0.8)
+    assert log_p == pytest.approx(_mpmath_log_hit_probability(env, mean, 0.8), rel=1e-9)
+    if dim >= 256:
+        assert env.hit_probability(mean, 0.8) == 0.0 and np.isfinite(log_p)  # float64 cannot hold it
+
+
+def test_bandit_log_hit_probability_agrees_with_scipy_where_both_are_representable():
+    env = envs.make("cheese_bandit", dim=8, num_holes=3, hole_radius=0.3, task_seed=1)
+    means = np.random.default_rng(0).normal(0, 0.5, (5, 8))
+    direct = stats.ncx2.cdf(0.09 / 0.4**2, 8, np.sum((means[:, None] - env.hole_centres) ** 2, -1) / 0.4**2).sum(-1)
+    np.testing.assert_allclose(env.log_hit_probability(means, 0.4), np.log(direct), rtol=1e-12)
