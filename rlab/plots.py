@@ -151,8 +151,9 @@ def degradation_plot(levels, results_by_algo: Mapping[str, dict], axis_name="dim
             else:
                 edge = levels[-1] if crossing.point > 0 else levels[0]
                 ax.plot(edge, threshold, marker=">" if crossing.point > 0 else "<", color=color)
-    for threshold in sorted(thresholds):
-        ax.axhline(threshold, color="grey", linestyle="--", linewidth=0.8)
+    for i, threshold in enumerate(sorted(thresholds)):
+        label = "cliff thresholds (bars: 95% interval of the crossing)" if i == 0 else None
+        ax.axhline(threshold, color="grey", linestyle="--", linewidth=0.8, label=label)
     ax.set_ylim(-0.03, 1.03)
     _finish(ax, axis_name, "success rate (fraction of seeds)", title)
     return fig, ax
