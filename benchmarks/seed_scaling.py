@@ -1,14 +1,18 @@
-"""Aggregate throughput and memory of many seeds in one program, against one seed at a time.
+"""What many seeds cost per seed: aggregate training throughput against the number of seeds and the lane width.
 
-    python benchmarks/seed_scaling.py [--algos ppo openai_es] [--seeds 1 8 64 256 1024]
+    python benchmarks/seed_scaling.py [--tasks point_mass reacher_nd brax_reacher] [--seeds 1 8 64 256]
 
-For each trainer on `cheese_point_mass` (dim 2; PPO with 16 envs per seed) it
-prints, per number of seeds S in one `jit(vmap(step))` program: compile time,
-aggregate environment steps per second (all seeds together), the speed-up over
-running the same seeds one at a time (a single-seed `jit(step)` program, run S
-times: its aggregate rate is the single-seed rate), and the program's memory
-as XLA plans it (arguments + outputs + temporaries). All figures come from one
-run on one machine, so the ratios compare like with like.
+For each task it trains PPO (64 envs x 10 steps per iteration, 4 epochs x 4
+minibatches, 2 x 64 networks, one evaluation episode) with the lane runner
+(`rlab.lanes`) and prints, for S seeds, the aggregate training env steps per
+second of all seeds together at three lane widths W (seeds per compiled
+program): W = 1 (one seed per program, programs back to back), the W that
+`rlab.lanes.measure_width` picks on this machine, and W = S (one full-width
+vmap, what a naive seed-parallel runner does). The first call of each width
+includes its compile; its seconds are printed. Achieved FLOP/s (XLA's cost
+analysis of the program over its wall time) stand beside an f32 matmul
+roofline measured in the same run. Ratios are measured side by side, so they
+compare like with like on a shared machine; absolute figures vary.
 """
 
 from __future__ import annotations
@@ -17,84 +21,88 @@ import argparse
 import time
 
 import jax
+import jax.numpy as jnp
 
 import envs
 import rlab.trainers
-from rlab.training import seed_keys
+from rlab import lanes
 
-SETTINGS = {
-    "ppo": dict(num_envs=16, iterations_per_eval=2),
-    "openai_es": dict(population=64, iterations_per_eval=2),
-    "reinforce": dict(num_envs=16, iterations_per_eval=2),
-    "ars": dict(num_directions=32, iterations_per_eval=2),
-    "random_search": dict(population=64, iterations_per_eval=2),
+TASKS = {
+    "point_mass": ("cheese_point_mass", dict(dim=2, reward="dense")),
+    "reacher_nd": ("reacher_nd", dict(num_links=2)),
+    "brax_reacher": ("brax/reacher", {}),
 }
+PPO = dict(num_envs=64, rollout_length=10, num_epochs=4, num_minibatches=4, eval_episodes=1, iterations_per_eval=2)
 
 
-def time_steps(compiled, state, repeats: int) -> float:
-    """Seconds per step: the best of `repeats` timed steps after a warm-up."""
-    state, metrics = compiled(state)
-    jax.block_until_ready(metrics)
+def matmul_roofline(size: int = 2048, repeats: int = 5) -> float:
+    """f32 FLOP/s of a square matmul on the default device (best of `repeats`)."""
+    a = jax.random.normal(jax.random.PRNGKey(0), (size, size), jnp.float32)
+    product = jax.jit(lambda x: x @ x)
+    product(a).block_until_ready()
     best = float("inf")
     for _ in range(repeats):
-        start = time.perf_counter()
-        state, metrics = compiled(state)
-        jax.block_until_ready(metrics)
-        best = min(best, time.perf_counter() - start)
-    return best
+        started = time.perf_counter()
+        product(a).block_until_ready()
+        best = min(best, time.perf_counter() - started)
+    return 2 * size**3 / best
 
 
-def program_mib(compiled) -> float:
-    analysis = compiled.memory_analysis()
-    if analysis is None:
-        return float("nan")
-    total = (
-        analysis.argument_size_in_bytes + analysis.output_size_in_bytes
-        + analysis.temp_size_in_bytes - analysis.alias_size_in_bytes
-    )
-    return total / 2**20
+def step_flops(trainer, width: int) -> float:
+    """FLOPs of one W-wide trainer step as XLA's cost analysis counts them (0 if unreported)."""
+    init, step = lanes.compiled(trainer)
+    state = jax.eval_shape(init, lanes.seed_keys(range(width)), lanes.lane_hparams(trainer, None, width))
+    analysis = step.lower(state).compile().cost_analysis()
+    if isinstance(analysis, list):
+        analysis = analysis[0] if analysis else {}
+    return float((analysis or {}).get("flops", 0.0))
 
 
-def measure(trainer, num_seeds: int | None, repeats: int) -> tuple[float, float, float]:
-    """(compile s, aggregate env steps/s, program MiB); `num_seeds=None`: unbatched single seed."""
-    if num_seeds is None:
-        init, step, keys = jax.jit(trainer.init), jax.jit(trainer.step), seed_keys([0])[0]
-        seeds = 1
-    else:
-        init, step, keys = jax.jit(jax.vmap(trainer.init)), jax.jit(jax.vmap(trainer.step)), seed_keys(range(num_seeds))
-        seeds = num_seeds
-    state = init(keys)
-    start = time.perf_counter()
-    compiled = step.lower(state).compile()
-    compile_seconds = time.perf_counter() - start
-    seconds = time_steps(compiled, state, repeats)
-    return compile_seconds, seeds * trainer.env_steps_per_step / seconds, program_mib(compiled)
+def throughput(trainer, num_seeds: int, width: int, evals: int) -> tuple[float, float]:
+    """(seconds of a first one-evaluation run, which compiles; aggregate env steps/s of a timed run)."""
+    started = time.perf_counter()
+    lanes.run_lanes(trainer, range(num_seeds), None, 1, width)
+    first = time.perf_counter() - started
+    started = time.perf_counter()
+    lanes.run_lanes(trainer, range(num_seeds), None, evals, width)
+    seconds = time.perf_counter() - started
+    return first, num_seeds * trainer.env_steps_per_step * evals / seconds
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algos", nargs="+", default=["ppo", "openai_es"], choices=sorted(SETTINGS))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 8, 64, 256, 1024])
-    parser.add_argument("--repeats", type=int, default=2, help="timed steps per figure (best is kept)")
-    parser.add_argument("--width", type=int, default=64, help="policy/value hidden units")
-    parser.add_argument("--depth", type=int, default=2, help="policy/value hidden layers")
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 8, 64, 256])
+    parser.add_argument("--evals", type=int, default=2, help="timed evaluations per figure")
     args = parser.parse_args()
 
-    env = envs.make("cheese_point_mass", dim=2)
+    roofline = matmul_roofline()
     print(f"backend: {jax.default_backend()}, devices: {len(jax.devices())} x {jax.devices()[0].device_kind}; "
-          f"networks: {args.depth} x {args.width}")
-    print(f"{'algorithm':<10} {'seeds':>6} {'compile s':>10} {'env steps/s':>14} {'vs 1-at-a-time':>15} {'program MiB':>12}")
-    for algo in args.algos:
-        trainer = rlab.trainers.make(algo, env, width=args.width, depth=args.depth, **SETTINGS[algo])
-        compile_seconds, single_rate, mib = measure(trainer, None, args.repeats)
-        print(f"{algo:<10} {'1 x S':>6} {compile_seconds:>10.1f} {single_rate:>14,.0f} {1.0:>14.1f}x {mib:>12.1f}", flush=True)
+          f"f32 matmul roofline {roofline / 1e9:,.1f} GFLOP/s")
+    print(f"{'task':<13} {'seeds':>5} {'W':>9} {'first run s':>11} {'env steps/s':>12} {'vs 1 seed':>9} {'GFLOP/s':>8}")
+    for name in args.tasks:
+        env_id, params = TASKS[name]
+        trainer = rlab.trainers.make("ppo", envs.make(env_id, **params), **PPO)
+        started = time.perf_counter()
+        choice = lanes.measure_width(trainer, max_width=max(args.seeds))
+        timings = ", ".join(f"W={w}: {v:,.0f}" for w, v in choice.steps_per_second.items())
+        print(f"{name}: measured in {time.perf_counter() - started:.0f} s -> W = {choice.width} ({timings})", flush=True)
+        one_seed = None
+        flops = {}
         for num_seeds in args.seeds:
-            compile_seconds, rate, mib = measure(trainer, num_seeds, args.repeats)
-            print(
-                f"{algo:<10} {num_seeds:>6} {compile_seconds:>10.1f} {rate:>14,.0f} "
-                f"{rate / single_rate:>14.1f}x {mib:>12.1f}",
-                flush=True,
-            )
+            widths = {"1": 1, "chosen": min(choice.width, num_seeds), "S": num_seeds}
+            for label, width in widths.items():
+                if label != "1" and width == 1 or label == "S" and width == widths["chosen"]:
+                    continue  # the same program as a row already printed
+                first, rate = throughput(trainer, num_seeds, width, args.evals)
+                if num_seeds == 1:
+                    one_seed = rate
+                if width not in flops:
+                    flops[width] = step_flops(trainer, width)
+                steps_per_program = width * trainer.env_steps_per_step
+                achieved = flops[width] * rate / steps_per_program
+                print(f"{name:<13} {num_seeds:>5} {f'{width} ({label})':>9} {first:>11.1f} {rate:>12,.0f} "
+                      f"{rate / one_seed:>8.2f}x {achieved / 1e9:>8.1f}", flush=True)
 
 
 if __name__ == "__main__":

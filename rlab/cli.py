@@ -71,7 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("spec", metavar="SPEC", help="experiment spec (TOML)")
     sweep_cmd.add_argument("--out", metavar="DIR", help="sweep directory (default: runs/NAME)")
     sweep_cmd.add_argument("--seeds", type=int, metavar="N", help="number of seeds (overrides the spec)")
-    sweep_cmd.add_argument("--chunk-size", type=int, metavar="N", help="lanes per compiled call")
+    sweep_cmd.add_argument("--chunk-size", type=int, metavar="N", help="lanes per stored chunk")
+    sweep_cmd.add_argument(
+        "--lane-width", type=int, metavar="W",
+        help="lanes per compiled program, for every group (default: the spec's, else measured per group on this device)",
+    )
     sweep_cmd.add_argument(
         "--memory-budget", type=float, metavar="MIB",
         help="memory one chunk may plan to use, when the chunk size is not set (default: half the available)",
@@ -197,7 +201,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     from rlab import spec as spec_lib
 
-    for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size), ("--memory-budget", args.memory_budget)):
+    for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size), ("--lane-width", args.lane_width),
+                        ("--memory-budget", args.memory_budget)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")
     spec = spec_lib.load(args.spec)
@@ -210,7 +215,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
     budget = None if args.memory_budget is None else int(args.memory_budget * 2**20)
     process = _parse_process(args.process) if args.process else None
     sweep.run(
-        spec, out, args.chunk_size, reporter=sweep.Reporter(quiet=args.quiet), memory_budget=budget, process=process
+        spec, out, args.chunk_size, reporter=sweep.Reporter(quiet=args.quiet), memory_budget=budget, process=process,
+        lane_width=args.lane_width,
     )
     return EXIT_OK
 

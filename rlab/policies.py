@@ -4,9 +4,10 @@
     policy = policies.load(directory, picks[0])
     action = policy.act(obs)          # obs [obs_size] -> the deterministic action evaluation runs
 
-A sweep stores every seed's final policy parameters (DIR/params/*.npz, see
-`rlab.sweep.policy_arrays`); this module rebuilds the environment and trainer
-of the seed's group from DIR/spec.toml and puts those parameters back.
+A sweep stores every seed's final policy (`Trainer.policy_params`, in
+DIR/params/*.npz, see `rlab.sweep.policy_arrays`); this module rebuilds the
+environment and trainer of the seed's group from DIR/spec.toml and acts with
+those parameters through the trainer's pure `act`.
 """
 
 from __future__ import annotations
@@ -155,14 +156,13 @@ class StoredGroup:
         self.group = matches[0]
         self.env = envs.make(spec.env, **self.group.env_params)
         self.trainer = rlab.trainers.make(self.group.algo, self.env, **self.group.hparams)
-        template = jax.eval_shape(self.trainer.init, jax.random.PRNGKey(0))
-        self._template = template
-        self._act = jax.jit(lambda parts, obs: self.trainer.policy(sweep.with_policy_parts(template, parts))(obs))
+        self._template = sweep.policy_template(self.trainer)
+        self._act = jax.jit(self.trainer.act)
 
     def policy(self, chosen: Pick) -> StoredPolicy:
         arrays, lane = _stored_lane(self.directory, chosen)
-        parts = sweep.restore_policy_parts(self._template, arrays, lane)
-        return StoredPolicy(chosen, self.env, self.trainer, functools.partial(self._act, parts))
+        params = sweep.restore_policy_params(self._template, arrays, lane)
+        return StoredPolicy(chosen, self.env, self.trainer, functools.partial(self._act, params))
 
 
 def load(directory, chosen: Pick) -> StoredPolicy:

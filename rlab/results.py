@@ -97,8 +97,11 @@ class SweepStore:
         self.directory = directory
         self.manifest = manifest
         self.name = name
-        # Chunks other processes of the sweep had stored when this one opened it.
-        self.others_chunks = {k: v for k, v in _merged_chunks(directory).items() if k not in manifest["chunks"]}
+        # What other processes of the sweep had stored when this one opened it.
+        self.others_manifests = [m for m in _manifests(directory) if m.get("process") != manifest.get("process")]
+        self.others_chunks = {
+            k: v for m in self.others_manifests for k, v in m["chunks"].items() if k not in manifest["chunks"]
+        }
 
     @classmethod
     def open(cls, directory, spec, chunk_size: int, backend: dict, process=(0, 1)) -> "SweepStore":
@@ -129,7 +132,7 @@ class SweepStore:
                 )
             if manifest["chunk_size"] != chunk_size:
                 raise UsageError(
-                    f"{directory} was run with chunk size {manifest['chunk_size']}; results depend on it, "
+                    f"{directory} was run with chunk size {manifest['chunk_size']}; its chunk files are cut by it, "
                     f"so it cannot continue with chunk size {chunk_size} (omit --chunk-size to reuse it)"
                 )
             # Temporaries of a writer that was killed mid-write are not results.
@@ -175,7 +178,26 @@ class SweepStore:
             return set()
         return set(entry["seeds"])
 
-    def keep_stored(self, chunk_id: str, frame: pd.DataFrame, arrays: dict[str, np.ndarray]):
+    def plan(self, chunk_ids) -> None:
+        """Records how many chunks the sweep will have once the planned ones are written."""
+        new = {c for c in chunk_ids if c not in self.manifest["chunks"]}
+        self.manifest["chunks_planned"] = len(self.manifest["chunks"]) + len(new)
+        self.save()
+
+    def lane_width(self, group_id: str) -> dict | None:
+        """The lane width recorded for a group by this or another process of the sweep, or None."""
+        for manifest in [self.manifest, *self.others_manifests]:
+            entry = manifest.get("lane_widths", {}).get(group_id)
+            if entry is not None:
+                return entry
+        return None
+
+    def record_lane_width(self, group_id: str, entry: dict) -> None:
+        """Records a group's lane width (`lane_width`, how it was chosen, timings) before its first chunk runs."""
+        self.manifest.setdefault("lane_widths", {})[group_id] = entry
+        self.save()
+
+    def _merge_stored(self, chunk_id: str, frame: pd.DataFrame, arrays: dict[str, np.ndarray]):
         """Merges a re-run chunk with what is stored: stored seeds keep their stored rows.
 
         A chunk is re-run when seeds are added to its block; its old seeds are
@@ -202,7 +224,13 @@ class SweepStore:
         return merged_frame, merged_arrays
 
     def write_chunk(self, chunk_id: str, frame: pd.DataFrame, params: dict[str, np.ndarray], info: dict) -> None:
-        """Writes a chunk's rows and parameters, then records it as complete."""
+        """Writes a chunk's rows and parameters, then records it as complete.
+
+        A chunk already stored (seeds were added to its block) keeps its stored
+        seeds' rows and parameters; only the new seeds are added.
+        """
+        if chunk_id in self.manifest["chunks"]:
+            frame, params = self._merge_stored(chunk_id, frame, params)
         table_path = self.directory / "chunks" / f"{chunk_id}.parquet"
         params_path = self.directory / "params" / f"{chunk_id}.npz"
         atomic_write(table_path, lambda tmp: frame.to_parquet(tmp, index=False))

@@ -5,7 +5,8 @@
     seeds = 64                         # seeds 0..63; or {start = 100, count = 64}
     env_steps_per_eval = 5120          # the training budget between evaluations, the same for every algorithm
     num_evals = 10                     # evaluations (or total_env_steps = 51200)
-    chunk_size = 64                    # optional: lanes (seed x float value) per compiled call
+    chunk_size = 64                    # optional: lanes (seed x float value) per stored chunk
+    lane_width = 8                     # optional: lanes per compiled program (default: measured)
 
     [env_params]                       # fixed environment parameters
     reward = "sparse"
@@ -50,7 +51,7 @@ from envs.params import ParamError, resolve, unknown_id_message
 from rlab.errors import UsageError
 
 TOP_LEVEL_KEYS = (
-    "name", "env", "seeds", "env_steps_per_eval", "num_evals", "total_env_steps", "chunk_size",
+    "name", "env", "seeds", "env_steps_per_eval", "num_evals", "total_env_steps", "chunk_size", "lane_width",
     "env_params", "env_axes", "algorithms",
 )
 # Hyperparameters the spec's budget sets for every algorithm.
@@ -93,6 +94,7 @@ class Spec:
     chunk_size: int | None
     text: str
     env_steps_per_eval: int | None = None
+    lane_width: int | None = None
 
     @property
     def seeds(self) -> range:
@@ -182,6 +184,9 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
     chunk_size = raw.get("chunk_size")
     if chunk_size is not None and not _positive_int(chunk_size):
         problem("chunk_size", f"{chunk_size!r}; allowed: an integer >= 1")
+    lane_width = raw.get("lane_width")
+    if lane_width is not None and not _positive_int(lane_width):
+        problem("lane_width", f"{lane_width!r}; allowed: an integer >= 1 (lanes per compiled program)")
 
     env_params = _table(raw, "env_params", problem)
     env_axes = _axes(raw.get("env_axes", {}), "env_axes", problem)
@@ -224,7 +229,7 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
     return Spec(
         name=name, env=env_id, env_params=env_params, env_axes=env_axes, algorithms=tuple(algorithms),
         seed_start=seed_start, num_seeds=num_seeds, num_evals=num_evals, chunk_size=chunk_size, text=text,
-        env_steps_per_eval=budget,
+        env_steps_per_eval=budget, lane_width=lane_width,
     )
 
 

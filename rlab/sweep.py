@@ -1,11 +1,13 @@
-"""The sweep runner: every cell x seed of a spec, in fixed-size chunks, persisted as it goes.
+"""The sweep runner: every cell x seed of a spec, in chunks, persisted as it goes.
 
 Grid cells that differ only in float hyperparameters form one *group* and share
-one compiled program: their values ride along with the seeds as lanes of the
-vmapped batch. A group's lanes are cut into chunks of exactly `chunk_size`
-lanes (the last one padded), so a seed's results depend only on the spec, the
-seed and the chunk size, never on how many other seeds run. Chunks are sharded
-over all local devices when the chunk size is a multiple of their number.
+one compiled program: their values ride along with the seeds as lanes. A
+group's lanes are cut into chunks of at most `chunk_size` lanes by fixed
+blocks of seeds (the unit stored, resumed and shared among processes), and
+each chunk runs with the lane runner (`rlab.lanes`) in programs of W lanes,
+W measured per group on the actual device and recorded. A seed's results
+depend only on the spec, the seed and W, never on how many other seeds run,
+on the chunk size or on the number of devices blocks are spread over.
 """
 
 from __future__ import annotations
@@ -26,7 +28,8 @@ import rlab.trainers
 from rlab import spec as spec_lib
 from rlab.errors import UsageError
 from rlab.results import SweepStore
-from rlab.training import compiled, seed_keys
+from rlab import lanes
+from rlab.lanes import compiled, seed_keys
 
 DEFAULT_MAX_CHUNK = 64
 
@@ -163,37 +166,15 @@ def default_chunk_size(trainers, num_devices: int, budget_bytes: int | None = No
     return size
 
 
-def _shard(tree, devices):
-    """Places the leading (lane) axis of every leaf across `devices`."""
-    if len(devices) == 1:
-        return tree
-    mesh = jax.sharding.Mesh(np.array(devices), ("lanes",))
-    sharding = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("lanes"))
-    return jax.device_put(tree, sharding)
-
-
-def run_chunk(trainer, group: Group, chunk: Chunk, chunk_size: int, num_evals: int, devices, on_eval=None):
-    """Trains one chunk: returns (metrics name -> [lanes, evals] numpy, final state of the real lanes)."""
-    padded = list(chunk.lanes) + [chunk.lanes[0]] * (chunk_size - len(chunk.lanes))
-    keys = seed_keys([seed for seed, _ in padded])
+def run_chunk(trainer, group: Group, chunk: Chunk, width: int, num_evals: int, devices, on_eval=None):
+    """Trains one chunk with the lane runner: (metrics name -> [lanes, evals] numpy, final states [lanes])."""
     overrides = {
-        name: np.array([group.float_combos[f][name] for _, f in padded], np.float32)
+        name: np.array([group.float_combos[f][name] for _, f in chunk.lanes], np.float32)
         for name in group.float_combos[0]
     }
-    hparams = {name: jnp.broadcast_to(v, (chunk_size,)) for name, v in trainer.hparams(overrides).items()}
-    init, step = compiled(trainer)
-    state = init(*_shard((keys, hparams), devices))
-    history = []
-    for _ in range(num_evals):
-        state, metrics = step(state)
-        history.append(metrics)  # fetched once at the end, so steps dispatch back to back
-        if on_eval:
-            on_eval()
-    history = jax.device_get(history)
-    real = len(chunk.lanes)
-    stacked = {name: np.stack([h[name][:real] for h in history], axis=1) for name in history[0]}
-    final = jax.tree.map(lambda x: np.asarray(x)[:real], state)
-    return stacked, final
+    seeds = [seed for seed, _ in chunk.lanes]
+    run = lanes.run_lanes(trainer, seeds, overrides, num_evals, width, devices, on_eval)
+    return run.metrics, run.final_state
 
 
 def chunk_frame(group: Group, chunk: Chunk, metrics: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -224,52 +205,29 @@ def chunk_frame(group: Group, chunk: Chunk, metrics: dict[str, np.ndarray]) -> p
     return pd.DataFrame(columns)
 
 
-# Trainer-state fields a deterministic policy reads (see `Trainer.policy`).
-POLICY_FIELDS = ("params", "theta", "best_theta", "obs_stats")
+POLICY_PREFIX = "policy"
 
 
-def _policy_parts(state) -> dict[str, Any]:
-    """The policy-relevant subtrees of a trainer state, by field (PPO's value net left out)."""
-    parts = {}
-    for field in POLICY_FIELDS:
-        if hasattr(state, field):
-            part = getattr(state, field)
-            parts[field] = part["policy"] if field == "params" and isinstance(part, dict) and "policy" in part else part
-    return parts
-
-
-def policy_arrays(state, chunk: Chunk) -> dict[str, np.ndarray]:
-    """The parts of a trainer state needed to act again, flattened to named arrays `[lanes, ...]`."""
+def policy_arrays(trainer, state, chunk: Chunk) -> dict[str, np.ndarray]:
+    """Every lane's policy (`Trainer.policy_params`) as named arrays `[lanes, ...]`, plus seed and hp_index."""
     arrays = {"seed": np.array([seed for seed, _ in chunk.lanes]), "hp_index": np.array([f for _, f in chunk.lanes])}
-    for field, part in _policy_parts(state).items():
-        for path, leaf in jax.tree_util.tree_leaves_with_path(part):
-            arrays[field + jax.tree_util.keystr(path)] = np.asarray(leaf)
+    params = jax.vmap(trainer.policy_params)(state)
+    for path, leaf in jax.tree_util.tree_leaves_with_path(params):
+        arrays[POLICY_PREFIX + jax.tree_util.keystr(path)] = np.asarray(leaf)
     return arrays
 
 
-def restore_policy_parts(template, arrays: dict[str, np.ndarray], lane: int) -> dict[str, Any]:
-    """The policy subtrees of lane `lane` of `policy_arrays` output, shaped like `template`'s.
-
-    `template` is one seed's trainer state (or its `jax.eval_shape`); see
-    `with_policy_parts` for putting them back into it.
-    """
-    return {
-        field: jax.tree_util.tree_map_with_path(
-            lambda path, leaf, field=field: jnp.asarray(arrays[field + jax.tree_util.keystr(path)][lane], leaf.dtype),
-            part,
-        )
-        for field, part in _policy_parts(template).items()
-    }
+def policy_template(trainer):
+    """The shapes and dtypes of one seed's `Trainer.policy_params` (nothing is computed)."""
+    return jax.eval_shape(lambda key: trainer.policy_params(trainer.init(key)), jax.random.PRNGKey(0))
 
 
-def with_policy_parts(template, parts: dict[str, Any]):
-    """`template` with its policy subtrees replaced by `parts`: a state `Trainer.policy` can act with."""
-    replaced = {}
-    for field, part in parts.items():
-        whole = getattr(template, field)
-        nested = field == "params" and isinstance(whole, dict) and "policy" in whole
-        replaced[field] = {**whole, "policy": part} if nested else part
-    return template.replace(**replaced)
+def restore_policy_params(template, arrays: dict[str, np.ndarray], lane: int):
+    """Lane `lane` of `policy_arrays` output, as a pytree shaped like `template` (see `policy_template`)."""
+    return jax.tree_util.tree_map_with_path(
+        lambda path, leaf: jnp.asarray(arrays[POLICY_PREFIX + jax.tree_util.keystr(path)][lane], leaf.dtype),
+        template,
+    )
 
 
 def run(
@@ -279,13 +237,21 @@ def run(
     reporter=None,
     memory_budget: int | None = None,
     process: tuple[int, int] | None = None,
+    lane_width: int | None = None,
 ) -> SweepStore:
     """Runs (or resumes, or extends) a sweep into `out_dir`; returns its store.
 
     Args:
-      chunk_size: lanes per compiled call; default: the spec's, else the one a
-        resumed directory used, else the largest that fits `memory_budget`
-        bytes (default: half the available memory).
+      chunk_size: lanes per chunk (the unit stored, resumed and shared among
+        processes); default: the spec's, else the one a resumed directory
+        used, else the largest that fits `memory_budget` bytes (default: half
+        the available memory), at most 64.
+      lane_width: W, lanes per compiled program, for every group (default: the
+        spec's `lane_width`). Otherwise the width a resumed directory recorded
+        for the group, else the fastest
+        measured on this device (`rlab.lanes.measure_width`, at most the chunk
+        size); with several processes and none recorded, the chunk size, so
+        that all processes agree. Recorded per group in the manifest.
       process: (index, count) of this process among those sharing the sweep;
         default `(jax.process_index(), jax.process_count())`, so that under
         `jax.distributed.initialize()` every host takes its share of chunks
@@ -294,6 +260,9 @@ def run(
     process = process or (jax.process_index(), jax.process_count())
     if not 0 <= process[0] < process[1]:
         raise UsageError(f"process index {process[0]} is not in [0, {process[1]})")
+    lane_width = lane_width or spec.lane_width
+    if lane_width is not None and lane_width < 1:
+        raise UsageError(f"lane width {lane_width}; allowed: an integer >= 1")
     devices = jax.local_devices()
     backend = {"platform": jax.default_backend(), "devices": [str(d) for d in devices]}
     all_groups = groups(spec)
@@ -301,7 +270,6 @@ def run(
     if chunk_size is None:
         chunk_size = default_chunk_size(_probe_trainers(spec, all_groups), len(devices), memory_budget)
     store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
-    shard_over = devices if chunk_size % len(devices) == 0 else devices[:1]
     plan = []
     position = 0
     for group in all_groups:
@@ -311,10 +279,7 @@ def run(
             position += 1
             if mine and not set(chunk.seeds) <= store.stored_seeds(chunk.id):
                 plan.append((group, chunk))
-    store.manifest["chunks_planned"] = len(store.manifest["chunks"]) + sum(
-        1 for _, c in plan if c.id not in store.manifest["chunks"]
-    )
-    store.save()
+    store.plan(chunk.id for _, chunk in plan)
     reporter = reporter or Reporter(quiet=True)
     reporter.start(len(plan), spec.num_evals)
     trainers: dict[int, Any] = {}
@@ -323,17 +288,15 @@ def run(
             trainers.clear()  # one group's program at a time keeps memory bounded
             env = envs.make(spec.env, **group.env_params)
             trainers[group.index] = rlab.trainers.make(group.algo, env, **group.hparams)
-        trainer = trainers[group.index]
+            choice = _lane_width(store, trainers[group.index], group, lane_width, chunk_size, spec.num_seeds, process)
+            reporter.width_chosen(group, choice)
+        trainer, width = trainers[group.index], store.lane_width(group.id)["lane_width"]
         started = time.perf_counter()
-        metrics, final = run_chunk(
-            trainer, group, chunk, chunk_size, spec.num_evals, shard_over, on_eval=reporter.eval_done
-        )
+        metrics, final = run_chunk(trainer, group, chunk, width, spec.num_evals, devices, on_eval=reporter.eval_done)
         seconds = time.perf_counter() - started
-        frame, arrays = chunk_frame(group, chunk, metrics), policy_arrays(final, chunk)
-        if chunk.id in store.manifest["chunks"]:
-            frame, arrays = store.keep_stored(chunk.id, frame, arrays)
+        frame = chunk_frame(group, chunk, metrics)
         store.write_chunk(
-            chunk.id, frame, arrays,
+            chunk.id, frame, policy_arrays(trainer, final, chunk),
             {"group": group.id, "seeds": list(chunk.seeds), "lanes": len(chunk.lanes), "seconds": round(seconds, 3),
              "diverged_lanes": int(frame.groupby(["seed", "hp_index"])["diverged"].first().sum())},
         )
@@ -342,6 +305,27 @@ def run(
     store.finish()
     reporter.finish(store)
     return store
+
+
+def _lane_width(store, trainer, group: Group, given, chunk_size: int, num_seeds: int, process) -> lanes.WidthChoice:
+    """The group's lane width: the one recorded for it, else given, else measured; recorded in the store."""
+    stored = store.lane_width(group.id)
+    if stored is not None:
+        if given is not None and given != stored["lane_width"]:
+            raise UsageError(
+                f"{store.directory}: group {group.id} ran with lane width {stored['lane_width']}; results depend on "
+                f"it, so it cannot continue with --lane-width {given} (omit it to reuse {stored['lane_width']})"
+            )
+        return lanes.WidthChoice(stored["lane_width"], {}, "stored")
+    if given is not None:
+        choice = lanes.WidthChoice(given, {}, "given")
+    elif process[1] > 1:
+        choice = lanes.WidthChoice(chunk_size, {}, "default for several processes")
+    else:
+        lanes_in_group = min(chunk_size, num_seeds * len(group.float_combos))
+        choice = lanes.measure_width(trainer, max_width=lanes_in_group)
+    store.record_lane_width(group.id, choice.describe())
+    return choice
 
 
 def _probe_trainers(spec, all_groups):
@@ -388,6 +372,17 @@ class Reporter:
             self.task = self.bar.add_task("evaluations", total=num_chunks * num_evals)
         else:
             print(f"running {num_chunks} chunks x {num_evals} evaluations", file=self.stream, flush=True)
+
+    def width_chosen(self, group: Group, choice: lanes.WidthChoice) -> None:
+        if self.quiet:
+            return
+        timings = ", ".join(f"{w}: {v:,.0f}" for w, v in choice.steps_per_second.items())
+        line = (f"{group.id} ({group.algo} {group.env_axes}): lane width {choice.width} ({choice.reason}"
+                + (f"; env steps/s by width {timings}" if timings else "") + ")")
+        if self.bar is not None:
+            self.bar.console.print(line)
+        else:
+            print(line, file=self.stream, flush=True)
 
     def eval_done(self) -> None:
         if self.bar is not None:

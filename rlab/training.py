@@ -1,25 +1,22 @@
-"""Train many seeds of one trainer at once: `jit(vmap(...))` over seeds, a Python loop over evaluations.
+"""Train many seeds of one trainer at once, in memory (the lane runner over seeds, a loop over evaluations).
 
     curves = rlab.train(trainer, seeds=range(64), num_evals=20)
     curves.metrics["eval_success"]        # numpy [seed, eval]
     curves.to_frame()                     # tidy pandas DataFrame
 
 This is the simple in-memory path; the sweep runner adds chunking, devices,
-persistence and resumption on top of the same trainer programs.
+persistence and resumption around the same lane runner (`rlab.lanes`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import sys
-import weakref
 from typing import Any, Iterable, Mapping
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
-from rlab.seeds import seed_key
+from rlab import lanes
 from rlab.trainers.base import Trainer
 
 
@@ -50,29 +47,27 @@ class Curves:
         return pd.DataFrame(columns)
 
 
-def seed_keys(seeds: Iterable[int]) -> jax.Array:
-    """Root keys `[S, 2]` of integer seeds."""
-    return jax.vmap(seed_key)(jnp.asarray(list(seeds), jnp.uint32))
-
-
 def train(
     trainer: Trainer,
     seeds: Iterable[int],
     num_evals: int,
     hparams: Mapping[str, Any] | None = None,
     progress: bool | None = None,
+    lane_width: int | str | None = None,
 ) -> Curves:
-    """Trains every seed for `num_evals` trainer steps in one compiled program.
+    """Trains every seed for `num_evals` trainer steps with the lane runner (`rlab.lanes`).
 
     Args:
       trainer: from `rlab.trainers.make`.
-      seeds: integer seeds; their number fixes the vmapped batch size, and a
-        seed's results are bitwise the same whatever other seeds share the batch
-        (at the same batch size).
+      seeds: integer seeds.
       num_evals: trainer steps (each one training interval and an evaluation).
       hparams: float-hyperparameter overrides: scalars, or arrays `[S]` giving
         each seed its own value (a hyperparameter x seed grid in one program).
       progress: show a progress bar (default: when stderr is a terminal).
+      lane_width: seeds per compiled program, W. Default: all seeds in one
+        program. "auto": the fastest width measured on this device
+        (`rlab.lanes.measure_width`). A seed's results are bitwise the same
+        whatever other seeds run, for the same W.
 
     Returns:
       Curves with metrics `[S, num_evals]`.
@@ -82,41 +77,21 @@ def train(
         raise ValueError("seeds: give at least one integer seed")
     if num_evals < 1:
         raise ValueError(f"num_evals = {num_evals}; allowed: an integer >= 1")
-    per_seed = {}
-    for name, value in trainer.hparams(hparams).items():
-        if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != seeds.size):
-            raise ValueError(
-                f"hparams[{name!r}] has shape {value.shape}; allowed: a scalar or one value per seed ({seeds.size},)"
-            )
-        per_seed[name] = jnp.broadcast_to(value, (seeds.size,))
-    init, step = compiled(trainer)
-    state = init(seed_keys(seeds), per_seed)
-    history: list[dict[str, np.ndarray]] = []
+    if lane_width == "auto":
+        lane_width = lanes.measure_width(trainer, max_width=seeds.size).width
+    elif lane_width is None:
+        lane_width = seeds.size
+    elif not (isinstance(lane_width, int) and lane_width >= 1):
+        raise ValueError(f"lane_width = {lane_width!r}; allowed: an integer >= 1, 'auto' or None")
     show = sys.stderr.isatty() if progress is None else progress
     with _progress_bar(show, num_evals, f"{trainer.algo} x {seeds.size} seeds") as advance:
-        for _ in range(num_evals):
-            state, metrics = step(state)
-            history.append({k: np.asarray(v) for k, v in metrics.items()})
-            advance()
-    stacked = {name: np.stack([h[name] for h in history], axis=1) for name in history[0]}
-    return Curves(seeds=seeds, metrics=stacked, final_state=state)
+        run = lanes.run_lanes(trainer, seeds, hparams, num_evals, lane_width, on_eval=advance)
+    return Curves(seeds=seeds, metrics=run.metrics, final_state=run.final_state)
 
 
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def compiled(trainer: Trainer):
-    """`(jit(vmap(init)), jit(vmap(step)))` of a trainer, made once per trainer object.
-
-    Reusing the same jitted functions lets JAX's cache serve every later call
-    with the same batch size without compiling again.
-    """
-    if trainer not in _COMPILED:
-        _COMPILED[trainer] = (
-            jax.jit(jax.vmap(trainer.init)),
-            jax.jit(jax.vmap(trainer.step), donate_argnums=0),
-        )
-    return _COMPILED[trainer]
+# Re-exported: the lane runner owns compilation and keys.
+compiled = lanes.compiled
+seed_keys = lanes.seed_keys
 
 
 class _progress_bar:

@@ -6,6 +6,7 @@ env = "cheese_point_mass"
 seeds = {seeds}
 {budget}num_evals = 2
 chunk_size = 4
+lane_width = 2
 
 [env_params]
 reward = "dense"

@@ -18,14 +18,14 @@ def test_restored_parameters_give_bitwise_the_same_actions(algo):
     keys = jax.random.split(jax.random.PRNGKey(3), 3)
     state, _ = jax.jit(jax.vmap(trainer.step))(jax.jit(jax.vmap(trainer.init))(keys))
     chunk = sweep.Chunk(id="c", block=0, seeds=(0, 1, 2), lanes=((0, 0), (1, 0), (2, 0)))
-    arrays = sweep.policy_arrays(jax.device_get(state), chunk)
-    template = jax.eval_shape(trainer.init, jax.random.PRNGKey(0))
+    arrays = sweep.policy_arrays(trainer, jax.device_get(state), chunk)
+    template = sweep.policy_template(trainer)
     observations = jax.random.normal(jax.random.PRNGKey(9), (16, env.observation_size))
     for lane in range(3):
         original = jax.tree.map(lambda x: x[lane], state)
-        restored = sweep.with_policy_parts(template, sweep.restore_policy_parts(template, arrays, lane))
+        restored = sweep.restore_policy_params(template, arrays, lane)
         expected = jax.vmap(trainer.policy(original))(observations)
-        actual = jax.vmap(trainer.policy(restored))(observations)
+        actual = jax.vmap(lambda obs: trainer.act(restored, obs))(observations)
         np.testing.assert_array_equal(np.asarray(actual), np.asarray(expected))
     # Different seeds learned different policies, so the check above can tell lanes apart.
     first = jax.vmap(trainer.policy(jax.tree.map(lambda x: x[0], state)))(observations)

@@ -120,7 +120,7 @@ def test_a_sweep_stores_every_cell_seed_and_evaluation(reference):
     assert manifest["versions"]["jax"] and manifest["backend"]["platform"] == "cpu"
     assert (reference / "spec.toml").read_text().startswith("\nname = \"tiny\"")
     params = results.load_params(reference, "g000-c00000")
-    assert params["seed"].tolist() == [0, 0, 1, 1] and params["theta"].shape[0] == 4
+    assert params["seed"].tolist() == [0, 0, 1, 1] and params["policy"].shape[0] == 4  # ES: theta itself
 
 
 def test_rerunning_a_finished_sweep_runs_nothing_and_changes_nothing(reference, tmp_path):
@@ -274,3 +274,21 @@ def test_process_flag_splits_a_sweep_between_two_runs(reference, tmp_path):
     pd.testing.assert_frame_equal(rows(reference), rows(out))
     bad = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--process", "2/2")
     assert bad.returncode == 2 and "--process = '2/2'" in bad.stderr
+
+
+def test_lane_width_is_measured_recorded_and_reused(tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_text(tiny_spec(2, "[0.02]").replace("lane_width = 2\n", "").replace("dim = [1, 2]", "dim = [1]"))
+    out = tmp_path / "out"
+    sweep.run(spec_lib.load(path), out)
+    entry = results.read_manifest(out)["lane_widths"]["g000"]
+    assert entry["lane_width_reason"] == "measured"
+    timings = {int(w): v for w, v in entry["lane_width_steps_per_second"].items()}
+    assert set(timings) <= {1, 2} and entry["lane_width"] == max(timings, key=timings.get)
+    first = rows(out)
+    sweep.run(spec_lib.load(path).with_seeds(3), out)  # extension: the recorded width is reused
+    assert results.read_manifest(out)["lane_widths"]["g000"] == entry
+    pd.testing.assert_frame_equal(first, rows(out, seeds=[0, 1]))
+    other = 3 - entry["lane_width"]
+    with pytest.raises(UsageError, match=f"ran with lane width {entry['lane_width']}"):
+        sweep.run(spec_lib.load(path).with_seeds(4), out, lane_width=other)

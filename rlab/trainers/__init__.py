@@ -26,7 +26,7 @@ class AlgoSpec:
 
     `steps_per_iteration(env, static) -> (env steps, "how they arise")` is what
     one training iteration costs; `build(env, static) -> (init_fn, step_fn,
-    action_fn_of)` makes the pure per-seed program (see `Trainer`).
+    policy_params_fn, act_fn)` makes the pure per-seed program (see `Trainer`).
     """
 
     name: str
@@ -79,7 +79,7 @@ def make(algo: str, env, **hparams: Any) -> Trainer:
     spec, values = _resolve(algo, env, hparams)
     floats = tuple(p for p in spec.params if p.kind is float)
     static = {p.name: values[p.name] for p in spec.params if p.kind is not float}
-    init_fn, step_fn, action_fn_of = spec.build(env, static)
+    init_fn, step_fn, policy_params_fn, act_fn = spec.build(env, static)
     env_steps = spec.steps_per_iteration(env, static)[0] * static["iterations_per_eval"]
     return Trainer(
         algo=algo,
@@ -90,7 +90,8 @@ def make(algo: str, env, **hparams: Any) -> Trainer:
         env_steps_per_step=env_steps,
         init_fn=init_fn,
         step_fn=step_fn,
-        action_fn_of=action_fn_of,
+        policy_params_fn=policy_params_fn,
+        act_fn=act_fn,
     )
 
 

@@ -96,11 +96,13 @@ def build(env, static: dict):
         )
         return new_state, diagnostics
 
-    def action_fn_of(state: ARSState):
-        pre = preprocess(state.obs_stats)
-        return lambda obs: flat_policy.action(state.theta, pre(obs))
+    def policy_params_of(state: ARSState):
+        return {"theta": state.theta, "obs_stats": state.obs_stats}
+
+    def act(params, obs):
+        return flat_policy.action(params["theta"], preprocess(params["obs_stats"])(obs))
 
     def step_fn(state: ARSState):
-        return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
+        return train_then_evaluate(env, iteration, state, static, policy_params_of, act, episode_length)
 
-    return init_fn, step_fn, action_fn_of
+    return init_fn, step_fn, policy_params_of, act

@@ -3,7 +3,8 @@
     trainer = rlab.trainers.make("ppo", env, learning_rate=1e-3)
     state = trainer.init(key)                 # jittable, vmappable over keys
     state, metrics = trainer.step(state)      # one evaluation interval: train, then evaluate
-    act = trainer.policy(state)               # obs -> deterministic action (what evaluation runs)
+    params = trainer.policy_params(state)     # the policy as a pytree (what a store saves)
+    action = trainer.act(params, obs)         # the deterministic action evaluation runs
 
 Hyperparameters come in two kinds, by their declared type:
 
@@ -65,7 +66,8 @@ class Trainer:
       defaults: float hyperparameters used when `init` is given no override.
       float_params: their declarations (for range checks of overrides).
       env_steps_per_step: environment steps one `step` consumes (training only).
-      action_fn_of: `state -> (obs -> deterministic action)`, see `policy`.
+      policy_params_fn: `state -> policy parameters` (a pytree), see `policy_params`.
+      act_fn: `(policy parameters, obs) -> deterministic action`, see `act`.
     """
 
     algo: str
@@ -76,7 +78,8 @@ class Trainer:
     env_steps_per_step: int
     init_fn: Callable
     step_fn: Callable
-    action_fn_of: Callable
+    policy_params_fn: Callable
+    act_fn: Callable
 
     def init(self, key, hparams: Mapping[str, Any] | None = None):
         """Initial training state of one seed.
@@ -92,13 +95,26 @@ class Trainer:
         """(state after one evaluation interval, metrics dict of scalars)."""
         return self.step_fn(state)
 
-    def policy(self, state) -> Callable[[jax.Array], jax.Array]:
-        """The deterministic policy of one seed's state: `obs [obs_size] -> action`.
+    def policy_params(self, state):
+        """Everything one seed's policy acts with (weights, observation statistics), as a pytree.
+
+        This, not the trainer state's field names, is what a store saves and
+        what `act` takes back.
+        """
+        return self.policy_params_fn(state)
+
+    def act(self, params, obs: jax.Array) -> jax.Array:
+        """The deterministic action of policy `params` at `obs [obs_size]`: pure, jittable.
 
         The action is float32 `[action_size]`, or an int32 scalar for a
         discrete-action environment; it is the one evaluation runs.
         """
-        return self.action_fn_of(state)
+        return self.act_fn(params, obs)
+
+    def policy(self, state) -> Callable[[jax.Array], jax.Array]:
+        """The deterministic policy of one seed's state: `obs [obs_size] -> action`."""
+        params = self.policy_params(state)
+        return lambda obs: self.act(params, obs)
 
     def hparams(self, overrides: Mapping[str, Any] | None = None) -> dict[str, jax.Array]:
         """The float-hyperparameter pytree: defaults updated by `overrides`, as float32."""
@@ -155,7 +171,10 @@ def split_key(keys: Mapping[str, jax.Array], stream: str) -> tuple[dict, jax.Arr
     return {**keys, stream: next_key}, sub
 
 
-def train_then_evaluate(env, iteration: Callable, state, static: Mapping[str, Any], action_fn_of: Callable, episode_length: int):
+def train_then_evaluate(
+    env, iteration: Callable, state, static: Mapping[str, Any], policy_params_of: Callable, act: Callable,
+    episode_length: int,
+):
     """One trainer step: `iterations_per_eval` scanned iterations, then an evaluation.
 
     Args:
@@ -164,7 +183,7 @@ def train_then_evaluate(env, iteration: Callable, state, static: Mapping[str, An
         batch earned a positive reward) and `update_norm` (norm of the
         policy-parameter change the iteration made).
       state: a trainer state with `keys` and `env_steps` fields.
-      action_fn_of: `state -> (obs -> deterministic action)`.
+      policy_params_of, act: the trainer's policy (see `Trainer.policy_params`, `Trainer.act`).
 
     Returns:
       (state, metrics): diagnostics averaged over the iterations, the plateau
@@ -173,7 +192,8 @@ def train_then_evaluate(env, iteration: Callable, state, static: Mapping[str, An
     state, diagnostics = jax.lax.scan(iteration, state, None, length=static["iterations_per_eval"])
     keys, eval_key = split_key(state.keys, "eval")
     state = state.replace(keys=keys)
-    metrics = rollout.evaluate(env, action_fn_of(state), eval_key, static["eval_episodes"], episode_length)
+    params = policy_params_of(state)
+    metrics = rollout.evaluate(env, lambda obs: act(params, obs), eval_key, static["eval_episodes"], episode_length)
     plateau = diagnostics.pop("no_reward_batch")
     metrics.update(jax.tree.map(jnp.mean, diagnostics))
     metrics["plateau_fraction"] = jnp.mean(plateau)

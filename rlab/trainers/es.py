@@ -97,10 +97,10 @@ def build(env, static: dict):
         )
         return new_state, diagnostics
 
-    def action_fn_of(state: ESState):
-        return lambda obs: flat_policy.action(state.theta, obs)
+    def policy_params_of(state: ESState):
+        return state.theta
 
     def step_fn(state: ESState):
-        return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
+        return train_then_evaluate(env, iteration, state, static, policy_params_of, flat_policy.action, episode_length)
 
-    return init_fn, step_fn, action_fn_of
+    return init_fn, step_fn, policy_params_of, flat_policy.action

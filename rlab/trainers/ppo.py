@@ -179,11 +179,13 @@ def build(env, static: dict):
         )
         return new_state, diagnostics
 
-    def action_fn_of(state: PPOState):
-        params, stats = state.params["policy"], state.obs_stats
-        return lambda obs: policy.mode(params, normalize(stats, obs))
+    def policy_params_of(state: PPOState):
+        return {"policy": state.params["policy"], "obs_stats": state.obs_stats}
+
+    def act(params, obs):
+        return policy.mode(params["policy"], normalize(params["obs_stats"], obs))
 
     def step_fn(state: PPOState):
-        return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
+        return train_then_evaluate(env, iteration, state, static, policy_params_of, act, episode_length)
 
-    return init_fn, step_fn, action_fn_of
+    return init_fn, step_fn, policy_params_of, act

@@ -109,10 +109,10 @@ def build(env, static: dict):
         diagnostics["update_norm"] = jnp.linalg.norm(new_state.best_theta - state.best_theta)
         return new_state, diagnostics
 
-    def action_fn_of(state: RandomSearchState):
-        return lambda obs: flat_policy.action(state.best_theta, obs)
+    def policy_params_of(state: RandomSearchState):
+        return state.best_theta
 
     def step_fn(state: RandomSearchState):
-        return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
+        return train_then_evaluate(env, iteration, state, static, policy_params_of, flat_policy.action, episode_length)
 
-    return init_fn, step_fn, action_fn_of
+    return init_fn, step_fn, policy_params_of, flat_policy.action

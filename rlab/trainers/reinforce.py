@@ -146,10 +146,10 @@ def build(env, static: dict):
         )
         return new_state, diagnostics
 
-    def action_fn_of(state: ReinforceState):
-        return lambda obs: policy.mode(state.params["policy"], obs)
+    def policy_params_of(state: ReinforceState):
+        return state.params["policy"]
 
     def step_fn(state: ReinforceState):
-        return train_then_evaluate(env, iteration, state, static, action_fn_of, episode_length)
+        return train_then_evaluate(env, iteration, state, static, policy_params_of, policy.mode, episode_length)
 
-    return init_fn, step_fn, action_fn_of
+    return init_fn, step_fn, policy_params_of, policy.mode

@@ -8,7 +8,8 @@ The two are kept apart all the way into the advantage estimate: a truncated
 episode's value is bootstrapped, a terminated one's is not. Finished
 environments are reset with fresh keys from the env stream, so every episode
 gets its own start state (unlike Brax's AutoResetWrapper, which replays the
-first one).
+first one); the start states are drawn once per `collect` call, as many as
+can be needed (see `collect`).
 """
 
 from __future__ import annotations
@@ -74,18 +75,41 @@ def reset_batch(env, key: jax.Array, num_envs: int) -> EnvBatch:
     return EnvBatch(state=state, episode_step=jnp.zeros((num_envs,), jnp.int32))
 
 
+def min_episode_length(env, episode_length: int) -> int:
+    """The fewest steps any episode can last: `min(horizon, episode_length)` for fixed-horizon tasks, else 1.
+
+    rlab's own tasks end exactly at their `horizon` (`done` never comes
+    earlier); other environments (Brax's) may terminate on any step.
+    """
+    horizon = getattr(env, "horizon", None)
+    return min(int(horizon), episode_length) if horizon else 1
+
+
 def collect(
     env, act: ActFn, batch: EnvBatch, key: jax.Array, num_steps: int, episode_length: int
 ) -> tuple[EnvBatch, Transition]:
     """Steps B environments `num_steps` times with `act`, resetting finished ones.
 
+    Each environment can finish at most R = ceil(T / shortest episode) times
+    in T steps, so R fresh start states per environment are drawn once, up
+    front, and an environment that finishes takes its next unused one. For a
+    fixed-horizon physics task whose horizon is at least T that is one reset
+    per environment per call instead of one per step: resets are a physics
+    forward pass each, and computing them for every environment on every step
+    (then discarding most) cost as much as the steps themselves.
+
     Returns:
       (the environments after the last step, Transition with leaves `[T, B, ...]`).
     """
     num_envs = batch.episode_step.shape[0]
+    resets = -(-num_steps // min_episode_length(env, episode_length))
+    steps_key, reset_key = jax.random.split(key)
+    fresh = jax.vmap(env.reset)(jax.random.split(reset_key, resets * num_envs))
+    fresh = jax.tree.map(lambda x: x.reshape((resets, num_envs) + x.shape[1:]), fresh)  # [R, B, ...]
+    env_index = jnp.arange(num_envs)
 
-    def one_step(batch: EnvBatch, step_key):
-        act_key, reset_key = jax.random.split(step_key)
+    def one_step(carry, act_key):
+        batch, used = carry
         obs = batch.state.obs
         action, log_prob = jax.vmap(act)(obs, jax.random.split(act_key, num_envs))
         state = jax.vmap(env.step)(batch.state, action)
@@ -103,15 +127,19 @@ def collect(
             next_obs=state.obs,
             success=_success(state),
         )
-        fresh = jax.vmap(env.reset)(jax.random.split(reset_key, num_envs))
+        slot = jnp.minimum(used, resets - 1)
         state = jax.tree.map(
-            lambda new, old: jnp.where(boundary.reshape((-1,) + (1,) * (old.ndim - 1)), new, old),
+            lambda pool, old: jnp.where(boundary.reshape((-1,) + (1,) * (old.ndim - 1)), pool[slot, env_index], old),
             fresh,
             state,
         )
-        return EnvBatch(state, jnp.where(boundary, 0, episode_step)), transition
+        batch = EnvBatch(state, jnp.where(boundary, 0, episode_step))
+        return (batch, used + boundary.astype(jnp.int32)), transition
 
-    return jax.lax.scan(one_step, batch, jax.random.split(key, num_steps))
+    (batch, _), transitions = jax.lax.scan(
+        one_step, (batch, jnp.zeros((num_envs,), jnp.int32)), jax.random.split(steps_key, num_steps)
+    )
+    return batch, transitions
 
 
 @struct.dataclass

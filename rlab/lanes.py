@@ -1,0 +1,202 @@
+"""The lane runner: one trainer over many lanes in programs of a fixed width W.
+
+A *lane* is one seed (with its float-hyperparameter values). Lanes run in
+blocks of exactly W lanes, one `jit(vmap(step))` program per block, padded
+only to a multiple of W. The vmap width is what changes floating-point
+results (measured on CPU: at a fixed width a lane's results do not depend on
+which other lanes share its block, but a different width changes the last
+bits, which training amplifies), so W is the one numeric constant of a run: a
+lane's curve is a function of (trainer, seed, hyperparameters, W, backend),
+never of how many lanes run or how they are grouped into chunks.
+
+W is chosen by measurement (`measure_width`): on a 2-core CPU one seed of
+PPO on a physics task already fills the machine and wide vmaps lose, while a
+small network on a cheap task gains from width. Blocks are dispatched round
+robin over the local devices, so several devices work on different blocks at
+once; a block is the same program wherever it runs.
+
+This is the only place that vmaps trainers over seeds; `rlab.train` and the
+sweep runner both use it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+import weakref
+from typing import Any, Callable, Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from rlab.seeds import seed_key
+
+# Candidate widths tried by `measure_width`: powers of two.
+MAX_WIDTH = 1024
+
+
+@dataclasses.dataclass
+class LaneRun:
+    """What `run_lanes` returns.
+
+    Attributes:
+      metrics: name -> `[L, E]` numpy (L lanes, E evaluations).
+      final_state: the trainer states after the last evaluation, batched `[L, ...]` (numpy leaves).
+    """
+
+    metrics: dict[str, np.ndarray]
+    final_state: Any
+
+
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def compiled(trainer):
+    """`(jit(vmap(init)), jit(vmap(step)))` of a trainer, made once per trainer object.
+
+    Reusing the same jitted functions lets JAX's cache serve every later call
+    with the same width without compiling again.
+    """
+    if trainer not in _COMPILED:
+        _COMPILED[trainer] = (
+            jax.jit(jax.vmap(trainer.init)),
+            jax.jit(jax.vmap(trainer.step), donate_argnums=0),
+        )
+    return _COMPILED[trainer]
+
+
+def seed_keys(seeds) -> jax.Array:
+    """Root keys `[S, 2]` of integer seeds."""
+    return jax.vmap(seed_key)(jnp.asarray(list(seeds), jnp.uint32))
+
+
+def lane_hparams(trainer, overrides: Mapping[str, Any] | None, num_lanes: int) -> dict[str, jax.Array]:
+    """The float-hyperparameter pytree of `num_lanes` lanes: each leaf `[num_lanes]`.
+
+    Args:
+      overrides: name -> a scalar, or one value per lane `[num_lanes]`.
+    """
+    result = {}
+    for name, value in trainer.hparams(overrides).items():
+        if value.ndim > 1 or (value.ndim == 1 and value.shape[0] != num_lanes):
+            raise ValueError(
+                f"hparams[{name!r}] has shape {value.shape}; allowed: a scalar or one value per seed ({num_lanes},)"
+            )
+        result[name] = jnp.broadcast_to(value, (num_lanes,))
+    return result
+
+
+def run_lanes(
+    trainer,
+    seeds,
+    hparams: Mapping[str, Any] | None,
+    num_evals: int,
+    width: int,
+    devices=None,
+    on_eval: Callable[[], None] | None = None,
+) -> LaneRun:
+    """Trains every lane for `num_evals` trainer steps, W lanes per program.
+
+    Args:
+      seeds: `[L]` integer seeds, one per lane.
+      hparams: float-hyperparameter overrides: scalars, or one value per lane.
+      width: W, lanes per compiled program; the last block is padded with
+        copies of the first lane (whose results are dropped).
+      devices: where blocks run, round robin (default: the first local device).
+      on_eval: called after each evaluation of all blocks has been dispatched.
+
+    Returns:
+      LaneRun with metrics `[L, num_evals]` and final states `[L, ...]`.
+    """
+    seeds = np.asarray(list(seeds), dtype=np.int64)
+    if seeds.ndim != 1 or seeds.size == 0:
+        raise ValueError("seeds: give at least one integer seed")
+    if width < 1:
+        raise ValueError(f"width = {width}; allowed: an integer >= 1")
+    devices = list(devices or jax.local_devices()[:1])
+    per_lane = lane_hparams(trainer, hparams, seeds.size)
+    num_blocks = -(-seeds.size // width)
+    padded = np.r_[np.arange(seeds.size), np.zeros(num_blocks * width - seeds.size, np.int64)]
+    init, step = compiled(trainer)
+    states = []
+    for block in range(num_blocks):
+        lanes = padded[block * width : (block + 1) * width]
+        inputs = (seed_keys(seeds[lanes]), {k: v[lanes] for k, v in per_lane.items()})
+        states.append(init(*jax.device_put(inputs, devices[block % len(devices)])))
+    history: list[list[dict]] = [[] for _ in range(num_blocks)]
+    for _ in range(num_evals):
+        for block in range(num_blocks):
+            states[block], metrics = step(states[block])
+            history[block].append(metrics)  # fetched once at the end: steps dispatch back to back
+        if on_eval:
+            on_eval()
+    history = jax.device_get(history)
+    real = seeds.size
+    metrics = {
+        name: np.concatenate([np.stack([h[name] for h in block], axis=1) for block in history])[:real]
+        for name in history[0][0]
+    }
+    final = jax.tree.map(lambda *blocks: np.concatenate([np.asarray(b) for b in blocks])[:real], *states)
+    return LaneRun(metrics, final)
+
+
+@dataclasses.dataclass(frozen=True)
+class WidthChoice:
+    """The lane width a run uses and how it was chosen.
+
+    Attributes:
+      width: W.
+      steps_per_second: W -> measured training env steps per second of all
+        W lanes together (empty when W was given, not measured).
+      reason: "measured", "given" or "stored".
+    """
+
+    width: int
+    steps_per_second: Mapping[int, float]
+    reason: str
+
+    def describe(self) -> dict:
+        return {"lane_width": self.width, "lane_width_reason": self.reason,
+                "lane_width_steps_per_second": {str(k): round(v) for k, v in self.steps_per_second.items()}}
+
+
+def measure_width(
+    trainer,
+    max_width: int,
+    fits: Callable[[int], bool] = lambda width: True,
+    repeats: int = 2,
+    device=None,
+) -> WidthChoice:
+    """Times candidate widths 1, 2, 4, ... on the actual device and picks the fastest.
+
+    Each candidate compiles its W-wide program (the chosen one's compile is
+    reused by the run), runs one warm-up step, then `repeats` timed steps.
+    The search stops at `max_width` (no more lanes to run), at the first
+    width that does not `fit` (memory), or once a width is more than 10%
+    slower than the best so far (wider only gets slower after that).
+
+    Returns:
+      WidthChoice with the aggregate env steps per second of each width tried.
+    """
+    init, step = compiled(trainer)
+    device = device or jax.local_devices()[0]
+    timings: dict[int, float] = {}
+    width = 1
+    while width <= min(max_width, MAX_WIDTH) and fits(width):
+        inputs = jax.device_put((seed_keys(range(width)), lane_hparams(trainer, None, width)), device)
+        state, metrics = step(init(*inputs))  # compiles, and warms up
+        jax.block_until_ready(metrics)
+        started = time.perf_counter()
+        for _ in range(repeats):
+            state, metrics = step(state)
+        jax.block_until_ready(metrics)
+        seconds = time.perf_counter() - started
+        timings[width] = width * trainer.env_steps_per_step * repeats / max(seconds, 1e-9)
+        if timings[width] < 0.9 * max(timings.values()):
+            break
+        width *= 2
+    if not timings:
+        raise ValueError("no lane width fits the memory budget; lower the network or batch size")
+    best = max(timings, key=timings.get)
+    return WidthChoice(best, timings, "measured")

@@ -1,0 +1,52 @@
+"""The lane runner: a seed's results depend on the lane width W only, and W is chosen by timing."""
+
+import numpy as np
+import pytest
+
+import envs
+import rlab
+from rlab import lanes
+from tests.trainer_cases import tiny
+
+
+@pytest.fixture(scope="module")
+def trainer():
+    return tiny("openai_es", envs.make("cheese_point_mass", dim=2, reward="dense", horizon=4))
+
+
+def test_a_seed_gives_the_same_bits_whatever_else_runs_at_one_width(trainer):
+    few = lanes.run_lanes(trainer, [0, 1, 2], None, 2, width=2)  # one padded block
+    many = lanes.run_lanes(trainer, [7, 2, 0, 9, 1], None, 2, width=2)  # other neighbours, other blocks
+    for name, values in few.metrics.items():
+        np.testing.assert_array_equal(values, many.metrics[name][[2, 4, 1]], err_msg=name)
+    np.testing.assert_array_equal(few.final_state.theta, many.final_state.theta[[2, 4, 1]])
+    assert few.metrics["eval_return"].shape == (3, 2)
+
+
+def test_train_runs_one_program_by_default_and_any_width_on_request(trainer):
+    default = rlab.train(trainer, range(4), 2, progress=False)
+    one_program = lanes.run_lanes(trainer, range(4), None, 2, width=4)
+    np.testing.assert_array_equal(default.metrics["eval_return"], one_program.metrics["eval_return"])
+    narrow = rlab.train(trainer, range(4), 2, progress=False, lane_width=1)
+    assert narrow.metrics["eval_return"].shape == (4, 2)
+    with pytest.raises(ValueError, match="lane_width"):
+        rlab.train(trainer, range(4), 2, progress=False, lane_width=0)
+
+
+def test_per_lane_hyperparameters_follow_their_lanes_across_blocks(trainer):
+    noise = np.array([0.01, 0.02, 0.03, 0.04, 0.05], np.float32)
+    blocked = lanes.run_lanes(trainer, range(5), {"noise_std": noise}, 1, width=2)
+    for lane in range(5):
+        alone = lanes.run_lanes(trainer, [lane, 0], {"noise_std": np.r_[noise[lane], 0.9]}, 1, width=2)
+        np.testing.assert_array_equal(blocked.metrics["update_norm"][lane], alone.metrics["update_norm"][0])
+
+
+def test_measure_width_times_doubling_widths_and_picks_the_fastest(trainer):
+    choice = lanes.measure_width(trainer, max_width=8, repeats=1)
+    tried = sorted(choice.steps_per_second)
+    assert tried[0] == 1 and all(b == 2 * a for a, b in zip(tried, tried[1:])) and tried[-1] <= 8
+    assert choice.width == max(choice.steps_per_second, key=choice.steps_per_second.get)
+    assert choice.reason == "measured" and all(v > 0 for v in choice.steps_per_second.values())
+    assert lanes.measure_width(trainer, max_width=8, fits=lambda w: w <= 2, repeats=1).width <= 2
+    described = choice.describe()
+    assert described["lane_width"] == choice.width and set(described["lane_width_steps_per_second"]) == set(map(str, tried))
