@@ -10,7 +10,7 @@ import rlab
 import rlab.trainers
 from rlab.seeds import split_streams
 from rlab.training import compiled, seed_keys
-from tests.trainer_cases import SWEPT, all_algos, tiny
+from tests.trainer_cases import all_algos, swept, tiny
 
 ENVS = {
     "continuous": lambda: envs.make("cheese_point_mass", dim=2, horizon=5, reward="dense"),
@@ -35,7 +35,7 @@ def test_every_trainer_is_registered_with_sweepable_floats():
     assert set(all_algos()) == {"ppo", "reinforce", "openai_es", "ars", "random_search"}
     for algo, spec in rlab.trainers.registered().items():
         assert spec.description
-        assert SWEPT[algo] in {p.name for p in spec.params if p.kind is float}
+        assert swept(algo) in {p.name for p in spec.params if p.kind is float}
 
 
 def test_same_key_gives_bitwise_identical_metrics(trainer):
@@ -81,7 +81,7 @@ def test_a_swept_float_hyperparameter_does_not_recompile(trainer):
 
     step = jax.jit(jax.vmap(counted_step))
     init, _ = compiled(trainer)
-    name = SWEPT[trainer.algo]
+    name = swept(trainer.algo)
     states = []
     for value in (0.01, 0.05):
         state = init(seed_keys([0, 1, 2, 3]), {name: jnp.full((4,), value)})
@@ -92,7 +92,7 @@ def test_a_swept_float_hyperparameter_does_not_recompile(trainer):
 
 
 def test_a_grid_of_values_runs_as_one_program_per_seed(trainer):
-    name = SWEPT[trainer.algo]
+    name = swept(trainer.algo)
     grid = run(trainer, [0, 0, 0, 0], hparams={name: np.array([0.01, 0.05, 0.01, 0.05])})
     alone = run(trainer, [0, 0, 0, 0], hparams={name: np.full(4, 0.05)})
     for metric in grid.metrics:
@@ -128,3 +128,24 @@ def test_streams_can_be_held_fixed_independently(trainer):
     assert not same(weights(step(start(base))[0]), weights(step(start(fixed_init))[0]))
     # Varying the init stream alone changes the initial weights.
     assert not same(weights(start(base)), weights(start({**base, "init": other["init"]})))
+
+
+def test_an_algorithm_is_added_by_one_register_call(monkeypatch):
+    import types
+
+    from rlab.trainers import reinforce
+
+    monkeypatch.setattr(rlab.trainers, "_REGISTRY", dict(rlab.trainers._REGISTRY))
+    module = types.SimpleNamespace(**{k: getattr(reinforce, k) for k in
+                                      ("DESCRIPTION", "PARAMS", "steps_per_iteration", "build", "SMALL")})
+    rlab.trainers.register("reinforce_copy", module)
+    assert "reinforce_copy" in rlab.trainers.registered()
+    env = envs.make("cheese_point_mass", dim=2, reward="dense", horizon=4)
+    copy = rlab.train(tiny("reinforce_copy", env), [0, 1], 1, progress=False)
+    original = rlab.train(tiny("reinforce", env), [0, 1], 1, progress=False)
+    np.testing.assert_array_equal(copy.metrics["eval_return"], original.metrics["eval_return"])
+    with pytest.raises(ValueError, match="already registered"):
+        rlab.trainers.register("reinforce_copy", module)
+    with pytest.raises(ValueError, match="lacks SMALL"):
+        rlab.trainers.register("broken", types.SimpleNamespace(DESCRIPTION="", PARAMS=(), steps_per_iteration=None,
+                                                               build=None))

@@ -13,7 +13,7 @@ See `rlab.trainers.base` for the static / float hyperparameter split and
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from envs.params import Param, ParamError, resolve, unknown_id_message
 from rlab.trainers import ars, es, ppo, random_search, reinforce
@@ -26,7 +26,9 @@ class AlgoSpec:
 
     `steps_per_iteration(env, static) -> (env steps, "how they arise")` is what
     one training iteration costs; `build(env, static) -> (init_fn, step_fn,
-    policy_params_fn, act_fn)` makes the pure per-seed program (see `Trainer`).
+    policy_params_fn, act_fn)` makes the pure per-seed program (see `Trainer`);
+    `small` is a cheap setting of its shape hyperparameters (seconds to
+    compile and run: smoke tests, contract tests, examples).
     """
 
     name: str
@@ -34,28 +36,45 @@ class AlgoSpec:
     params: tuple[Param, ...]
     build: Callable
     steps_per_iteration: Callable
+    small: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 
 
-def _spec(name, module) -> AlgoSpec:
+_REGISTRY: dict[str, AlgoSpec] = {}
+
+
+def register(name: str, module) -> AlgoSpec:
+    """Adds an algorithm: `module` defines DESCRIPTION, PARAMS, `steps_per_iteration`, `build` and SMALL.
+
+    Its hyperparameters are the common ones (`base.COMMON_PARAMS`, which the
+    module may redeclare with other defaults) followed by its own. Every
+    registered algorithm is covered by the contract tests and reachable from
+    specs, `rlab algos` and `rlab.trainers.make`.
+
+    Raises:
+      ValueError: if `name` is taken or the module lacks a piece.
+    """
+    if name in _REGISTRY:
+        raise ValueError(f"algorithm {name!r} is already registered")
+    missing = [a for a in ("DESCRIPTION", "PARAMS", "steps_per_iteration", "build", "SMALL") if not hasattr(module, a)]
+    if missing:
+        raise ValueError(f"algorithm {name!r}: its module lacks {', '.join(missing)}")
     own = {p.name for p in module.PARAMS}
     common = tuple(p for p in COMMON_PARAMS if p.name not in own)
-    return AlgoSpec(name, module.DESCRIPTION, common + module.PARAMS, module.build, module.steps_per_iteration)
+    spec = AlgoSpec(name, module.DESCRIPTION, common + module.PARAMS, module.build, module.steps_per_iteration,
+                    dict(module.SMALL))
+    _REGISTRY[name] = spec
+    return spec
 
 
-_REGISTRY = {
-    spec.name: spec
-    for spec in (
-        _spec("ppo", ppo),
-        _spec("reinforce", reinforce),
-        _spec("openai_es", es),
-        _spec("ars", ars),
-        _spec("random_search", random_search),
-    )
-}
+register("ppo", ppo)
+register("reinforce", reinforce)
+register("openai_es", es)
+register("ars", ars)
+register("random_search", random_search)
 
 
 def registered() -> dict[str, AlgoSpec]:
@@ -117,4 +136,4 @@ def _resolve(algo: str, env, hparams: dict) -> tuple[AlgoSpec, dict[str, Any]]:
     return spec, values
 
 
-__all__ = ["AlgoSpec", "COMMON_METRICS", "Trainer", "make", "registered", "resolve_hparams"]
+__all__ = ["AlgoSpec", "COMMON_METRICS", "Trainer", "make", "register", "registered", "resolve_hparams"]

@@ -34,6 +34,9 @@ PARAMS = (
     Param("output_scale", float, 0.01, "scale of the policy's initial output weights", low=0.0),
 )
 
+# A cheap shape for smoke and contract tests (seconds to compile and run).
+SMALL = dict(num_directions=4, top_directions=2)
+
 
 @struct.dataclass
 class ARSState:

@@ -42,6 +42,9 @@ PARAMS = (
     Param("output_scale", float, 0.01, "scale of the policy's initial output weights", low=0.0),
 )
 
+# A cheap shape for smoke and contract tests (seconds to compile and run).
+SMALL = dict(num_envs=4, rollout_length=8, num_epochs=2, num_minibatches=2)
+
 
 @struct.dataclass
 class PPOState:

@@ -43,6 +43,9 @@ PARAMS = (
     Param("output_scale", float, 1.0, "scale of the sampled output weights", low=0.0),
 )
 
+# A cheap shape for smoke and contract tests (seconds to compile and run).
+SMALL = dict(population=8, reevaluation_episodes=2)
+
 
 @struct.dataclass
 class RandomSearchState:

@@ -52,6 +52,9 @@ PARAMS = (
     Param("output_scale", float, 0.01, "scale of the policy's initial output weights", low=0.0),
 )
 
+# A cheap shape for smoke and contract tests (seconds to compile and run).
+SMALL = dict(num_envs=4)
+
 
 @struct.dataclass
 class ReinforceState:
