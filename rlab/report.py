@@ -42,10 +42,19 @@ def _env_label(values: dict) -> str:
 
 
 def curves(frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """(steps `[E]`, values `[S, E]`) of one configuration's rows."""
+    """(steps `[E]`, values `[S, E]`) of one configuration's rows.
+
+    A seed the store flagged as diverged (any metric non-finite, e.g. an
+    infinite update norm while its returns still look finite) comes back as
+    NaN, so every aggregate drops it and counts it (`stats.drop_diverged`).
+    """
     table = frame.pivot_table(index="seed", columns="eval", values=metric, aggfunc="first", dropna=False)
+    values = table.to_numpy(dtype=float, copy=True)
+    if "diverged" in frame.columns:
+        flagged = frame.groupby("seed")["diverged"].any().reindex(table.index).fillna(False).to_numpy(bool)
+        values[flagged] = np.nan
     steps = frame.groupby("eval")["env_steps"].first().to_numpy()
-    return steps, table.to_numpy(dtype=float)
+    return steps, values
 
 
 def step_grid(rows: pd.DataFrame) -> tuple[int, ...]:

@@ -105,6 +105,13 @@ def test_summary_success_rate_is_a_wilson_interval_over_seeds():
     wilson = stats.success_rate(3, 10)
     assert table.loc[0, "success rate"] == f"{float(wilson.point):.2f} [{float(wilson.low):.2f}, {float(wilson.high):.2f}]"
     assert table.loc[0, "seeds"] == 10 and table.loc[0, "diverged"] == 0
+    # A seed the store flagged (e.g. update_norm = inf) is counted and left out, though its return is finite.
+    flagged = frame.assign(diverged=frame["seed"] == 0)
+    table = report.summary_table(flagged, np.random.default_rng(0))
+    wilson = stats.success_rate(2, 9)
+    assert table.loc[0, "diverged"] == 1
+    assert table.loc[0, "success rate"] == f"{float(wilson.point):.2f} [{float(wilson.low):.2f}, {float(wilson.high):.2f}]"
+    assert report.comparisons(pd.concat([flagged, flagged.assign(algo="x", config="x")]), np.random.default_rng(0)).shape[0] == 1
 
 
 def test_plot_functions_return_figure_and_axes_on_plain_arrays():
