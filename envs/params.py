@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import math
 import numbers
 from typing import Any, Mapping, Sequence
 
@@ -59,6 +60,8 @@ class Param:
             bounds.append(f"{'>' if self.low_open else '>='} {self.low:g}")
         if self.high is not None:
             bounds.append(f"{'<' if self.high_open else '<='} {self.high:g}")
+        if self.kind is float:
+            noun = "a finite number"
         return noun + (" " + " and ".join(bounds) if bounds else "")
 
     def check(self, value: Any) -> Any:
@@ -92,7 +95,8 @@ class Param:
         too_high = self.high is not None and (
             converted > self.high or (self.high_open and converted == self.high)
         )
-        if too_low or too_high or converted != converted:  # the last test catches NaN
+        not_finite = self.kind is float and not math.isfinite(converted)  # NaN and +-inf
+        if too_low or too_high or not_finite:
             raise EnvParamError(
                 f"parameter '{self.name}' = {value!r} is out of range; allowed: {self.allowed()}"
             )

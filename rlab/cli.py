@@ -7,6 +7,7 @@ pass), 2 bad usage or bad input (unknown id, bad parameter value).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Sequence
 
@@ -201,12 +202,16 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     from rlab import spec as spec_lib
 
-    for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size), ("--lane-width", args.lane_width),
-                        ("--memory-budget", args.memory_budget)):
+    for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size), ("--lane-width", args.lane_width)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")
+    if args.memory_budget is not None and not (math.isfinite(args.memory_budget) and args.memory_budget >= 1):
+        raise UsageError(f"--memory-budget = {args.memory_budget}; allowed: a finite number of MiB >= 1")
     spec = spec_lib.load(args.spec)
     if args.seeds is not None:
+        if spec.seed_start + args.seeds > spec_lib.MAX_SEED + 1:
+            raise UsageError(f"--seeds = {args.seeds}; allowed: at most {spec_lib.MAX_SEED + 1 - spec.seed_start:,} "
+                             f"seeds from seed {spec.seed_start} (32-bit keys)")
         spec = spec.with_seeds(args.seeds)
     _enable_compilation_cache(args.cache_dir)
     from rlab import sweep

@@ -114,7 +114,24 @@ class SweepStore:
         directory = pathlib.Path(directory)
         name = manifest_name(*process)
         manifest_path = directory / name
-        others = [p for p in directory.glob("manifest*.json") if p.name != name] if directory.exists() else []
+        if directory.exists() and not directory.is_dir():
+            raise UsageError(f"{directory} is a file, not a sweep directory; choose another --out")
+        if directory.exists() and not manifest_path.exists() and not any(directory.glob("manifest*.json")) and any(
+            p for p in directory.iterdir() if not p.name.startswith(".lock")
+        ):
+            raise UsageError(f"{directory} exists, is not empty, and holds no {MANIFEST}; choose another --out")
+        lock = WriterLock.take(directory, process[0])
+        try:
+            return cls._open_locked(directory, spec, chunk_size, backend, process, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, directory, spec, chunk_size, backend, process, lock) -> "SweepStore":
+        name = manifest_name(*process)
+        manifest_path = directory / name
+        others = [p for p in directory.glob("manifest*.json") if p.name != name]
         for other in others:
             theirs = json.loads(other.read_text())
             if theirs["spec_hash"] != spec.identity_hash() or theirs["chunk_size"] != chunk_size:
@@ -135,15 +152,15 @@ class SweepStore:
                     f"{directory} was run with chunk size {manifest['chunk_size']}; its chunk files are cut by it, "
                     f"so it cannot continue with chunk size {chunk_size} (omit --chunk-size to reuse it)"
                 )
-            # Temporaries of a writer that was killed mid-write are not results.
-            for stale in directory.rglob(".*.tmp"):
-                stale.unlink(missing_ok=True)
+            # Temporaries of a writer that was killed mid-write are not results. With
+            # several processes they may be another live writer's: left alone then.
+            if process[1] == 1:
+                for stale in directory.rglob(".*.tmp"):
+                    stale.unlink(missing_ok=True)
             manifest["num_seeds"] = max(manifest["num_seeds"], spec.num_seeds)
             manifest["status"] = "running"
             manifest["resumed_at"] = manifest.get("resumed_at", []) + [_now()]
         else:
-            if not others and directory.exists() and any(directory.iterdir()):
-                raise UsageError(f"{directory} exists, is not empty, and holds no {MANIFEST}; choose another --out")
             manifest = {
                 "name": spec.name,
                 "spec_hash": spec.identity_hash(),
@@ -162,6 +179,7 @@ class SweepStore:
             }
             _write_text(directory / "spec.toml", spec.text)
         store = cls(directory, manifest, name)
+        store.lock = lock
         store.save()
         return store
 
@@ -247,6 +265,59 @@ class SweepStore:
         self.manifest["status"] = "complete"
         self.manifest["finished_at"] = _now()
         self.save()
+        self.release()
+
+    def release(self) -> None:
+        """Lets another writer open the directory (also done by the OS when this process ends)."""
+        lock = getattr(self, "lock", None)
+        if lock is not None:
+            lock.release()
+
+
+class WriterLock:
+    """One writer per sweep directory and process index: an OS lock (flock) on DIR/.lock.p<index>.
+
+    The kernel drops the lock when its holder exits, so a killed sweep leaves
+    no stale lock; the file keeps the holder's pid and host for the message a
+    second writer gets.
+    """
+
+    def __init__(self, handle, path: pathlib.Path):
+        self.handle, self.path = handle, path
+
+    @classmethod
+    def take(cls, directory: pathlib.Path, process_index: int) -> "WriterLock":
+        import fcntl
+        import socket
+
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f".lock.p{process_index}"
+            handle = open(path, "a+")
+        except OSError as err:
+            raise UsageError(f"{directory}: cannot create the sweep directory: {err.strerror}") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UsageError(
+                f"{directory} is being written by {holder} (lock {path.name}); wait for it to finish, "
+                "or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        return cls(handle, path)
+
+    def release(self) -> None:
+        if not self.handle.closed:
+            import fcntl
+
+            fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
+            self.handle.close()
 
 
 def _save_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:

@@ -42,8 +42,11 @@ import hashlib
 import itertools
 import json
 import pathlib
+import re
 import tomllib
 from typing import Any, Mapping
+
+import numpy as np
 
 import envs
 import rlab.trainers
@@ -54,6 +57,12 @@ TOP_LEVEL_KEYS = (
     "name", "env", "seeds", "env_steps_per_eval", "num_evals", "total_env_steps", "chunk_size", "lane_width",
     "env_params", "env_axes", "algorithms",
 )
+MAX_SEED = 2**32 - 1  # seeds become uint32 PRNG keys
+MAX_NAME = 100
+NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
+# Grid cells (environment x hyperparameter combinations) a spec may declare before it is refused.
+MAX_CELLS = 10_000
+
 # Hyperparameters the spec's budget sets for every algorithm.
 BUDGET_HPARAMS = ("env_steps_per_eval", "iterations_per_eval")
 
@@ -154,8 +163,9 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
             problem(key, f"unknown key; allowed: {', '.join(TOP_LEVEL_KEYS)}")
 
     name = raw.get("name", default_name)
-    if not isinstance(name, str) or not name:
-        problem("name", f"{name!r} is not a non-empty string")
+    name_problem = name_error(name)
+    if name_problem:
+        problem("name", name_problem)
 
     env_id = raw.get("env")
     registered_envs = envs.registered()
@@ -175,6 +185,9 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         seed_start, num_seeds = seeds.get("start", 0), seeds["count"]
     else:
         problem("seeds", f"{seeds!r}; allowed: an integer >= 1, or {{start = S, count = N}}")
+    if num_seeds is not None and seed_start + num_seeds > MAX_SEED + 1:
+        problem("seeds", f"seeds {seed_start}..{seed_start + num_seeds - 1}; allowed: seeds 0..{MAX_SEED} (32-bit keys)")
+        num_seeds = None
 
     budget = raw.get("env_steps_per_eval")
     if budget is not None and not _positive_int(budget):
@@ -190,6 +203,10 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
 
     env_params = _table(raw, "env_params", problem)
     env_axes = _axes(raw.get("env_axes", {}), "env_axes", problem)
+    env_cells = _cells(env_axes)
+    if env_cells > MAX_CELLS:
+        problem("env_axes", f"{env_cells:,} combinations; allowed: at most {MAX_CELLS:,} grid cells per spec")
+        env_id = None
     if env_id is not None:
         _check_grid(env_id, registered_envs[env_id].params, env_params, env_axes, "env_params/env_axes", problem)
 
@@ -212,6 +229,10 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         for axis in axes:
             if axis in hparams:
                 problem(f"{key}.axes.{axis}", "also given as a fixed hyperparameter; give it once")
+        cells = env_cells * _cells(axes)
+        if cells > MAX_CELLS:
+            problem(f"{key}.axes", f"{cells:,} grid cells with the env axes; allowed: at most {MAX_CELLS:,} per spec")
+            continue
         if budget is not None:
             for budget_key in BUDGET_HPARAMS:
                 if budget_key in hparams or budget_key in axes:
@@ -231,6 +252,19 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         seed_start=seed_start, num_seeds=num_seeds, num_evals=num_evals, chunk_size=chunk_size, text=text,
         env_steps_per_eval=budget, lane_width=lane_width,
     )
+
+
+def name_error(name) -> str | None:
+    """Why `name` cannot name a sweep directory (it becomes `runs/<name>`), or None.
+
+    Allowed: 1-100 characters of letters, digits, '.', '_' and '-', not
+    starting with '.': no path separators, no '..', nothing absolute, no
+    control characters.
+    """
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        return (f"{name!r}; allowed: 1-{MAX_NAME} characters of letters, digits, '.', '_' and '-', "
+                "not starting with '.' (it names the directory runs/<name>)")
+    return None
 
 
 def _num_evals(raw, budget, problem) -> int | None:
@@ -303,11 +337,24 @@ def _axes(table, key, problem) -> dict[str, tuple]:
     for name, values in table.items():
         if not isinstance(values, list) or not values:
             problem(f"{key}.{name}", f"{values!r}; allowed: a non-empty list of values")
-        elif len(set(map(repr, values))) != len(values):
+        elif not _distinct(values):
             problem(f"{key}.{name}", f"{values!r} repeats a value")
         else:
             axes[name] = tuple(values)
     return axes
+
+
+def _distinct(values: list) -> bool:
+    """No value repeats, by repr and by equality (so 1 and 1.0 are one value)."""
+    try:
+        equal = len(set(values)) != len(values)
+    except TypeError:  # unhashable values (tables, lists): their reprs decide
+        equal = False
+    return not equal and len(set(map(repr, values))) == len(values)
+
+
+def _cells(axes: Mapping[str, tuple]) -> int:
+    return int(np.prod([len(v) for v in axes.values()], dtype=object)) if axes else 1
 
 
 def _combinations(axes: Mapping[str, tuple]):

@@ -269,7 +269,17 @@ def run(
     chunk_size = chunk_size or spec.chunk_size or _existing_chunk_size(out_dir)
     if chunk_size is None:
         chunk_size = default_chunk_size(_probe_trainers(spec, all_groups), len(devices), memory_budget)
+    _check_plan_size(all_groups, spec.num_seeds, chunk_size)
     store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
+    try:
+        _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width, reporter)
+    finally:
+        store.release()
+    return store
+
+
+def _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width, reporter) -> None:
+    """Plans the chunks this process still owes and runs them into the (locked) store."""
     plan = []
     position = 0
     for group in all_groups:
@@ -304,7 +314,22 @@ def run(
         reporter.chunk_done(chunk.id, group, env_steps / max(seconds, 1e-9))
     store.finish()
     reporter.finish(store)
-    return store
+
+
+MAX_CHUNKS = 200_000
+
+
+def _check_plan_size(all_groups, num_seeds: int, chunk_size: int) -> None:
+    """Refuses a plan of more than MAX_CHUNKS chunks, counted before any chunk (or directory) is made."""
+    total = 0
+    for group in all_groups:
+        seeds_per_block = max(chunk_size // len(group.float_combos), 1)
+        total += -(-num_seeds // seeds_per_block)
+        if total > MAX_CHUNKS:
+            raise UsageError(
+                f"the sweep would have more than {MAX_CHUNKS:,} chunks ({len(all_groups)} groups x {num_seeds:,} seeds "
+                f"in chunks of {chunk_size} lanes); allowed: fewer seeds or groups, or a larger --chunk-size"
+            )
 
 
 def _lane_width(store, trainer, group: Group, given, chunk_size: int, num_seeds: int, process) -> lanes.WidthChoice:

@@ -292,3 +292,61 @@ def test_lane_width_is_measured_recorded_and_reused(tmp_path):
     other = 3 - entry["lane_width"]
     with pytest.raises(UsageError, match=f"ran with lane width {entry['lane_width']}"):
         sweep.run(spec_lib.load(path).with_seeds(4), out, lane_width=other)
+
+
+def test_a_second_writer_of_one_directory_is_refused_and_nothing_is_lost(tmp_path):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out"
+    first = subprocess.Popen(
+        [sys.executable, "-m", "rlab.cli", "sweep", str(spec_path), "--out", str(out), "--quiet", "--cache-dir", "none"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and not (out / "manifest.json").exists():
+        time.sleep(0.05)
+    second = run_cli("sweep", str(spec_path), "--out", str(out), "--quiet", "--seeds", "8", "--cache-dir", "none")
+    assert second.returncode == 2 and "is being written by pid" in second.stderr, second.stderr
+    assert "Traceback" not in second.stderr and len(second.stderr.strip().splitlines()) == 1
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    manifest = results.read_manifest(out)
+    assert manifest["status"] == "complete" and manifest["num_seeds"] == 6
+    assert len(manifest["chunks"]) == len(list((out / "chunks").glob("*.parquet"))) == 6
+    # Once the first writer is done, the lock is free: the extension runs.
+    assert run_cli("sweep", str(spec_path), "--out", str(out), "--quiet", "--seeds", "8", "--cache-dir", "none").returncode == 0
+    assert sorted(results.load(out)["seed"].unique()) == list(range(8))
+
+
+BAD_SWEEP_INPUTS = [
+    # (spec edit or None, extra CLI args, text the one-line error must contain)
+    (("name = \"tiny\"", "name = \"../../x\""), [], "name: '../../x'"),
+    (("name = \"tiny\"", "name = \"/abs\""), [], "name: '/abs'"),
+    (("name = \"tiny\"", "name = \"" + "n" * 300 + "\""), [], "characters of letters"),
+    (("name = \"tiny\"", "name = \"a\\u0000b\""), [], "name:"),
+    (("seeds = 6", "seeds = {start = 9223372036854775000, count = 2}"), [], "32-bit keys"),
+    (("noise_std = [0.02, 0.05]", "noise_std = [1, 1.0]"), [], "repeats a value"),
+    (("noise_std = [0.02, 0.05]", "noise_std = [inf]"), [], "'noise_std' = inf is out of range"),
+    (("horizon = 4", "horizon = 4\nhole_radius = nan"), [], "'hole_radius' = nan is out of range"),
+    (("dim = [1, 2]", "dim = " + str(list(range(1, 201))) + "\nnum_holes = " + str(list(range(1, 61)))), [],
+     "12,000 combinations; allowed: at most 10,000"),
+    (None, ["--seeds", "99999999999999999999"], "--seeds"),
+    (None, ["--seeds", "1000000000"], "more than 200,000 chunks"),
+    (None, ["--memory-budget", "nan"], "--memory-budget = nan"),
+    (None, ["--memory-budget", "inf"], "--memory-budget = inf"),
+    (None, ["--lane-width", "0"], "--lane-width = 0"),
+]
+
+
+@pytest.mark.parametrize("edit, extra, message", BAD_SWEEP_INPUTS, ids=[m[:30] for _, _, m in BAD_SWEEP_INPUTS])
+def test_bad_sweep_input_is_one_line_exit_2_and_creates_nothing(tmp_path, edit, extra, message):
+    text = tiny_spec(6)
+    if edit:
+        assert edit[0] in text
+        text = text.replace(edit[0], edit[1], 1)
+    spec_path = tmp_path / "spec.toml"
+    spec_path.write_text(text)
+    before = set(tmp_path.rglob("*"))
+    result = run_cli("sweep", str(spec_path), "--out", str(tmp_path / "out"), "--cache-dir", "none", *extra,
+                     timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert set(tmp_path.rglob("*")) == before  # no directory or file made for a refused command

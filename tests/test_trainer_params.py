@@ -26,7 +26,7 @@ def test_unknown_algorithm_suggests_the_nearest():
     "algo, hparams, fragments",
     [
         ("ppo", {"learning_rte": 0.1}, ["unknown parameter 'learning_rte'", "did you mean 'learning_rate'"]),
-        ("ppo", {"learning_rate": 0.0}, ["'learning_rate' = 0.0", "a number > 0"]),
+        ("ppo", {"learning_rate": 0.0}, ["'learning_rate' = 0.0", "a finite number > 0"]),
         ("ppo", {"num_envs": 2.5}, ["'num_envs' = 2.5", "an integer"]),
         ("ppo", {"gamma": 1.5}, ["'gamma' = 1.5", "<= 1"]),
         ("ppo", {"std": "learned"}, ["'std' = 'learned'", "'state_independent', 'state_dependent'"]),
