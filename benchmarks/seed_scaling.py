@@ -74,6 +74,8 @@ def main() -> None:
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 8, 64, 256])
     parser.add_argument("--evals", type=int, default=2, help="timed evaluations per figure")
+    parser.add_argument("--max-full-width", type=int, default=64,
+                        help="largest S run as one S-wide program (wider ones exhaust 24 GiB on physics tasks)")
     args = parser.parse_args()
 
     roofline = matmul_roofline()
@@ -94,6 +96,8 @@ def main() -> None:
             for label, width in widths.items():
                 if label != "1" and width == 1 or label == "S" and width == widths["chosen"]:
                     continue  # the same program as a row already printed
+                if label == "S" and width > args.max_full_width:
+                    continue
                 first, rate = throughput(trainer, num_seeds, width, args.evals)
                 if num_seeds == 1:
                     one_seed = rate

@@ -140,6 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     status_cmd = commands.add_parser("status", help="summarise a sweep directory")
     status_cmd.add_argument("directory", metavar="DIR")
+    status_cmd.add_argument("--verify", action="store_true",
+                            help="list damaged chunks (missing, changed, or pointing outside DIR); exit 1 if any")
     status_cmd.set_defaults(handler=_run_status)
     return parser
 
@@ -335,6 +337,14 @@ def _run_status(args: argparse.Namespace) -> int:
     summary = results.status(args.directory)
     for key, value in summary.items():
         print(f"{key:>16}: {value}")
+    if args.verify:
+        damaged = results.verify(args.directory)
+        for chunk_id, problem in sorted(damaged.items()):
+            print(f"damaged {chunk_id}: {problem}")
+        if damaged:
+            print(f"{len(damaged)} damaged chunk(s): `rlab sweep DIR/spec.toml --out DIR` recomputes exactly those")
+            return 1
+        print("every chunk is intact")
     return EXIT_OK
 
 

@@ -26,6 +26,8 @@ def parse_params(env_id: str, assignments: Sequence[str]) -> dict[str, Any]:
         name, sep, text = assignment.partition("=")
         if not sep or not name:
             raise UsageError(f"--param {assignment!r}: expected NAME=VALUE, e.g. -p dim=3")
+        if name in params:
+            raise UsageError(f"--param {name} is given twice; give each parameter once")
         if name not in declared:
             # Let the environment's validation name the allowed parameters.
             params[name] = text

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import pathlib
+import tomllib
 from typing import Any, Callable
 
 import jax
@@ -149,7 +150,9 @@ class StoredGroup:
 
     def __init__(self, directory, group_id: str):
         self.directory = pathlib.Path(directory)
-        spec = spec_lib.load(self.directory / "spec.toml")
+        text = results.stored_spec_text(self.directory)
+        spec = spec_lib.parse(tomllib.loads(text), text, str(self.directory / "spec.toml"),
+                              default_name=self.directory.name)
         matches = [g for g in sweep.groups(spec) if g.id == group_id]
         if not matches:
             raise UsageError(f"group {group_id!r} is not in {self.directory / 'spec.toml'}")

@@ -254,6 +254,7 @@ def build(directory, seed: int = 0) -> pathlib.Path:
     """Writes DIR/report/index.html and DIR/report/summary.md; returns the HTML path."""
     directory = pathlib.Path(directory)
     manifest = results.read_manifest(directory)
+    spec_text = results.stored_spec_text(directory)  # refuses a spec edited after the run, before any work
     frame = results.load(directory)
     out = directory / "report"
     out.mkdir(exist_ok=True)
@@ -278,7 +279,12 @@ def build(directory, seed: int = 0) -> pathlib.Path:
             + "<h2>Comparisons</h2>" + (comparison.to_html(index=False, border=0, float_format=lambda p: f"{p:.3g}")
                                          if len(comparison) else "<p>Fewer than two configurations.</p>")
         )
-    spec_text = (directory / "spec.toml").read_text() if (directory / "spec.toml").exists() else ""
+    damaged = frame.attrs.get("damaged", {})
+    if damaged:
+        warning = (f"{len(damaged)} damaged chunk(s) left out ({', '.join(sorted(damaged))}); `rlab status DIR "
+                   "--verify` says what is wrong, rerunning the sweep recomputes them")
+        body = f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>' + body
+        notes.insert(0, warning)
     page = _PAGE.format(
         name=html.escape(manifest["name"]), status=html.escape(manifest["status"]),
         chunks=len(manifest["chunks"]), planned=manifest.get("chunks_planned") or "?",
@@ -288,7 +294,7 @@ def build(directory, seed: int = 0) -> pathlib.Path:
     html_path = out / "index.html"
     results.atomic_write(html_path, lambda tmp: tmp.write_text(page))
     markdown = [f"# {manifest['name']} ({manifest['status']}, {len(manifest['chunks'])} chunks)", ""]
-    markdown += [f"- Not compared: {n}" for n in notes] + ([""] if notes else [])
+    markdown += [f"- Note: {n}" for n in notes] + ([""] if notes else [])
     if len(summary):
         markdown += [summary.to_markdown(index=False) if _has_tabulate() else summary.to_string(index=False)]
     results.atomic_write(out / "summary.md", lambda tmp: tmp.write_text("\n".join(markdown) + "\n"))

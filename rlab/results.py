@@ -16,6 +16,7 @@ either complete or absent, whatever happens to the process.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import os
 import pathlib
@@ -97,6 +98,8 @@ class SweepStore:
         self.directory = directory
         self.manifest = manifest
         self.name = name
+        # Chunks whose files are missing or changed: recomputed by a resume, never merged with.
+        self.damaged = {k: why for k, why in verify(directory, manifest["chunks"]).items()}
         # What other processes of the sweep had stored when this one opened it.
         self.others_manifests = [m for m in _manifests(directory) if m.get("process") != manifest.get("process")]
         self.others_chunks = {
@@ -176,6 +179,7 @@ class SweepStore:
                 "status": "running",
                 "groups": {},
                 "chunks": {},
+                "spec_text_sha256": hashlib.sha256(spec.text.encode()).hexdigest(),
             }
             _write_text(directory / "spec.toml", spec.text)
         store = cls(directory, manifest, name)
@@ -192,7 +196,7 @@ class SweepStore:
     def stored_seeds(self, chunk_id: str) -> set[int]:
         """Seeds of a chunk already stored by this or any other process of the sweep."""
         entry = self.manifest["chunks"].get(chunk_id) or self.others_chunks.get(chunk_id)
-        if not entry or not (self.directory / entry["file"]).exists():
+        if not entry or chunk_id in self.damaged or chunk_problem(self.directory, entry):
             return set()
         return set(entry["seeds"])
 
@@ -247,6 +251,9 @@ class SweepStore:
         A chunk already stored (seeds were added to its block) keeps its stored
         seeds' rows and parameters; only the new seeds are added.
         """
+        if chunk_id in self.damaged:
+            del self.manifest["chunks"][chunk_id]  # recomputed whole: nothing of it is trusted
+            del self.damaged[chunk_id]
         if chunk_id in self.manifest["chunks"]:
             frame, params = self._merge_stored(chunk_id, frame, params)
         table_path = self.directory / "chunks" / f"{chunk_id}.parquet"
@@ -257,6 +264,8 @@ class SweepStore:
             **info,
             "file": str(table_path.relative_to(self.directory)),
             "params": str(params_path.relative_to(self.directory)),
+            "rows": len(frame),
+            "sha256": {"file": _sha256(table_path), "params": _sha256(params_path)},
             "completed_at": _now(),
         }
         self.save()
@@ -312,6 +321,20 @@ class WriterLock:
         handle.flush()
         return cls(handle, path)
 
+    @staticmethod
+    def held(directory: pathlib.Path) -> bool:
+        """Whether any process now holds a writer lock of the sweep directory."""
+        import fcntl
+
+        for path in directory.glob(".lock.p*"):
+            with open(path) as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
+
     def release(self) -> None:
         if not self.handle.closed:
             import fcntl
@@ -326,7 +349,78 @@ def _save_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def _manifests(directory) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted(pathlib.Path(directory).glob("manifest*.json"))]
+    manifests = []
+    for path in sorted(pathlib.Path(directory).glob("manifest*.json")):
+        try:
+            manifest = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+            raise UsageError(f"{path}: unreadable manifest ({err}); the chunk files are untouched") from None
+        if not isinstance(manifest, dict) or not all(
+            isinstance(manifest.get(k), t) for k, t in (("chunks", dict), ("groups", dict), ("spec_hash", str))
+        ):
+            raise UsageError(f"{path}: not an rlab manifest (missing or mistyped chunks/groups/spec_hash)")
+        manifests.append(manifest)
+    return manifests
+
+
+def _sha256(path: pathlib.Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _inside(directory: pathlib.Path, relative) -> pathlib.Path | None:
+    """`directory / relative` if that stays inside `directory`, else None (a manifest path is data, not trusted)."""
+    if not isinstance(relative, str):
+        return None
+    root = directory.resolve()
+    path = (directory / relative).resolve()
+    return path if path.is_relative_to(root) and path != root else None
+
+
+def chunk_problem(directory, entry: dict) -> str | None:
+    """Why a manifest's chunk entry cannot be trusted (path outside the sweep, missing, changed), or None."""
+    directory = pathlib.Path(directory)
+    for field in ("file", "params"):
+        path = _inside(directory, entry.get(field))
+        if path is None:
+            return f"its {field} path {entry.get(field)!r} leaves the sweep directory"
+        if not path.exists():
+            return f"{entry[field]} is missing"
+        recorded = (entry.get("sha256") or {}).get(field)
+        if recorded is not None and _sha256(path) != recorded:
+            return f"{entry[field]} changed since it was written (checksum)"
+    return None
+
+
+def verify(directory, chunks: dict | None = None) -> dict[str, str]:
+    """Every damaged chunk of a sweep: chunk id -> what is wrong (empty when all are intact)."""
+    directory = pathlib.Path(directory)
+    if chunks is None:
+        chunks = read_manifest(directory)["chunks"]
+    problems = {}
+    for chunk_id, entry in chunks.items():
+        problem = chunk_problem(directory, entry)
+        if problem:
+            problems[chunk_id] = problem
+    return problems
+
+
+def stored_spec_text(directory) -> str:
+    """DIR/spec.toml, refused if it changed since the sweep wrote it (its results came from the old one)."""
+    directory = pathlib.Path(directory)
+    path = directory / "spec.toml"
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read: {err.strerror}") from None
+    recorded = read_manifest(directory).get("spec_text_sha256")
+    if recorded is not None and hashlib.sha256(text.encode()).hexdigest() != recorded:
+        raise UsageError(f"{path} changed after the sweep ran; its results come from the spec it was run with. "
+                         "Restore it (or run the edited spec into another --out)")
+    return text
 
 
 def _merged_chunks(directory) -> dict:
@@ -366,17 +460,24 @@ def load(directory) -> pd.DataFrame:
     """
     directory = pathlib.Path(directory)
     manifest = read_manifest(directory)
-    frames = [pd.read_parquet(directory / entry["file"]) for entry in manifest["chunks"].values()]
-    if not frames:
-        return pd.DataFrame()
-    frame = pd.concat(frames, ignore_index=True)
-    sort = [c for c in ("group", "hp_index", "seed", "eval") if c in frame.columns]
-    return frame.sort_values(sort, kind="stable").reset_index(drop=True)
+    damaged = verify(directory, manifest["chunks"])
+    frames = [pd.read_parquet(directory / entry["file"]) for chunk_id, entry in manifest["chunks"].items()
+              if chunk_id not in damaged]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if len(frame):
+        sort = [c for c in ("group", "hp_index", "seed", "eval") if c in frame.columns]
+        frame = frame.sort_values(sort, kind="stable").reset_index(drop=True)
+    # Damaged chunks are left out, never half-read; callers say so (see `rlab status --verify`).
+    frame.attrs["damaged"] = damaged
+    return frame
 
 
 def load_params(directory, chunk_id: str) -> dict[str, np.ndarray]:
     """Final policy parameters of a chunk: arrays with a leading seed-lane axis, plus `seed`."""
     entry = read_manifest(directory)["chunks"][chunk_id]
+    problem = chunk_problem(directory, entry)
+    if problem:
+        raise UsageError(f"chunk {chunk_id} is damaged: {problem}; rerun the sweep to recompute it")
     with np.load(pathlib.Path(directory) / entry["params"]) as data:
         return {k: data[k] for k in data.files}
 
@@ -385,9 +486,14 @@ def status(directory) -> dict[str, Any]:
     """A summary of a sweep directory: chunks done, seeds stored, times."""
     manifest = read_manifest(directory)
     chunks = manifest["chunks"]
+    state = manifest["status"]
+    if state == "running" and not WriterLock.held(pathlib.Path(directory)):
+        state = "interrupted (no writer holds it; rerun `rlab sweep` to resume)"
+    damaged = verify(directory, chunks)
     return {
         "name": manifest["name"],
-        "status": manifest["status"],
+        "status": state,
+        "chunks_damaged": len(damaged),
         "chunks_complete": len(chunks),
         "chunks_planned": manifest.get("chunks_planned"),
         "seeds": manifest["num_seeds"],

@@ -203,6 +203,9 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
 
     env_params = _table(raw, "env_params", problem)
     env_axes = _axes(raw.get("env_axes", {}), "env_axes", problem)
+    for axis in env_axes:
+        if axis in env_params:
+            problem(f"env_axes.{axis}", "also given in env_params; give it once")
     env_cells = _cells(env_axes)
     if env_cells > MAX_CELLS:
         problem("env_axes", f"{env_cells:,} combinations; allowed: at most {MAX_CELLS:,} grid cells per spec")

@@ -333,6 +333,44 @@ BAD_SWEEP_INPUTS = [
     (None, ["--memory-budget", "nan"], "--memory-budget = nan"),
     (None, ["--memory-budget", "inf"], "--memory-budget = inf"),
     (None, ["--lane-width", "0"], "--lane-width = 0"),
+    (None, ["--lane-width", "-1"], "--lane-width = -1"),
+    (None, ["--seeds", "0"], "--seeds = 0"),
+    (None, ["--chunk-size", "0"], "--chunk-size = 0"),
+    (None, ["--chunk-size", "-5"], "--chunk-size = -5"),
+    (None, ["--memory-budget", "0.5"], "--memory-budget = 0.5"),
+    (None, ["--memory-budget", "-1"], "--memory-budget = -1"),
+    (None, ["--process", "2/2"], "--process = '2/2'"),
+    (None, ["--process", "x"], "--process = 'x'"),
+    (None, ["--out", "{file}"], "is a file"),
+    (None, ["--out", "/proc/rlab-test/x"], "cannot create"),
+    (("seeds = 6", "seeds = 0"), [], "seeds: 0"),
+    (("seeds = 6", "seeds = -3"), [], "seeds: -3"),
+    (("seeds = 6", 'seeds = "ten"'), [], "seeds: 'ten'"),
+    (("seeds = 6", "seeds = {start = -1, count = 2}"), [], "seeds:"),
+    (("seeds = 6", "seeds = {count = 2, stop = 3}"), [], "seeds:"),
+    (("num_evals = 2", "num_evals = 0"), [], "num_evals: 0"),
+    (("num_evals = 2", "num_evals = 2.5"), [], "num_evals: 2.5"),
+    (("chunk_size = 4", "chunk_size = 0"), [], "chunk_size: 0"),
+    (("lane_width = 2", "lane_width = 0"), [], "lane_width: 0"),
+    (("lane_width = 2", 'lane_width = "wide"'), [], "lane_width: 'wide'"),
+    (('env = "cheese_point_mass"', 'env = "nope"'), [], "unknown environment 'nope'"),
+    (("num_evals = 2", "num_evals = 2\ncolour = 1"), [], "colour: unknown key"),
+    (("num_evals = 2", "num_evals = 2\nenv_steps_per_eval = 64"), [], "sets it; remove it"),
+    (("num_evals = 2", "total_env_steps = 64"), [], "needs env_steps_per_eval"),
+    (("num_evals = 2", "num_evals = 2\ntotal_env_steps = 64"), [], "not both"),
+    (("horizon = 4", "horizon = 4\ndim = 2"), [], "env_axes.dim: also given in env_params"),
+    (('reward = "dense"', 'reward = "Sparse"'), [], "'reward' = 'Sparse' is not allowed"),
+    (("dim = [1, 2]", "dim = []"), [], "a non-empty list"),
+    (("dim = [1, 2]", "dim = [1, 1]"), [], "repeats a value"),
+    (("population = 4", "population = 4\nlearning_rate = -1"), [], "'learning_rate' = -1"),
+    (("population = 4", "population = 4\neval_episodes_typo = 3"), [], "unknown parameter 'eval_episodes_typo'"),
+    (("width = 4", "width = 0"), [], "'width' = 0 is out of range"),
+    (("noise_std = [0.02, 0.05]", 'noise_std = ["a"]'), [], "'noise_std' = 'a'"),
+    (("[algorithms.openai_es]", "[algorithms.sac]"), [], "unknown algorithm 'sac'"),
+    (('name = "tiny"', 'name = ""'), [], "name: ''"),
+    (('name = "tiny"', 'name = "a/b"'), [], "name: 'a/b'"),
+    (('name = "tiny"', 'name = ".hidden"'), [], "name: '.hidden'"),
+    (('name = "tiny"', 'name = "tiny'), [], "not valid TOML"),
 ]
 
 
@@ -344,9 +382,106 @@ def test_bad_sweep_input_is_one_line_exit_2_and_creates_nothing(tmp_path, edit, 
         text = text.replace(edit[0], edit[1], 1)
     spec_path = tmp_path / "spec.toml"
     spec_path.write_text(text)
+    (tmp_path / "a_file").write_text("not a sweep")
+    extra = [arg.replace("{file}", str(tmp_path / "a_file")) for arg in extra]
     before = set(tmp_path.rglob("*"))
     result = run_cli("sweep", str(spec_path), "--out", str(tmp_path / "out"), "--cache-dir", "none", *extra,
                      timeout=120)
     assert result.returncode == 2, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 2  # one problem line (a spec file may name two problems)
     assert set(tmp_path.rglob("*")) == before  # no directory or file made for a refused command
+
+
+# ----- integrity: damaged chunks, manifests and specs -----------------------------------------
+
+
+@pytest.fixture
+def damaged_copy(reference, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(reference, copy, ignore=shutil.ignore_patterns(".lock*", "report"))
+    return copy
+
+
+def test_a_deleted_chunk_is_reported_left_out_and_recomputed_alone(reference, damaged_copy):
+    (damaged_copy / "chunks" / "g000-c00001.parquet").unlink()
+    assert results.verify(damaged_copy) == {"g000-c00001": "chunks/g000-c00001.parquet is missing"}
+    status = run_cli("status", str(damaged_copy), "--verify")
+    assert status.returncode == 1 and "damaged g000-c00001: chunks/g000-c00001.parquet is missing" in status.stdout
+    assert len(results.load(damaged_copy)) == len(results.load(reference)) - 2 * 2 * 2  # 2 seeds x 2 noise x 2 evals
+    page = run_cli("report", str(damaged_copy))
+    assert page.returncode == 0 and "1 damaged chunk(s) left out" in (damaged_copy / "report" / "index.html").read_text()
+    before = {k: v["completed_at"] for k, v in results.read_manifest(damaged_copy)["chunks"].items()}
+    resumed = run_cli("sweep", str(damaged_copy / "spec.toml"), "--out", str(damaged_copy), "--quiet", "--cache-dir", "none")
+    assert resumed.returncode == 0, resumed.stderr
+    after = {k: v["completed_at"] for k, v in results.read_manifest(damaged_copy)["chunks"].items()}
+    assert [k for k in after if after[k] != before[k]] == ["g000-c00001"]  # exactly the damaged chunk
+    pd.testing.assert_frame_equal(rows(reference), rows(damaged_copy))
+    assert results.verify(damaged_copy) == {}
+
+
+def test_truncated_or_swapped_chunk_files_fail_their_checksums_and_are_recomputed(reference, damaged_copy):
+    table = damaged_copy / "chunks" / "g001-c00000.parquet"
+    table.write_bytes(table.read_bytes()[:100])  # truncated
+    swapped = damaged_copy / "chunks" / "g001-c00002.parquet"
+    swapped.write_bytes((damaged_copy / "chunks" / "g001-c00001.parquet").read_bytes())  # another valid chunk
+    damaged = results.verify(damaged_copy)
+    assert set(damaged) == {"g001-c00000", "g001-c00002"} and all("checksum" in v for v in damaged.values())
+    frame = results.load(damaged_copy)
+    assert not frame.duplicated(["group", "seed", "hp_index", "eval"]).any()  # nothing duplicated, nothing half-read
+    sweep.run(spec_lib.load(damaged_copy / "spec.toml"), damaged_copy)
+    pd.testing.assert_frame_equal(rows(reference), rows(damaged_copy))
+
+
+def test_manifest_paths_cannot_leave_the_sweep_directory(damaged_copy):
+    import json
+
+    path = damaged_copy / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["chunks"]["g000-c00000"]["file"] = "../../../etc/passwd"
+    manifest["chunks"]["g000-c00001"]["params"] = "/etc/hostname"
+    path.write_text(json.dumps(manifest))
+    damaged = results.verify(damaged_copy)
+    assert "leaves the sweep directory" in damaged["g000-c00000"] and "leaves the sweep directory" in damaged["g000-c00001"]
+    with pytest.raises(UsageError, match="g000-c00001 is damaged"):
+        results.load_params(damaged_copy, "g000-c00001")
+    frame = results.load(damaged_copy)
+    assert not ((frame["group"] == "g000") & frame["seed"].isin([0, 1])).any()  # g000-c00000's rows left out
+
+
+@pytest.mark.parametrize("content, message", [("{not json", "unreadable manifest"), ('{"chunks": []}', "not an rlab manifest")])
+def test_a_broken_manifest_is_a_clear_error_not_a_traceback(damaged_copy, content, message):
+    (damaged_copy / "manifest.json").write_text(content)
+    for command in (["status", str(damaged_copy)], ["report", str(damaged_copy)]):
+        result = run_cli(*command)
+        assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_spec_edited_after_the_run_is_refused_by_report_and_render(damaged_copy):
+    spec_path = damaged_copy / "spec.toml"
+    spec_path.write_text(spec_path.read_text().replace("horizon = 4", "horizon = 5"))
+    result = run_cli("report", str(damaged_copy))
+    assert result.returncode == 2 and "changed after the sweep ran" in result.stderr, result.stderr
+    from rlab import policies
+
+    with pytest.raises(UsageError, match="changed after the sweep ran"):
+        policies.StoredGroup(damaged_copy, "g000")  # what `rlab render` rebuilds policies with
+
+
+def test_status_of_a_killed_sweep_says_interrupted(tmp_path):
+    spec_path = write_spec(tmp_path)
+    out = tmp_path / "out"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rlab.cli", "sweep", str(spec_path), "--out", str(out), "--quiet", "--cache-dir", "none"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 300
+    while time.time() < deadline and not list((out / "chunks").glob("*.parquet")):
+        time.sleep(0.05)
+    assert "running" in run_cli("status", str(out)).stdout
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    status = run_cli("status", str(out))
+    assert status.returncode == 0 and "interrupted" in status.stdout
