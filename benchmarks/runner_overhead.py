@@ -35,6 +35,7 @@ env = "cheese_point_mass"
 seeds = {seeds}
 num_evals = 4
 chunk_size = {chunk}
+lane_width = {chunk}
 [env_params]
 dim = 2
 [algorithms.ppo]

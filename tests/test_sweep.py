@@ -1,13 +1,11 @@
 """Sweeps: spec validation, and results that are complete, reproducible and never lost."""
 
 import os
-import pathlib
 import signal
 import subprocess
 import sys
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
 
