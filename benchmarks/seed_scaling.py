@@ -18,6 +18,8 @@ compare like with like on a shared machine; absolute figures vary.
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 import time
 
 import jax
@@ -77,6 +79,12 @@ def main() -> None:
     parser.add_argument("--max-full-width", type=int, default=64,
                         help="largest S run as one S-wide program (wider ones exhaust 24 GiB on physics tasks)")
     args = parser.parse_args()
+    if len(args.tasks) > 1:
+        # One process per task: every width is a compiled program, and a process that
+        # holds dozens of physics programs runs out of memory for LLVM's code.
+        for name in args.tasks:
+            subprocess.run([sys.executable, __file__, *sys.argv[1:], "--tasks", name], check=True)
+        return
 
     roofline = matmul_roofline()
     print(f"backend: {jax.default_backend()}, devices: {len(jax.devices())} x {jax.devices()[0].device_kind}; "
