@@ -302,7 +302,11 @@ def test_a_second_writer_of_one_directory_is_refused_and_nothing_is_lost(tmp_pat
     deadline = time.time() + 300
     while time.time() < deadline and not (out / "manifest.json").exists():
         time.sleep(0.05)
-    second = run_cli("sweep", str(spec_path), "--out", str(out), "--quiet", "--seeds", "8", "--cache-dir", "none")
+    first.send_signal(signal.SIGSTOP)  # paused mid-sweep, still holding its lock: no race with its finish
+    try:
+        second = run_cli("sweep", str(spec_path), "--out", str(out), "--quiet", "--seeds", "8", "--cache-dir", "none")
+    finally:
+        first.send_signal(signal.SIGCONT)
     assert second.returncode == 2 and "is being written by pid" in second.stderr, second.stderr
     assert "Traceback" not in second.stderr and len(second.stderr.strip().splitlines()) == 1
     assert first.wait(timeout=300) == 0, first.stderr.read()
