@@ -101,6 +101,16 @@ class CheeseBandit(LabEnv):
         self._check_gaussian(mean, std)
         return holes.gaussian_hit_probability_grad(self.hole_centres, self.hole_radius, mean, std)
 
+    def log_hit_probability_grads(self, mean, std: float) -> tuple[np.ndarray, np.ndarray]:
+        """Exact (d log P / d mean, d log P / d std_j), each `[..., dim]`, at isotropic std; finite in every dim.
+
+        d/d std_j is the derivative with respect to one dimension's standard
+        deviation of N(mean, diag(std_j^2)), taken where every std_j = `std`:
+        what a policy with a per-dimension log-std needs for its chain rule.
+        """
+        self._check_gaussian(mean, std)
+        return holes.log_gaussian_hit_probability_grads(self.hole_centres, self.hole_radius, mean, std)
+
     def _check_gaussian(self, mean, std) -> None:
         if np.shape(mean)[-1:] != (self.dim,):
             raise ValueError(f"mean has shape {np.shape(mean)}; its last axis must be dim={self.dim}")

@@ -126,6 +126,44 @@ def gaussian_hit_probability_grad(
     return np.sum(dcdf[..., None] * offsets, axis=-2) / std**2
 
 
+def log_gaussian_hit_probability_grads(
+    centres: np.ndarray, radius: float, mean: np.ndarray, std: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Gradients of log P(a in any hole), a ~ N(mean, diag(std_j^2)), at an isotropic std.
+
+    With F_k = F(r^2 / s^2; dim + k, lam) (lam = ||mean - c||^2 / s^2) for one hole:
+
+    * d log P / d mean = (F_2 / F_0 - 1) (mean - c) / s^2;
+    * d log P / d std_j = s (d^2 P / d mean_j^2) / P (Gaussian smoothing
+      obeys the heat equation: dP / d(s_j^2) = (1/2) d^2 P / d mean_j^2), which is
+      [(F_4 - 2 F_2 + F_0) / F_0 * (mean_j - c_j)^2 / s^4 + (F_2 / F_0 - 1) / s^2] * s,
+
+    using dF/dlam = (F_2 - F_0) / 2 twice. Several holes combine with weights
+    P_h / P. Only ratios of F's appear, each from log-space CDFs, so the
+    gradients stay finite and exact in every dimension where P itself
+    underflows. The direction of grad log P is that of grad P (they differ by
+    the positive factor P).
+
+    Args:
+      centres: `[holes, dim]`; mean: `[..., dim]`; std: the isotropic std s > 0
+        at which the derivative with respect to each std_j is taken.
+
+    Returns:
+      (d log P / d mean `[..., dim]`, d log P / d std_j `[..., dim]`), float64.
+    """
+    centres, mean = np.asarray(centres, np.float64), np.asarray(mean, np.float64)
+    log_f0 = _log_hole_cdfs(centres, radius, mean, std, 0)  # [..., holes]
+    ratio2 = np.exp(_log_hole_cdfs(centres, radius, mean, std, 2) - log_f0)
+    ratio4 = np.exp(_log_hole_cdfs(centres, radius, mean, std, 4) - log_f0)
+    weights = np.exp(log_f0 - special.logsumexp(log_f0, axis=-1, keepdims=True))  # P_h / P
+    offsets = mean[..., None, :] - centres  # [..., holes, dim]
+    first = (ratio2 - 1.0)[..., None]
+    second = (ratio4 - 2.0 * ratio2 + 1.0)[..., None]
+    d_mean = np.sum(weights[..., None] * first * offsets, axis=-2) / std**2
+    d_std = np.sum(weights[..., None] * (second * offsets**2 / std**4 + first / std**2), axis=-2) * std
+    return d_mean, d_std
+
+
 def _log_hole_cdfs(centres, radius, mean, std, extra_dof: int) -> np.ndarray:
     """log F(r^2 / s^2; dim + extra_dof, ||mean - c||^2 / s^2) for every hole: `[..., holes]`."""
     centres, mean = np.asarray(centres, np.float64), np.asarray(mean, np.float64)
@@ -149,11 +187,12 @@ def log_ncx2_cdf(x: float, dof: int, noncentrality) -> np.ndarray:
     if not tiny.any():
         return direct
     result = direct.copy()
-    for index in zip(*np.nonzero(tiny)):
-        half = lam[index] / 2
-        j = np.arange(int(half + 12 * np.sqrt(half) + 40))
-        terms = stats.poisson.logpmf(j, half) + log_gamma_lower(dof / 2 + j, x / 2)
-        result[index] = special.logsumexp(terms)
+    half = lam[tiny] / 2  # [n]
+    # Enough Poisson terms for the largest noncentrality; the incomplete-gamma
+    # factor depends on j only (x and dof are shared), so it is computed once.
+    j = np.arange(int(half.max() + 12 * np.sqrt(half.max()) + 40))
+    terms = stats.poisson.logpmf(j[None, :], half[:, None]) + log_gamma_lower(dof / 2 + j, x / 2)[None, :]
+    result[tiny] = special.logsumexp(terms, axis=1)
     return result
 
 

@@ -138,6 +138,28 @@ def build_parser() -> argparse.ArgumentParser:
     render_cmd.add_argument("--size", default="320x240", metavar="WxH", help="frame size (default: %(default)s)")
     render_cmd.set_defaults(handler=_run_render)
 
+    probe_cmd = commands.add_parser(
+        "probe",
+        help="measure a Swiss-cheese task's landscape: zero-gradient law, gradient quality, first hit, surfaces",
+        description="Measures, over a grid of hole radius x dimension, how often each algorithm's first update "
+        "is exactly zero (against its law), how well estimates align with the exact gradient (cheese_bandit), "
+        "when the first rewarded batch arrives and which method succeeds at one env-step budget (against the "
+        "geometric law and 1 - (1 - p)^S), and the objective along lines and planes. Writes a resumable probe "
+        "directory and its figures; `rlab report DIR` draws the landscape report.",
+    )
+    probe_cmd.add_argument("task", metavar="TASK", help="cheese_bandit or cheese_point_mass")
+    probe_cmd.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                           help="fixed environment parameter (repeatable), e.g. -p num_holes=4")
+    probe_cmd.add_argument("--out", metavar="DIR", help="probe directory (default: runs/probe-TASK)")
+    probe_cmd.add_argument("--probes", metavar="LIST", help="comma-separated subset of: zero_law, gradients, budget, surface")
+    probe_cmd.add_argument("--dims", metavar="LIST", help="dimensions, e.g. 1,2,4")
+    probe_cmd.add_argument("--radii", metavar="LIST", help="hole radii, e.g. 0.4,0.15")
+    probe_cmd.add_argument("--batch-sizes", metavar="LIST", help="episodes per batch N of the zero law (even), e.g. 4,32")
+    probe_cmd.add_argument("--seeds", type=int, metavar="N", help="seeds per measurement")
+    probe_cmd.add_argument("--budget", type=int, metavar="STEPS", help="training env steps per seed of the budget probe")
+    probe_cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    probe_cmd.set_defaults(handler=_run_probe)
+
     status_cmd = commands.add_parser("status", help="summarise a sweep directory")
     status_cmd.add_argument("directory", metavar="DIR")
     status_cmd.add_argument("--verify", action="store_true",
@@ -230,7 +252,12 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
 def _run_report(args: argparse.Namespace) -> int:
     from rlab import report, results
+    from rlab.probes import probe_report, store
 
+    if store.is_probe(args.directory):
+        path = probe_report.build(args.directory)
+        print(f"report: {path}")
+        return EXIT_OK
     results.read_manifest(args.directory)  # a clear error if DIR is no sweep
     path = report.build(args.directory)
     print(f"report: {path}")
@@ -286,6 +313,48 @@ def _run_demo(args: argparse.Namespace) -> int:
     path = report.build(args.out)
     print(f"demo done: results in {args.out}, report at {pathlib.Path(path).resolve()}")
     return EXIT_OK
+
+
+def _run_probe(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from rlab import envs_command
+    from rlab.probes import run
+
+    config = run.default_config(args.task)
+    overrides = envs_command.parse_params(args.task, args.param)
+    for key in ("dim", "hole_radius"):
+        if key in overrides:
+            raise UsageError(f"-p {key}: the probe's grid sets it; use --{'dims' if key == 'dim' else 'radii'}")
+    config["env_params"] = {**config["env_params"], **overrides}
+    lists = {"probes": (args.probes, str), "dims": (args.dims, int), "radii": (args.radii, float),
+             "batch_sizes": (args.batch_sizes, int)}
+    for key, (text, kind) in lists.items():
+        if text is not None:
+            config[key] = _parse_list(f"--{key.replace('_', '-')}", text, kind)
+    for key in ("seeds", "budget"):
+        if getattr(args, key) is not None:
+            config[key] = getattr(args, key)
+    run.check_config(config)
+    _enable_compilation_cache(None)
+    out = pathlib.Path(args.out or pathlib.Path("runs") / f"probe-{args.task}")
+    run.run(config, out, quiet=args.quiet)
+    from rlab.probes import probe_report
+
+    path = probe_report.build(out)
+    print(f"probe: {out}\nreport: {path}")
+    return EXIT_OK
+
+
+def _parse_list(flag: str, text: str, kind):
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    try:
+        values = [kind(item) for item in items]
+    except ValueError:
+        raise UsageError(f"{flag} = {text!r}; allowed: a comma-separated list of {kind.__name__} values") from None
+    if not values or len(set(values)) != len(values):
+        raise UsageError(f"{flag} = {text!r}; allowed: a non-empty comma-separated list without repeats")
+    return values
 
 
 def _enable_compilation_cache(directory: str | None) -> None:

@@ -296,6 +296,10 @@ def _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width,
     for group, chunk in plan:
         if group.index not in trainers:
             trainers.clear()  # one group's program at a time keeps memory bounded
+            # ... and executable memory too: XLA keeps every compiled program (each width
+            # measured, each group) mapped until its caches are cleared, and a long sweep of
+            # physics groups otherwise runs out of memory mappings (LLVM "Cannot allocate memory").
+            jax.clear_caches()
             env = envs.make(spec.env, **group.env_params)
             trainers[group.index] = rlab.trainers.make(group.algo, env, **group.hparams)
             choice = _lane_width(store, trainers[group.index], group, lane_width, chunk_size, spec.num_seeds, process)

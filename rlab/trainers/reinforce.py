@@ -75,14 +75,23 @@ def baseline_of(kind: str, returns: jax.Array, mask: jax.Array) -> jax.Array:
 
     kind: "none", "batch_mean" (mean of the N episodes' returns at step t, own
     included) or "leave_one_out" (mean of the other episodes' returns at t).
+    Where all returns at step t are equal, both are exactly that return.
     """
     if kind == "none":
         return jnp.zeros_like(returns)
     total = jnp.sum(returns * mask, axis=1, keepdims=True)
     count = mask.sum(axis=1, keepdims=True)
     if kind == "batch_mean":
-        return total / jnp.maximum(count, 1.0)
-    return (total - returns * mask) / jnp.maximum(count - mask, 1.0)
+        mean = total / jnp.maximum(count, 1.0)
+    else:
+        mean = (total - returns * mask) / jnp.maximum(count - mask, 1.0)
+    # Where every episode's return at step t is equal the mean is that return,
+    # but XLA's division can miss it by an ulp (3 * (1/3)), leaving weights of
+    # 1e-7 instead of the exact zero the estimator's law says. Return it exactly.
+    live = mask > 0
+    lowest = jnp.min(jnp.where(live, returns, jnp.inf), axis=1, keepdims=True)
+    highest = jnp.max(jnp.where(live, returns, -jnp.inf), axis=1, keepdims=True)
+    return jnp.where(lowest == highest, returns, mean)
 
 
 def build(env, static: dict):

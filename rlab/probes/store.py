@@ -1,0 +1,143 @@
+"""A probe directory: the same atomic, locked, checksummed storage as a sweep, one Parquet file per part.
+
+    DIR/probe.json            config, status, and every finished part (file, rows, sha256)
+    DIR/parts/<part>.parquet  one measured table (one grid cell of one probe)
+
+A part is written atomically and recorded only once its file is complete;
+rerunning the same probe skips the parts already stored (resume), and
+recomputes a part whose file is missing or changed.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+
+import pandas as pd
+
+from rlab import results
+from rlab.errors import UsageError
+
+MANIFEST = "probe.json"
+
+
+def is_probe(directory) -> bool:
+    return (pathlib.Path(directory) / MANIFEST).is_file()
+
+
+def part_file(part: str) -> str:
+    """The file name of a part id (letters, digits and . _ = , - kept; anything else becomes _)."""
+    return "parts/" + re.sub(r"[^A-Za-z0-9._=,-]", "_", part) + ".parquet"
+
+
+class ProbeStore:
+    """An open probe directory (holds its writer lock until `finish` or `release`)."""
+
+    def __init__(self, directory: pathlib.Path, manifest: dict, lock):
+        self.directory, self.manifest, self.lock = directory, manifest, lock
+
+    @classmethod
+    def open(cls, directory, config: dict) -> "ProbeStore":
+        """Creates DIR for `config`, or reopens it to resume the same probe.
+
+        Raises:
+          UsageError: DIR is a file, holds a sweep or another probe's config, or is a non-empty other directory.
+        """
+        directory = pathlib.Path(directory)
+        if directory.exists() and not directory.is_dir():
+            raise UsageError(f"{directory} is a file, not a probe directory; choose another --out")
+        manifest_path = directory / MANIFEST
+        if directory.exists() and not manifest_path.exists() and any(
+            p for p in directory.iterdir() if not p.name.startswith(".lock")
+        ):
+            raise UsageError(f"{directory} exists, is not empty, and holds no {MANIFEST}; choose another --out")
+        lock = results.WriterLock.take(directory, 0)
+        try:
+            if manifest_path.exists():
+                manifest = read_manifest(directory)
+                if manifest["config"] != config:
+                    raise UsageError(
+                        f"{directory} holds a different probe (its config: {json.dumps(manifest['config'], sort_keys=True)}); "
+                        "choose another --out"
+                    )
+                manifest["status"] = "running"
+            else:
+                manifest = {"kind": "probe", "config": config, "status": "running", "parts": {},
+                            "versions": results._versions(), "started_at": results._now()}
+            store = cls(directory, manifest, lock)
+            store.save()
+            return store
+        except BaseException:
+            lock.release()
+            raise
+
+    def save(self) -> None:
+        text = json.dumps(self.manifest, indent=1, sort_keys=True, default=str)
+        results.atomic_write(self.directory / MANIFEST, lambda tmp: tmp.write_text(text))
+
+    def has(self, part: str) -> bool:
+        """Whether `part` is stored and its file is intact."""
+        entry = self.manifest["parts"].get(part)
+        return bool(entry) and part_problem(self.directory, entry) is None
+
+    def write(self, part: str, probe: str, frame: pd.DataFrame, info: dict) -> None:
+        """Stores one part's table atomically, then records it (file, rows, checksum, `info`)."""
+        relative = part_file(part)
+        path = self.directory / relative
+        results.atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        self.manifest["parts"][part] = {
+            "probe": probe, "file": relative, "rows": len(frame),
+            "sha256": results._sha256(path), **info,
+        }
+        self.save()
+
+    def finish(self) -> None:
+        self.manifest["status"] = "complete"
+        self.manifest["finished_at"] = results._now()
+        self.save()
+        self.release()
+
+    def release(self) -> None:
+        self.lock.release()
+
+
+def part_problem(directory, entry: dict) -> str | None:
+    """Why a stored part cannot be trusted (path outside DIR, missing, changed), or None."""
+    path = results._inside(pathlib.Path(directory), entry.get("file"))
+    if path is None:
+        return f"its file path {entry.get('file')!r} leaves the probe directory"
+    if not path.exists():
+        return f"{entry['file']} is missing"
+    if results._sha256(path) != entry.get("sha256"):
+        return f"{entry['file']} changed since it was written (checksum)"
+    return None
+
+
+def read_manifest(directory) -> dict:
+    path = pathlib.Path(directory) / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise UsageError(f"{directory} holds no {MANIFEST}: not a probe directory") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise UsageError(f"{path} is damaged ({err}); rerun the probe into a new directory") from None
+    if not isinstance(manifest, dict) or manifest.get("kind") != "probe" or not isinstance(manifest.get("parts"), dict):
+        raise UsageError(f"{path} is not a probe manifest")
+    return manifest
+
+
+def load(directory) -> dict[str, pd.DataFrame]:
+    """Every intact part, concatenated per probe: probe name -> DataFrame (each row tagged with its part's info)."""
+    directory = pathlib.Path(directory)
+    manifest = read_manifest(directory)
+    tables: dict[str, list[pd.DataFrame]] = {}
+    for part, entry in sorted(manifest["parts"].items()):
+        if part_problem(directory, entry) is not None:
+            continue
+        frame = pd.read_parquet(directory / entry["file"])
+        for key, value in entry.items():
+            if key not in ("probe", "file", "rows", "sha256") and key not in frame:
+                frame[key] = value if not isinstance(value, (list, dict)) else json.dumps(value)
+        tables.setdefault(entry["probe"], []).append(frame.assign(part=part))
+    return {probe: pd.concat(frames, ignore_index=True) for probe, frames in tables.items()}
