@@ -164,6 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     status_cmd.add_argument("directory", metavar="DIR")
     status_cmd.add_argument("--verify", action="store_true",
                             help="list damaged chunks (missing, changed, or pointing outside DIR); exit 1 if any")
+    status_cmd.add_argument("--rebuild", action="store_true",
+                            help="write a lost or damaged manifest.json again from the intact chunks' sidecar files")
     status_cmd.set_defaults(handler=_run_status)
     return parser
 
@@ -403,6 +405,11 @@ def _run_render(args: argparse.Namespace) -> int:
 def _run_status(args: argparse.Namespace) -> int:
     from rlab import results
 
+    if args.rebuild:
+        rebuilt = results.rebuild_manifest(args.directory)
+        print(f"manifest rebuilt: {rebuilt['chunks']} intact chunk(s) listed")
+        for chunk_id, why in sorted(rebuilt["skipped"].items()):
+            print(f"left out {chunk_id}: {why} (the next `rlab sweep` recomputes it)")
     summary = results.status(args.directory)
     for key, value in summary.items():
         print(f"{key:>16}: {value}")

@@ -7,6 +7,8 @@
                               process I, each listing the chunks it wrote)
     DIR/chunks/ID.parquet     tidy long form: one row per (cell, seed, evaluation)
     DIR/params/ID.npz         final policy parameters of every seed of the chunk
+    DIR/chunks/ID.json        the chunk's manifest entry, its group and the sweep's
+                              identity: enough to rebuild a lost manifest
 
 Every file is written to a temporary name and renamed into place, and a chunk
 is listed in the manifest only after both its files are in place: a chunk is
@@ -260,7 +262,7 @@ class SweepStore:
         params_path = self.directory / "params" / f"{chunk_id}.npz"
         atomic_write(table_path, lambda tmp: frame.to_parquet(tmp, index=False))
         atomic_write(params_path, lambda tmp: _save_npz(tmp, params))
-        self.manifest["chunks"][chunk_id] = {
+        entry = {
             **info,
             "file": str(table_path.relative_to(self.directory)),
             "params": str(params_path.relative_to(self.directory)),
@@ -268,6 +270,14 @@ class SweepStore:
             "sha256": {"file": _sha256(table_path), "params": _sha256(params_path)},
             "completed_at": _now(),
         }
+        group_id = info.get("group")
+        sidecar = {
+            "chunk_id": chunk_id, "entry": entry, "group_id": group_id,
+            "group": self.manifest["groups"].get(group_id), "lane_width": self.lane_width(group_id),
+            "sweep": {k: self.manifest.get(k) for k in _IDENTITY_FIELDS},
+        }
+        _write_text(table_path.with_suffix(".json"), json.dumps(sidecar, indent=1, sort_keys=True, default=str))
+        self.manifest["chunks"][chunk_id] = entry
         self.save()
 
     def finish(self) -> None:
@@ -281,6 +291,73 @@ class SweepStore:
         lock = getattr(self, "lock", None)
         if lock is not None:
             lock.release()
+
+
+# Manifest fields a chunk's sidecar repeats, so that a lost manifest can be rebuilt.
+_IDENTITY_FIELDS = ("name", "spec_hash", "spec", "chunk_size", "num_seeds", "versions", "backend", "git_revision",
+                    "started_at", "spec_text_sha256")
+
+
+def rebuild_manifest(directory) -> dict[str, Any]:
+    """Writes DIR/manifest.json again from the intact chunks' sidecars (DIR/chunks/ID.json).
+
+    For a sweep whose manifest was deleted or damaged: every chunk whose
+    files still match their recorded checksums is listed again; a damaged or
+    unlisted one is simply recomputed by the next `rlab sweep`. The result is
+    a single-process manifest (process 0 of 1); other processes' manifests
+    are left where they are.
+
+    Returns:
+      {"chunks": how many were recovered, "skipped": chunk id -> why not}.
+
+    Raises:
+      UsageError: a writer holds the directory, the manifest is intact, or
+        no chunk sidecar is left to rebuild from.
+    """
+    directory = pathlib.Path(directory)
+    manifest_path = directory / MANIFEST
+    try:
+        _manifests(directory)
+        intact = manifest_path.exists()
+    except UsageError:
+        intact = False
+    if intact:
+        raise UsageError(f"{manifest_path} is intact; nothing to rebuild (`rlab status DIR --verify` checks the chunks)")
+    sidecars = sorted((directory / "chunks").glob("*.json")) if (directory / "chunks").is_dir() else []
+    if not sidecars:
+        raise UsageError(f"{directory} has no chunk sidecars (chunks/*.json) to rebuild a manifest from")
+    lock = WriterLock.take(directory, 0)
+    try:
+        manifest, skipped = None, {}
+        for path in sidecars:
+            try:
+                sidecar = json.loads(path.read_text())
+                chunk_id, entry = sidecar["chunk_id"], sidecar["entry"]
+            except (ValueError, KeyError, TypeError) as err:
+                skipped[path.stem] = f"unreadable sidecar ({err})"
+                continue
+            problem = chunk_problem(directory, entry)
+            if problem:
+                skipped[chunk_id] = problem
+                continue
+            if manifest is None:
+                manifest = {**sidecar["sweep"], "num_seeds": 0, "finished_at": None, "status": "rebuilt",
+                            "process": {"index": 0, "count": 1}, "groups": {}, "chunks": {}, "lane_widths": {}}
+            elif sidecar["sweep"]["spec_hash"] != manifest["spec_hash"]:
+                skipped[chunk_id] = "belongs to another sweep (spec hash)"
+                continue
+            manifest["chunks"][chunk_id] = entry
+            manifest["num_seeds"] = max(manifest["num_seeds"], sidecar["sweep"].get("num_seeds") or 0)
+            if sidecar.get("group") is not None:
+                manifest["groups"][sidecar["group_id"]] = sidecar["group"]
+            if sidecar.get("lane_width") is not None:
+                manifest["lane_widths"][sidecar["group_id"]] = sidecar["lane_width"]
+        if manifest is None:
+            raise UsageError(f"{directory}: no intact chunk left to rebuild a manifest from ({len(skipped)} damaged)")
+        _write_text(manifest_path, json.dumps(manifest, indent=1, sort_keys=True, default=str))
+    finally:
+        lock.release()
+    return {"chunks": len(manifest["chunks"]), "skipped": skipped}
 
 
 class WriterLock:

@@ -270,6 +270,7 @@ def run(
     if chunk_size is None:
         chunk_size = default_chunk_size(_probe_trainers(spec, all_groups), len(devices), memory_budget)
     _check_plan_size(all_groups, spec.num_seeds, chunk_size)
+    _check_builds(spec, all_groups)
     store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
     try:
         _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width, reporter)
@@ -334,6 +335,22 @@ def _check_plan_size(all_groups, num_seeds: int, chunk_size: int) -> None:
                 f"the sweep would have more than {MAX_CHUNKS:,} chunks ({len(all_groups)} groups x {num_seeds:,} seeds "
                 f"in chunks of {chunk_size} lanes); allowed: fewer seeds or groups, or a larger --chunk-size"
             )
+
+
+def _check_builds(spec, all_groups) -> None:
+    """Builds one trainer per distinct (algorithm, hyperparameters), before any directory is made.
+
+    Some constraints only an algorithm's build knows (OpenAI-ES's even
+    population, ARS's top_directions <= num_directions, PPO's minibatch
+    division); a sweep that would hit one is refused up front, not after its
+    directory exists.
+    """
+    seen = set()
+    for group in all_groups:
+        key = (group.algo, repr(sorted(group.hparams.items())))
+        if key not in seen:
+            seen.add(key)
+            rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
 
 
 def _lane_width(store, trainer, group: Group, given, chunk_size: int, num_seeds: int, process) -> lanes.WidthChoice:

@@ -52,6 +52,7 @@ BAD_SWEEP_INPUTS = [
     (("dim = [1, 2]", "dim = []"), [], "a non-empty list"),
     (("dim = [1, 2]", "dim = [1, 1]"), [], "repeats a value"),
     (("population = 4", "population = 4\nlearning_rate = -1"), [], "'learning_rate' = -1"),
+    (("population = 4", "population = 5"), [], "population = 5 must be even"),
     (("population = 4", "population = 4\neval_episodes_typo = 3"), [], "unknown parameter 'eval_episodes_typo'"),
     (("width = 4", "width = 0"), [], "'width' = 0 is out of range"),
     (("noise_std = [0.02, 0.05]", 'noise_std = ["a"]'), [], "'noise_std' = 'a'"),

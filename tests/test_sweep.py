@@ -384,6 +384,23 @@ def test_a_broken_manifest_is_a_clear_error_not_a_traceback(damaged_copy, conten
         assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_lost_manifest_is_rebuilt_from_the_intact_chunks(reference, damaged_copy):
+    (damaged_copy / "manifest.json").write_text("{not json")
+    (damaged_copy / "chunks" / "g001-c00001.parquet").write_bytes(b"damaged")
+    rebuilt = run_cli("status", str(damaged_copy), "--rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "left out g001-c00001" in rebuilt.stdout and "checksum" in rebuilt.stdout
+    manifest = results.read_manifest(damaged_copy)
+    original = results.read_manifest(reference)
+    assert set(manifest["chunks"]) == set(original["chunks"]) - {"g001-c00001"}
+    for key in ("spec_hash", "chunk_size", "num_seeds", "groups", "lane_widths"):
+        assert manifest[key] == original[key], key
+    with pytest.raises(UsageError, match="intact; nothing to rebuild"):
+        results.rebuild_manifest(damaged_copy)
+    sweep.run(spec_lib.load(damaged_copy / "spec.toml"), damaged_copy)  # recomputes the one left out
+    pd.testing.assert_frame_equal(rows(reference), rows(damaged_copy))
+
+
 def test_a_spec_edited_after_the_run_is_refused_by_report_and_render(damaged_copy):
     spec_path = damaged_copy / "spec.toml"
     spec_path.write_text(spec_path.read_text().replace("horizon = 4", "horizon = 5"))

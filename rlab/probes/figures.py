@@ -104,16 +104,20 @@ def first_hit(frame: pd.DataFrame) -> list:
     methods = sorted(frame["method"].unique())
     fig = None
     for fig, ax, cell in _panels(frame):
+        shown = 0.0  # zoom on where the curves still move: up to where every one is below 1%
         for method in methods:
             rows = cell[cell["method"] == method]
             if rows.empty:
                 continue
             table = budget_probe.survival_table(rows)
+            alive = (table["survival"] > 0.01) | (table["predicted"].fillna(0) > 0.01)
+            shown = max(shown, float(table["env_steps"][alive].max()) * 1.3, float(table["env_steps"].iloc[2]))
             colour = color_for(method)
             ax.step(table["env_steps"], table["survival"], where="post", color=colour, label=f"{method} measured")
             ax.fill_between(table["env_steps"], table["low"], table["high"], step="post", color=colour, alpha=0.2)
             if table["predicted"].notna().all():
                 ax.plot(table["env_steps"], table["predicted"], ls="--", color=colour, lw=1.2, label=f"{method} law")
+        ax.set_xlim(0, shown)
         ax.set_xlabel("training env steps")
         ax.set_ylabel("P(no rewarded batch yet)")
         ax.set_ylim(-0.02, 1.02)
