@@ -116,7 +116,8 @@ def first_hit(frame: pd.DataFrame) -> list:
             ax.step(table["env_steps"], table["survival"], where="post", color=colour, label=f"{method} measured")
             ax.fill_between(table["env_steps"], table["low"], table["high"], step="post", color=colour, alpha=0.2)
             if table["predicted"].notna().all():
-                ax.plot(table["env_steps"], table["predicted"], ls="--", color=colour, lw=1.2, label=f"{method} law")
+                ax.step(table["env_steps"], table["predicted"], where="post", ls="--", color=colour, lw=1.2,
+                        label=f"{method} law")
         ax.set_xlim(0, shown)
         ax.set_xlabel("training env steps")
         ax.set_ylabel("P(no rewarded batch yet)")
