@@ -327,8 +327,40 @@ def bootstrap_power(x_pilot, y_pilot, n: int, rng: np.random.Generator, n_experi
     return float(np.mean(_pvalues(xs, ys, test) < alpha))
 
 
-def _pvalues(xs: np.ndarray, ys: np.ndarray, test: str) -> np.ndarray:
-    """Two-sided p-values of row-wise comparisons of `[K, n]` samples."""
+TESTS = ("welch", "mann_whitney", "fisher", "bootstrap", "pooled_welch")
+
+
+def bootstrap_test_pvalues(xs: np.ndarray, ys: np.ndarray, rng: np.random.Generator, resamples: int = 1000) -> np.ndarray:
+    """Two-sided p-values of the bootstrap test of a difference of means (Colas et al. 2018), row-wise.
+
+    Each group is resampled with replacement on its own; the p-value is
+    2 * min(P*(d <= 0), P*(d >= 0)) over the resampled differences d of the
+    means, so that p < alpha exactly when the (1 - alpha) percentile
+    bootstrap interval of the difference excludes 0.
+
+    Args:
+      xs: `[K, n]`; ys: `[K, m]`.
+
+    Returns:
+      `[K]`.
+    """
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    rows = np.arange(xs.shape[0])[:, None, None]
+    x_means = xs[rows, rng.integers(0, xs.shape[1], (xs.shape[0], resamples, xs.shape[1]))].mean(axis=2)
+    y_means = ys[rows, rng.integers(0, ys.shape[1], (ys.shape[0], resamples, ys.shape[1]))].mean(axis=2)
+    difference = x_means - y_means
+    return np.minimum(2 * np.minimum(np.mean(difference <= 0, axis=1), np.mean(difference >= 0, axis=1)), 1.0)
+
+
+def _pvalues(xs: np.ndarray, ys: np.ndarray, test: str, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Two-sided p-values of row-wise comparisons of `[K, n]` samples (`[K, n, E]` curves for "pooled_welch")."""
+    if test == "pooled_welch":
+        # The "Deep RL that matters" protocol: every evaluation point of every seed as one sample.
+        return _pvalues(xs.reshape(xs.shape[0], -1), ys.reshape(ys.shape[0], -1), "welch")
+    if test == "bootstrap":
+        if rng is None:
+            raise ValueError("the bootstrap test needs an explicit rng")
+        return bootstrap_test_pvalues(xs, ys, rng)
     if test == "welch":
         # Groups of identical values (a plateau: every seed scored 0) have no
         # variance: no evidence of a difference, p = 1, and no warning.
@@ -343,7 +375,7 @@ def _pvalues(xs: np.ndarray, ys: np.ndarray, test: str) -> np.ndarray:
         return np.array([
             sps.fisher_exact([[a, n - a], [b, n - b]]).pvalue for a, b in zip(xs.sum(1).astype(int), ys.sum(1).astype(int))
         ])
-    raise ValueError(f"test = {test!r}; allowed: 'mann_whitney', 'welch', 'fisher'")
+    raise ValueError(f"test = {test!r}; allowed: {', '.join(TESTS)}")
 
 
 def false_positive_rate(scores, k: int, rng: np.random.Generator, n_experiments: int = 2000,
@@ -364,24 +396,60 @@ def false_positive_rate(scores, k: int, rng: np.random.Generator, n_experiments:
     estimate, and the interval is normal, clipped to [0, 1].
 
     Args:
-      scores: `[M]` final scores of one configuration, M >= 2k.
-      test: "welch", "mann_whitney" or "fisher" (see `bootstrap_power`).
+      scores: `[M]` final scores of one configuration, M >= 2k; for
+        "pooled_welch", `[M, E]` curves (every evaluation point of a seed is a sample).
+      test: "welch", "mann_whitney", "fisher" (see `bootstrap_power`),
+        "bootstrap" (`bootstrap_test_pvalues`) or "pooled_welch".
     """
     scores = np.asarray(scores, float)
-    if 2 * k > scores.size:
-        raise ValueError(f"k = {k}: need 2k <= {scores.size} seeds")
+    seeds = scores.shape[0]
+    if (scores.ndim == 2) != (test == "pooled_welch"):
+        raise ValueError(f"test = {test!r} takes scores of shape {'[M, E]' if test == 'pooled_welch' else '[M]'}; got {scores.shape}")
+    if 2 * k > seeds:
+        raise ValueError(f"k = {k}: need 2k <= {seeds} seeds")
 
     def rate(pool):
-        picks = np.argsort(rng.random((n_experiments, pool.size)), axis=1)[:, : 2 * k]
+        picks = np.argsort(rng.random((n_experiments, seeds)), axis=1)[:, : 2 * k]
         sample = pool[picks]
-        return float(np.mean(_pvalues(sample[:, :k], sample[:, k:], test) < alpha))
+        return float(np.mean(_pvalues(sample[:, :k], sample[:, k:], test, rng) < alpha))
 
     point = rate(scores)
-    resampled = np.array([rate(scores[rng.integers(0, scores.size, scores.size)]) for _ in range(pool_resamples)])
+    resampled = np.array([rate(scores[rng.integers(0, seeds, seeds)]) for _ in range(pool_resamples)])
     monte_carlo_var = point * (1 - point) / n_experiments
     pool_var = max(float(np.var(resampled, ddof=1)) - monte_carlo_var, 0.0)
     half = sps.norm.ppf(0.5 + confidence / 2) * np.sqrt(pool_var + monte_carlo_var)
     return Interval(np.asarray(point), np.asarray(max(point - half, 0.0)), np.asarray(min(point + half, 1.0)))
+
+
+def bootstrap_coverage(scores, k: int, statistic: str | Callable, rng: np.random.Generator, n_experiments: int = 1000,
+                       n_resamples: int = 2000, confidence: float = 0.95) -> Interval:
+    """How often a percentile-bootstrap interval from k seeds covers the pool's value of the statistic.
+
+    Each experiment draws k distinct seeds from the pool of `scores` `[M]`,
+    computes the `confidence` percentile-bootstrap interval of `statistic`
+    ("mean", "median", "iqm" or a function of an array along axis -1), and
+    checks whether it contains the statistic of the whole pool (the truth
+    for a pool much larger than k). Returns the coverage with a Wilson 95%
+    interval over the experiments.
+    """
+    scores = np.asarray(scores, float)
+    fn = {"mean": np.mean, "median": np.median, "iqm": iqm}.get(statistic, statistic) if isinstance(statistic, str) else statistic
+    if isinstance(statistic, str) and statistic not in ("mean", "median", "iqm"):
+        raise ValueError(f"statistic = {statistic!r}; allowed: 'mean', 'median', 'iqm' or a function")
+    if k > scores.size:
+        raise ValueError(f"k = {k}: need k <= {scores.size} seeds")
+    truth = float(fn(scores[None, :], axis=-1)[0])
+    picks = np.argsort(rng.random((n_experiments, scores.size)), axis=1)[:, :k]
+    samples = scores[picks]  # [n_experiments, k]
+    covered = 0
+    tail = (1 - confidence) / 2
+    for start in range(0, n_experiments, 100):  # bounded memory: 100 experiments x n_resamples x k at a time
+        block = samples[start : start + 100]
+        resampled = block[np.arange(block.shape[0])[:, None, None], rng.integers(0, k, (block.shape[0], n_resamples, k))]
+        values = fn(resampled, axis=-1)  # [block, n_resamples]
+        low, high = np.quantile(values, [tail, 1 - tail], axis=1)
+        covered += int(np.sum((low <= truth) & (truth <= high)))
+    return success_rate(covered, n_experiments)
 
 
 # ----- degradation along a sweep axis ---------------------------------------------------------------
