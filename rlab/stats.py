@@ -169,6 +169,31 @@ def spread(scores: np.ndarray, rng: np.random.Generator, n_resamples: int = 2000
 # ----- comparisons -----------------------------------------------------------------------------
 
 
+def tolerance_interval(scores, coverage: float = 0.9, confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free two-sided tolerance interval: where at least `coverage` of seeds fall, with `confidence`.
+
+    The interval is [x_(r), x_(n+1-r)] of the sorted scores, with the largest
+    r whose coverage, distributed Beta(n + 1 - 2r, 2r) for any continuous
+    seed distribution, is at least `coverage` with probability `confidence`.
+    Unlike a confidence interval of the mean it does not shrink with more
+    seeds: it says where the next seed will land.
+
+    Raises:
+      ValueError: too few seeds for the asked coverage and confidence.
+    """
+    x = np.sort(np.asarray(scores, float))
+    n = x.size
+    best = 0
+    for r in range(1, n // 2 + 1):
+        if sps.beta.sf(coverage, n + 1 - 2 * r, 2 * r) >= confidence:
+            best = r
+        else:
+            break
+    if best == 0:
+        raise ValueError(f"{n} seeds are too few for a {coverage:.0%} / {confidence:.0%} tolerance interval")
+    return float(x[best - 1]), float(x[n - best])
+
+
 def probability_of_improvement(
     x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_resamples: int = 2000, confidence: float = 0.95
 ) -> Interval:

@@ -249,6 +249,22 @@ def test_bootstrap_coverage_matches_a_monte_carlo_with_scipys_bootstrap():
     assert ours.high < 0.93  # and 5 runs under-cover, as Agarwal et al. 2021 report for few runs
 
 
+def test_tolerance_interval_covers_the_asked_share_with_the_asked_confidence():
+    generator = rng(20)
+    hits = 0
+    for _ in range(400):
+        sample = generator.normal(size=200)
+        low, high = stats.tolerance_interval(sample, coverage=0.9, confidence=0.95)
+        # n = 200: r = 6 is the largest with confidence >= 0.95 (r = 7 gives 0.943)
+        assert (low, high) == (np.sort(sample)[5], np.sort(sample)[-6])
+        hits += (sps.norm.cdf(high) - sps.norm.cdf(low)) >= 0.9  # the true share inside
+    rate = stats.success_rate(hits, 400, 0.99)
+    exact = sps.beta.sf(0.9, 200 + 1 - 12, 12)  # 0.983: order statistics are discrete, so above 0.95
+    assert rate.low <= exact <= rate.high
+    with pytest.raises(ValueError, match="too few"):
+        stats.tolerance_interval(np.arange(10.0), 0.95, 0.99)
+
+
 def test_degradation_fits_a_monotone_curve_and_interpolates_the_cliff():
     outcomes = [np.r_[np.ones(n), np.zeros(100 - n)] for n in (90, 70, 30, 5)]
     result = stats.degradation([1, 2, 3, 4], outcomes, rng(), n_resamples=1000)
