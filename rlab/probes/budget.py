@@ -45,15 +45,20 @@ def make_budget_trainer(algo: str, env, hparams: dict, budget: int, eval_episode
 
 
 def measure(algo: str, env, hparams: dict, seeds, budget: int, eval_episodes: int = 16,
-            mc_episodes: int = 2048) -> pd.DataFrame:
+            mc_episodes: int = 4096) -> pd.DataFrame:
     """One row per seed: first rewarded iteration, final success, and the predictions.
 
     Columns: seed, iterations, steps_per_iteration, first_hit (iteration
     1..iterations of the first rewarded batch, 0 when none: censored),
     final_success (final evaluation success rate), success (>= SUCCESS_SHARE),
-    miss_per_iteration (predicted chance of an unrewarded batch, NaN without a
-    law), p (the initial policy's per-episode hit probability),
-    predicted_success (random search on a deterministic task, else NaN).
+    p (the initial policy's per-episode hit probability), predicted_success
+    (random search on a deterministic task, else NaN), and the first-hit law
+    of the seed, NaN where there is none: miss_per_iteration (its chance of
+    an unrewarded batch, when exact) or, from Monte Carlo, miss_count
+    unrewarded draws out of miss_draws, a batch being miss_batch draws (an
+    episode for REINFORCE, an antithetic pair for ES and ARS), so that
+    P(no reward in k iterations) = C(miss_count, k miss_batch) / C(miss_draws, k miss_batch)
+    without the bias of a power of an estimate.
     """
     trainer, iterations = make_budget_trainer(algo, env, hparams, budget, eval_episodes)
     seeds = np.asarray(list(seeds), np.int64)
@@ -61,25 +66,25 @@ def measure(algo: str, env, hparams: dict, seeds, budget: int, eval_episodes: in
     rewarded = run.metrics["plateau_fraction"] < 1  # [S, iterations]
     first_hit = np.where(rewarded.any(axis=1), rewarded.argmax(axis=1) + 1, 0)
     final = run.metrics["eval_success"][:, -1]
-    miss, p, predicted_success = _predict(trainer, seeds, iterations, mc_episodes)
+    law = _predict(trainer, seeds, iterations, mc_episodes)
     return pd.DataFrame({
         "seed": seeds, "iterations": iterations, "steps_per_iteration": trainer.env_steps_per_step,
-        "first_hit": first_hit, "final_success": final, "success": final >= SUCCESS_SHARE,
-        "miss_per_iteration": miss, "p": p, "predicted_success": predicted_success,
+        "first_hit": first_hit, "final_success": final, "success": final >= SUCCESS_SHARE, **law,
     })
 
 
-def _predict(trainer, seeds, iterations: int, mc_episodes: int):
+def _predict(trainer, seeds, iterations: int, mc_episodes: int) -> dict[str, np.ndarray]:
     algo, static, env = trainer.algo, trainer.static, trainer.env
     size = len(seeds)
     nothing = np.full(size, np.nan)
+    law = {"p": nothing, "predicted_success": nothing, "miss_per_iteration": nothing,
+           "miss_count": nothing, "miss_draws": nothing, "miss_batch": nothing}
     if algo == "random_search":
-        if not zero_law._is_bandit(env):
-            return nothing, nothing, nothing
-        p = random_policy_hit_probability(trainer, RANDOM_POLICY_DRAWS)
-        miss = laws.no_hit_per_iteration(algo, static, p=p)
-        success = laws.random_search_success(p, static["population"] * iterations)
-        return np.full(size, miss), np.full(size, p), np.full(size, success)
+        if zero_law._is_bandit(env):
+            p = random_policy_hit_probability(trainer, RANDOM_POLICY_DRAWS)
+            law.update(p=np.full(size, p), miss_per_iteration=np.full(size, laws.no_hit_per_iteration(algo, static, p=p)),
+                       predicted_success=np.full(size, laws.random_search_success(p, static["population"] * iterations)))
+        return law
     stands_still = (
         (algo == "reinforce" and static["baseline"] in ("none", "leave_one_out"))
         or (algo == "openai_es" and static["tie_break"] == "average" and float(trainer.defaults["weight_decay"]) == 0)
@@ -88,15 +93,22 @@ def _predict(trainer, seeds, iterations: int, mc_episodes: int):
     init, _ = lanes.compiled(trainer)
     initial = jax.jit(jax.vmap(trainer.policy_params))(init(lanes.seed_keys(seeds), lanes.lane_hparams(trainer, None, size)))
     if algo in ("reinforce", "ppo"):
-        p, _ = zero_law.hit_probabilities(trainer, initial, seeds, mc_episodes)
-        miss = laws.no_hit_per_iteration(algo, static, p=p) if stands_still else nothing
-        return miss, p, nothing
+        p, misses = zero_law.hit_probabilities(trainer, initial, seeds, mc_episodes)
+        law["p"] = p
+        if stands_still and misses is None:
+            law["miss_per_iteration"] = laws.no_hit_per_iteration(algo, static, p=p)
+        elif stands_still:
+            law.update(miss_count=misses.astype(float), miss_draws=np.full(size, float(mc_episodes)),
+                       miss_batch=np.full(size, float(static["num_envs"])))
+        return law
     if static.get("episodes_per_member", 1) != 1:
-        return nothing, nothing, nothing
+        return law
     n00, n11 = zero_law.pair_counts(trainer, initial, seeds, mc_episodes)
-    p = 1.0 - (2 * n00 + (mc_episodes - n00 - n11)) / (2 * mc_episodes)
-    miss = laws.no_hit_per_iteration(algo, static, p00=n00 / mc_episodes) if stands_still else nothing
-    return miss, p, nothing
+    law["p"] = 1.0 - (2 * n00 + (mc_episodes - n00 - n11)) / (2 * mc_episodes)
+    if stands_still:
+        pairs = static["population"] // 2 if algo == "openai_es" else static["num_directions"]
+        law.update(miss_count=n00, miss_draws=np.full(size, float(mc_episodes)), miss_batch=np.full(size, float(pairs)))
+    return law
 
 
 def random_policy_hit_probability(trainer, draws: int, seed: int = zero_law.PREDICTION_STREAM) -> float:
@@ -132,9 +144,25 @@ def survival_table(rows: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
     k = np.arange(0, iterations + 1)
     survived = (not_yet[None, :] > k[:, None]).sum(axis=1)
     intervals = [stats.success_rate(int(count), len(first), confidence) for count in survived]
-    miss = rows["miss_per_iteration"].to_numpy()
-    predicted = laws.survival(miss, k) if np.isfinite(miss).all() else np.full(k.size, np.nan)
+    predicted = predicted_survival(rows, k)
     return pd.DataFrame({
         "iteration": k, "env_steps": k * int(rows["steps_per_iteration"].iloc[0]),
         "survival": survived / len(first), "low": [float(i.low) for i in intervals], "high": [float(i.high) for i in intervals], "predicted": predicted,
     })
+
+
+def predicted_survival(rows: pd.DataFrame, iterations: np.ndarray) -> np.ndarray:
+    """P(no rewarded batch in the first k iterations), mean over the rows' seeds: `[len(iterations)]` (NaN: no law)."""
+    k = np.asarray(iterations)
+    exact = rows["miss_per_iteration"].to_numpy()
+    if np.isfinite(exact).all():
+        return laws.survival(exact, k)
+    if "miss_count" not in rows or not np.isfinite(rows["miss_count"].to_numpy()).all():
+        return np.full(k.size, np.nan)
+    count, draws, batch = (rows[c].to_numpy() for c in ("miss_count", "miss_draws", "miss_batch"))
+    result = np.full(k.size, np.nan)
+    for i, steps in enumerate(k):
+        need = steps * batch  # draws one seed's k batches take
+        if np.all(need <= draws):
+            result[i] = np.mean([zero_law.unbiased_power(c, int(d), int(n)) for c, d, n in zip(count, draws, need)])
+    return result
