@@ -6,7 +6,7 @@ import pytest
 
 from rlab import spec as spec_lib, sweep
 
-SPECS = sorted((pathlib.Path(__file__).resolve().parents[1] / "experiments").glob("*.toml"))
+SPECS = sorted((pathlib.Path(__file__).resolve().parents[1] / "experiments").glob("**/*.toml"))
 
 
 def test_there_are_experiment_specs():
@@ -18,3 +18,27 @@ def test_spec_validates_and_plans_groups(path):
     spec = spec_lib.load(path)
     assert spec.name == path.stem
     assert sweep.groups(spec)
+
+
+def _experiment_module(name):
+    import importlib.util
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "experiments" / name / "analyse.py"
+    spec = importlib.util.spec_from_file_location(f"experiment_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_seeds_disagree_readme_numbers_come_from_its_committed_results():
+    module = _experiment_module("seeds_disagree")
+    readme = (module.HERE / "README.md").read_text()
+    assert module.results_block(module.load_tables()) in readme
+
+
+def test_swiss_cheese_readme_numbers_come_from_its_committed_probes():
+    module = _experiment_module("swiss_cheese")
+    readme = (module.HERE / "README.md").read_text()
+    block = module.results_block()
+    assert "### bandit" in block and "### point_mass" in block
+    assert block in readme

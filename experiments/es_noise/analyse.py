@@ -1,0 +1,141 @@
+"""Optimisation as simulation: OpenAI-ES's noise scale against success, beside the smoothed objective it climbs.
+
+    rlab sweep experiments/es_noise/es_noise.toml --out runs/es_noise
+    python experiments/es_noise/analyse.py --sweep runs/es_noise
+    python experiments/es_noise/analyse.py          # re-analyse the committed results
+
+For each noise scale sigma the analysis also computes, in closed form at every
+seed's initial policy (linear, so the smoothed objective is exact):
+J_sigma(theta_0), the chance that a perturbed policy is rewarded, and the
+norm of its gradient, the slope OpenAI-ES follows, while the unsmoothed J of
+the deterministic initial policy is 0 (flat) for almost every seed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import re
+import sys
+
+import jax
+import numpy as np
+import pandas as pd
+
+import envs
+from rlab import lanes, plots, results, spec as spec_lib, stats, trainers
+from rlab.probes import gradients
+from rlab.trainers.population import FlatPolicy
+
+HERE = pathlib.Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+SPEC = HERE / "es_noise.toml"
+
+
+def extract(sweep_dir) -> pd.DataFrame:
+    frame = results.load(sweep_dir)
+    if frame.attrs.get("damaged"):
+        sys.exit(f"{sweep_dir} has damaged chunks: {sorted(frame.attrs['damaged'])}")
+    columns = ["algo", "hp.noise_std", "seed", "eval", "env_steps", "eval_return", "eval_success"]
+    curves = frame.reindex(columns=columns).sort_values(["algo", "hp.noise_std", "seed", "eval"])
+    RESULTS.mkdir(exist_ok=True)
+    results.atomic_write(RESULTS / "curves.parquet", lambda tmp: curves.to_parquet(tmp, index=False))
+    return curves
+
+
+def smoothed_objective(sigmas, seeds) -> pd.DataFrame:
+    """Per sigma: median over seeds of J_sigma(theta_0) and of ||grad J_sigma(theta_0)||, in closed form."""
+    spec = spec_lib.load(SPEC)
+    env = envs.make(spec.env, **spec.env_params)
+    hparams = {k: v for k, v in spec.algorithms[0].hparams.items()}
+    trainer = trainers.make("openai_es", env, **hparams)
+    init, _ = lanes.compiled(trainer)
+    thetas = np.asarray(jax.vmap(trainer.policy_params)(init(lanes.seed_keys(seeds), lanes.lane_hparams(trainer, None, len(seeds)))))
+    flat = FlatPolicy(env, trainer.static["width"], trainer.static["depth"])
+    rows = []
+    for sigma in sigmas:
+        value = np.array([gradients.smoothed_hit_probability(env, flat, t, sigma) for t in thetas])
+        log_grad = np.array([np.linalg.norm(gradients.exact_smoothed_log_gradient(env, flat, t, sigma)) for t in thetas])
+        rows.append({"noise_std": sigma, "J_sigma_median": float(np.median(value)),
+                     "slope_median": float(np.median(value * log_grad))})
+    return pd.DataFrame(rows)
+
+
+def analyse(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    final = curves[curves["eval"] == curves["eval"].max()]
+    rows = []
+    for (algo, sigma), group in final.groupby(["algo", final["hp.noise_std"].fillna(-1.0)], sort=False):
+        succeeded = int(np.sum(group["eval_success"] >= 0.5))
+        rate = stats.success_rate(succeeded, len(group))
+        rows.append({"method": algo, "noise_std": sigma if sigma >= 0 else np.nan, "seeds": len(group),
+                     "success": float(rate.point), "low": float(rate.low), "high": float(rate.high),
+                     "env_steps": int(group["env_steps"].iloc[0])})
+    success = pd.DataFrame(rows)
+    sigmas = sorted(success["noise_std"].dropna().unique())
+    seeds = sorted(final["seed"].unique())
+    landscape = smoothed_objective(sigmas, seeds)
+    return {"success": success, "smoothed_objective": landscape}
+
+
+def figures(tables: dict[str, pd.DataFrame]) -> None:
+    success, landscape = tables["success"], tables["smoothed_objective"]
+    fig, ax = plots.plt.subplots(figsize=(6.8, 4.2), layout="constrained")
+    es = success[success["method"] == "openai_es"].sort_values("noise_std")
+    ax.errorbar(es["noise_std"], es["success"], yerr=[es["success"] - es["low"], es["high"] - es["success"]],
+                marker="o", capsize=2, color=plots.color_for("openai_es"), label="OpenAI-ES success (Wilson 95%)")
+    for method in ("reinforce", "random_search"):
+        row = success[success["method"] == method].iloc[0]
+        ax.axhspan(row["low"], row["high"], color=plots.color_for(method), alpha=0.2)
+        ax.axhline(row["success"], color=plots.color_for(method), lw=1.5, label=f"{method} at the same budget")
+    ax.set(xscale="log", xlabel="ES noise scale sigma", ylabel="seeds that succeed", ylim=(-0.02, 1.02))
+    twin = ax.twinx()
+    twin.plot(landscape["noise_std"], landscape["slope_median"], ls="--", color="0.3", label="|grad J_sigma| at theta_0 (median)")
+    twin.set(yscale="log", ylabel="slope of the smoothed objective")
+    handles = ax.get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, frameon=False, fontsize="small", loc="center left")
+    plots.save(fig, RESULTS / "figures" / "success_against_sigma", formats=("png",))
+    plots.plt.close(fig)
+
+
+def _table(frame: pd.DataFrame) -> str:
+    cell = lambda v: (f"{v:.3g}" if v == v else "") if isinstance(v, float) else str(v)  # noqa: E731
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def results_block(tables: dict[str, pd.DataFrame]) -> str:
+    return "\n\n".join([
+        "Success at the budget (a seed succeeds when its final evaluation does in >= 50% of episodes; Wilson 95%):",
+        _table(tables["success"]),
+        "The smoothed objective at the initial policies (closed form, median over seeds):",
+        _table(tables["smoothed_objective"]),
+    ])
+
+
+def load_tables() -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(RESULTS / f"{name}.csv", float_precision="round_trip")
+            for name in ("success", "smoothed_objective")}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sweep", metavar="DIR", help="a finished sweep of es_noise.toml")
+    args = parser.parse_args(argv)
+    curves = extract(args.sweep) if args.sweep else pd.read_parquet(RESULTS / "curves.parquet")
+    tables = analyse(curves)
+    for name, table in tables.items():
+        results.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+    tables = load_tables()  # the README shows exactly what the CSVs hold
+    figures(tables)
+    block = results_block(tables)
+    readme = HERE / "README.md"
+    text = re.sub(r"(<!-- results:start -->\n).*?(\n<!-- results:end -->)", lambda m: m.group(1) + block + m.group(2),
+                  readme.read_text(), flags=re.S)
+    results.atomic_write(readme, lambda tmp: tmp.write_text(text))
+    print(block)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
