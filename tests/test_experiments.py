@@ -36,6 +36,12 @@ def test_seeds_disagree_readme_numbers_come_from_its_committed_results():
     assert module.results_block(module.load_tables()) in readme
 
 
+def test_es_noise_readme_numbers_come_from_its_committed_results():
+    module = _experiment_module("es_noise")
+    readme = (module.HERE / "README.md").read_text()
+    assert module.results_block(module.load_tables()) in readme
+
+
 def test_swiss_cheese_readme_numbers_come_from_its_committed_probes():
     module = _experiment_module("swiss_cheese")
     readme = (module.HERE / "README.md").read_text()

@@ -114,7 +114,7 @@ def results_block(tables: dict[str, pd.DataFrame]) -> str:
 
 
 def load_tables() -> dict[str, pd.DataFrame]:
-    return {name: pd.read_csv(RESULTS / f"{name}.csv", float_precision="round_trip")
+    return {name: pd.read_csv(RESULTS / f"{name}.csv")
             for name in ("success", "smoothed_objective")}
 
 
@@ -130,7 +130,7 @@ def main(argv=None) -> int:
     figures(tables)
     block = results_block(tables)
     readme = HERE / "README.md"
-    text = re.sub(r"(<!-- results:start -->\n).*?(\n<!-- results:end -->)", lambda m: m.group(1) + block + m.group(2),
+    text = re.sub(r"(<!-- results:start -->\n).*?(<!-- results:end -->)", lambda m: m.group(1) + block + "\n" + m.group(2),
                   readme.read_text(), flags=re.S)
     results.atomic_write(readme, lambda tmp: tmp.write_text(text))
     print(block)

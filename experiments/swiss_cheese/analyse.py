@@ -78,7 +78,7 @@ def main() -> int:
             probe_report.build(directory)
     block = results_block()
     readme = HERE / "README.md"
-    text = re.sub(r"(<!-- results:start -->\n).*?(\n<!-- results:end -->)", lambda m: m.group(1) + block + m.group(2),
+    text = re.sub(r"(<!-- results:start -->\n).*?(<!-- results:end -->)", lambda m: m.group(1) + block + "\n" + m.group(2),
                   readme.read_text(), flags=re.S)
     results.atomic_write(readme, lambda tmp: tmp.write_text(text))
     print(block)
