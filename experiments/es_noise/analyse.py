@@ -113,6 +113,21 @@ def results_block(tables: dict[str, pd.DataFrame]) -> str:
     ])
 
 
+def headline(tables: dict[str, pd.DataFrame]) -> str:
+    """One sentence for the top-level README's claims table."""
+    success, landscape = tables["success"], tables["smoothed_objective"]
+    es = success[success["method"] == "openai_es"]
+    best = es.loc[es["success"].idxmax()]
+    steepest = landscape.loc[landscape["slope_median"].idxmax(), "noise_std"]
+    others = {m: success[success["method"] == m].iloc[0] for m in ("reinforce", "random_search")}
+    return (f"OpenAI-ES succeeds in {best['success']:.2f} [{best['low']:.2f}, {best['high']:.2f}] of seeds at sigma = "
+            f"{best['noise_std']:g}, where the slope of J_sigma is steepest (sigma = {steepest:g}), and in at most "
+            f"{es[es['noise_std'] != best['noise_std']]['success'].max():.2f} elsewhere; REINFORCE "
+            f"{others['reinforce']['success']:.2f} [{others['reinforce']['low']:.2f}, {others['reinforce']['high']:.2f}], "
+            f"random search {others['random_search']['success']:.2f} [{others['random_search']['low']:.2f}, "
+            f"{others['random_search']['high']:.2f}] at the same budget")
+
+
 def load_tables() -> dict[str, pd.DataFrame]:
     return {name: pd.read_csv(RESULTS / f"{name}.csv")
             for name in ("success", "smoothed_objective")}

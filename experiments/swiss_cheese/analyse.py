@@ -72,6 +72,21 @@ def results_block() -> str:
     return "\n\n".join(parts)
 
 
+def headline() -> str:
+    """One sentence for the top-level README's claims table."""
+    counts = []
+    for name, directory in PROBES.items():
+        agreement = zero_law_agreement(store.load(directory))
+        counts.append(f"{int(agreement['inside_99'].sum())} of {int(agreement['points'].sum())} ({name})")
+    gradient = store.load(PROBES["bandit"])["gradients"]
+    hard = gradient[(gradient["dim"] == 2) & (gradient["hole_radius"] == 0.15)]
+    cosine = hard.pivot_table(index="batch_size", columns="estimator", values="cosine")
+    return (f"first update exactly zero as often as each estimator's law says: inside the 99% interval at "
+            f"{' and '.join(counts)} grid points; REINFORCE's cosine with the exact gradient (bandit, dim 2, "
+            f"radius 0.15) {cosine['reinforce/none'].iloc[0]:.2f} at N = {cosine.index[0]}, "
+            f"{cosine['reinforce/none'].iloc[-1]:.4f} at N = {cosine.index[-1]}")
+
+
 def main() -> int:
     for directory in PROBES.values():
         if store.is_probe(directory):
