@@ -21,10 +21,13 @@ def test_spec_validates_and_plans_groups(path):
 
 
 def _experiment_module(name):
+    return _load_path(pathlib.Path(__file__).resolve().parents[1] / "experiments" / name / "analyse.py")
+
+
+def _load_path(path):
     import importlib.util
 
-    path = pathlib.Path(__file__).resolve().parents[1] / "experiments" / name / "analyse.py"
-    spec = importlib.util.spec_from_file_location(f"experiment_{name}", path)
+    spec = importlib.util.spec_from_file_location(f"experiment_{path.parent.name}_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -48,3 +51,9 @@ def test_swiss_cheese_readme_numbers_come_from_its_committed_probes():
     block = module.results_block()
     assert "### bandit" in block and "### point_mass" in block
     assert block in readme
+
+
+def test_top_level_claims_table_comes_from_the_experiments():
+    claims = _load_path(pathlib.Path(__file__).resolve().parents[1] / "experiments" / "claims.py")
+    readme = claims.README.read_text()
+    assert claims.table() in readme

@@ -149,6 +149,26 @@ def results_block(tables: dict[str, pd.DataFrame]) -> str:
     ])
 
 
+def headline(tables: dict[str, pd.DataFrame]) -> str:
+    """One sentence for the top-level README's claims table."""
+    spread = tables["spread"].set_index("quantity")
+    rate = spread.loc[[q for q in spread.index if q.startswith("seeds whose")][0]]
+    tolerance = spread.loc["90% of seeds lie in (95% tolerance interval)"]
+    mean = spread.loc["mean of final return (95% bootstrap CI)"]
+    fp = tables["false_positives_5v5"].set_index("test")
+    coverage = tables["coverage"].set_index(["runs", "statistic"])
+
+    def interval(row, key):
+        return f"{row[key]:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
+
+    return (f"one configuration, 1,024 seeds: {interval(rate, 'point')} of seeds succeed; mean final return "
+            f"{interval(mean, 'point')} while 90% of seeds lie in [{tolerance['low']:.2f}, {tolerance['high']:.2f}]; "
+            f"5 vs 5 seeds called different by Welch {interval(fp.loc[TESTS['welch']], 'false_positive_rate')}, "
+            f"the bootstrap test {interval(fp.loc[TESTS['bootstrap']], 'false_positive_rate')}, pooled points "
+            f"{interval(fp.loc[TESTS['pooled_welch']], 'false_positive_rate')}; a 95% bootstrap CI of the IQM from "
+            f"3 runs covers {interval(coverage.loc[(3, 'iqm')], 'coverage')}")
+
+
 def load_tables() -> dict[str, pd.DataFrame]:
     """The committed tables, as `analyse` made them."""
     names = ("spread", "false_positives_5v5", "false_positives_by_n", "coverage")
