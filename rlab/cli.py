@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_cmd.add_argument("--out", metavar="DIR", default="runs/demo", help="sweep directory (default: %(default)s)")
     demo_cmd.add_argument("--seeds", type=int, default=64, help="seeds per cell (default: %(default)s)")
+    demo_cmd.add_argument("--lane-width", type=int, metavar="W",
+                          help="lanes per compiled program (default: measured per group on this device)")
     demo_cmd.add_argument("--quiet", action="store_true", help="no progress output")
     demo_cmd.set_defaults(handler=_run_demo)
 
@@ -306,12 +308,13 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     from rlab import demo, report, spec as spec_lib, sweep
 
-    if args.seeds < 1:
-        raise UsageError(f"--seeds = {args.seeds}; allowed: an integer >= 1")
+    for flag, value in (("--seeds", args.seeds), ("--lane-width", args.lane_width)):
+        if value is not None and value < 1:
+            raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")
     _enable_compilation_cache(None)
     text = demo.spec_text(args.seeds)
     spec = spec_lib.parse(tomllib.loads(text), text, "demo")
-    sweep.run(spec, args.out, reporter=sweep.Reporter(quiet=args.quiet))
+    sweep.run(spec, args.out, reporter=sweep.Reporter(quiet=args.quiet), lane_width=args.lane_width)
     path = report.build(args.out)
     print(f"demo done: results in {args.out}, report at {pathlib.Path(path).resolve()}")
     return EXIT_OK

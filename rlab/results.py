@@ -51,6 +51,11 @@ def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> N
         temporary.unlink(missing_ok=True)
 
 
+def _in_flight(path: pathlib.Path) -> bool:
+    """A writer's lock or a temporary not yet renamed: what another process of a starting sweep may leave."""
+    return path.name.startswith(".lock") or (path.name.startswith(".") and path.name.endswith(".tmp"))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -122,7 +127,7 @@ class SweepStore:
         if directory.exists() and not directory.is_dir():
             raise UsageError(f"{directory} is a file, not a sweep directory; choose another --out")
         if directory.exists() and not manifest_path.exists() and not any(directory.glob("manifest*.json")) and any(
-            p for p in directory.iterdir() if not p.name.startswith(".lock")
+            p for p in directory.iterdir() if not _in_flight(p)
         ):
             raise UsageError(f"{directory} exists, is not empty, and holds no {MANIFEST}; choose another --out")
         lock = WriterLock.take(directory, process[0])
@@ -144,7 +149,8 @@ class SweepStore:
                     f"{directory} holds a different sweep ({other.name}: spec hash {theirs['spec_hash']}, "
                     f"chunk size {theirs['chunk_size']}); choose another --out"
                 )
-        if manifest_path.exists():
+        new = not manifest_path.exists()
+        if not new:
             manifest = json.loads(manifest_path.read_text())
             if manifest["spec_hash"] != spec.identity_hash():
                 raise UsageError(
@@ -183,10 +189,13 @@ class SweepStore:
                 "chunks": {},
                 "spec_text_sha256": hashlib.sha256(spec.text.encode()).hexdigest(),
             }
-            _write_text(directory / "spec.toml", spec.text)
         store = cls(directory, manifest, name)
         store.lock = lock
+        # The manifest first: another process of the sweep, starting now, must find a
+        # manifest beside any file it sees, or it would take the directory for a stranger's.
         store.save()
+        if new:
+            _write_text(directory / "spec.toml", spec.text)
         return store
 
     def save(self) -> None:

@@ -83,6 +83,7 @@ env = "reacher_nd"
 seeds = 3
 num_evals = 1
 chunk_size = 4
+lane_width = 3
 [env_params]
 horizon = 10
 [algorithms.random_search]

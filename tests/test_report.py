@@ -138,7 +138,7 @@ def test_plot_functions_return_figure_and_axes_on_plain_arrays():
 
 def test_demo_command_runs_a_sweep_and_writes_the_report(tmp_path):
     out = tmp_path / "demo"
-    result = run_cli("demo", "--seeds", "2", "--out", str(out), "--quiet")
+    result = run_cli("demo", "--seeds", "2", "--lane-width", "2", "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
     assert "report at" in result.stdout and (out / "report" / "index.html").exists()
     frame = results.load(out)
