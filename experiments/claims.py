@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import importlib.util
 import pathlib
-import re
 import sys
+
+from rlab import markdown
 
 HERE = pathlib.Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
@@ -47,9 +48,7 @@ def table() -> str:
 
 
 def main() -> int:
-    text = re.sub(r"(<!-- claims:start -->\n).*?(<!-- claims:end -->)", lambda m: m.group(1) + table() + "\n" + m.group(2),
-                  README.read_text(), flags=re.S)
-    README.write_text(text)
+    markdown.replace_block(README, "claims", table())
     print(table())
     return 0
 

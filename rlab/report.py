@@ -289,7 +289,7 @@ def build(directory, seed: int = 0) -> pathlib.Path:
         name=html.escape(manifest["name"]), status=html.escape(manifest["status"]),
         chunks=len(manifest["chunks"]), planned=manifest.get("chunks_planned") or "?",
         backend=html.escape(str(manifest["backend"])), spec=html.escape(spec_text), body=body,
-        rule=SUCCESS_SHARE,
+        rule=SUCCESS_SHARE, style=STYLE, script=FIGURE_CHECK,
     )
     html_path = out / "index.html"
     results.atomic_write(html_path, lambda tmp: tmp.write_text(page))
@@ -309,17 +309,28 @@ def _has_tabulate() -> bool:
     return True
 
 
+# Shared by every rlab page (the sweep report and the landscape report).
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; font-size: 0.9em; margin: 1em 0; }
+th, td { padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; text-align: left; }
+figure { display: inline-block; margin: 0.5em; vertical-align: top; }
+figure img { max-width: 520px; }
+figcaption { font-size: 0.85em; color: #555; }
+pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
+"""
+# Marks how many figures decoded, and says so on the console if any did not (the browser test reads it).
+FIGURE_CHECK = """<script>
+addEventListener("load", () => {
+  const broken = [...document.images].filter((img) => !(img.complete && img.naturalWidth > 0));
+  document.body.dataset.figuresRendered = document.images.length - broken.length;
+  if (broken.length) console.error("figures failed to render: " + broken.length);
+});
+</script>"""
+
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rlab report: {name}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
-table {{ border-collapse: collapse; font-size: 0.9em; margin: 1em 0; }}
-th, td {{ padding: 0.3em 0.7em; border-bottom: 1px solid #ddd; text-align: left; }}
-figure {{ display: inline-block; margin: 0.5em; vertical-align: top; }}
-figure img {{ max-width: 520px; }}
-figcaption {{ font-size: 0.85em; color: #555; }}
-pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
-</style></head><body>
+<style>{style}</style></head><body>
 <h1>rlab report: {name}</h1>
 <p>Status: {status}, {chunks} of {planned} chunks complete. Backend: {backend}.</p>
 <p>A seed counts as a success when its final evaluation succeeds in at least {rule:.0%} of its episodes.
@@ -327,13 +338,6 @@ Success rates carry Wilson 95% intervals; IQM carries a percentile-bootstrap 95%
 of the aggregate); the IQR is the spread across seeds, which more seeds do not shrink.</p>
 {body}
 <h2>Spec</h2><pre>{spec}</pre>
-<script>
-// Marks how many figures decoded, and says so on the console if any did not.
-addEventListener("load", () => {{
-  const broken = [...document.images].filter((img) => !(img.complete && img.naturalWidth > 0));
-  document.body.dataset.figuresRendered = document.images.length - broken.length;
-  if (broken.length) console.error("figures failed to render: " + broken.length);
-}});
-</script>
+{script}
 </body></html>
 """

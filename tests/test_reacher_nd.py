@@ -60,6 +60,7 @@ def test_dense_return_telescopes_to_the_change_in_distance():
     assert total == pytest.approx(expected, abs=1e-5)
 
 
+@pytest.mark.slow  # a smoke run, mostly compilation; PPO on MJX physics is also run by the Brax task tests
 def test_ppo_trains_on_it():
     env = envs.make("reacher_nd", num_links=2, horizon=10, reward="dense")
     trainer = rlab.trainers.make("ppo", env, num_envs=4, rollout_length=10, num_minibatches=2, width=8, depth=1,

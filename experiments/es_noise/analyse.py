@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import re
 import sys
 
 import jax
@@ -23,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 import envs
-from rlab import lanes, plots, results, spec as spec_lib, stats, trainers
+from rlab import lanes, markdown, plots, results, spec as spec_lib, stats, trainers
 from rlab.probes import gradients
 from rlab.trainers.population import FlatPolicy
 
@@ -97,19 +96,12 @@ def figures(tables: dict[str, pd.DataFrame]) -> None:
     plots.plt.close(fig)
 
 
-def _table(frame: pd.DataFrame) -> str:
-    cell = lambda v: (f"{v:.3g}" if v == v else "") if isinstance(v, float) else str(v)  # noqa: E731
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def results_block(tables: dict[str, pd.DataFrame]) -> str:
     return "\n\n".join([
         "Success at the budget (a seed succeeds when its final evaluation does in >= 50% of episodes; Wilson 95%):",
-        _table(tables["success"]),
+        markdown.table(tables["success"]),
         "The smoothed objective at the initial policies (closed form, median over seeds):",
-        _table(tables["smoothed_objective"]),
+        markdown.table(tables["smoothed_objective"]),
     ])
 
 
@@ -144,10 +136,7 @@ def main(argv=None) -> int:
     tables = load_tables()  # the README shows exactly what the CSVs hold
     figures(tables)
     block = results_block(tables)
-    readme = HERE / "README.md"
-    text = re.sub(r"(<!-- results:start -->\n).*?(<!-- results:end -->)", lambda m: m.group(1) + block + "\n" + m.group(2),
-                  readme.read_text(), flags=re.S)
-    results.atomic_write(readme, lambda tmp: tmp.write_text(text))
+    markdown.replace_block(HERE / "README.md", "results", block)
     print(block)
     return 0
 

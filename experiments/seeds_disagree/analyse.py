@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import re
 import sys
 
 import numpy as np
 import pandas as pd
 
-from rlab import plots, results, stats
+from rlab import markdown, plots, results, stats
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -133,10 +132,7 @@ def figures(curves: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:
 def results_block(tables: dict[str, pd.DataFrame]) -> str:
     """The README's results section, generated from the tables (a test checks it matches the committed CSVs)."""
     def fmt(frame):
-        cell = lambda v: (f"{v:.3f}" if v == v else "") if isinstance(v, float) else str(v)  # noqa: E731
-        lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
-        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-        return "\n".join(lines)
+        return markdown.table(frame, ".3f")
 
     by_n = tables["false_positives_by_n"].pivot(index="seeds_per_group", columns="test", values="false_positive_rate")
     return "\n\n".join([
@@ -175,14 +171,6 @@ def load_tables() -> dict[str, pd.DataFrame]:
     return {name: pd.read_csv(RESULTS / f"{name}.csv") for name in names}
 
 
-def write_readme_block(block: str) -> None:
-    readme = HERE / "README.md"
-    text = readme.read_text()
-    new = re.sub(r"(<!-- results:start -->\n).*?(<!-- results:end -->)", lambda m: m.group(1) + block + "\n" + m.group(2),
-                 text, flags=re.S)
-    results.atomic_write(readme, lambda tmp: tmp.write_text(new))
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep", metavar="DIR", help="a finished sweep of seeds_disagree.toml to extract curves from")
@@ -193,7 +181,7 @@ def main(argv=None) -> int:
         results.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
     tables = load_tables()  # the README shows exactly what the CSVs hold
     figures(curves, tables)
-    write_readme_block(results_block(tables))
+    markdown.replace_block(HERE / "README.md", "results", results_block(tables))
     print(results_block(tables))
     return 0
 

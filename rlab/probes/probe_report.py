@@ -12,7 +12,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from rlab import results
+from rlab import report, results
 from rlab.plots import plt
 from rlab.probes import budget as budget_probe
 from rlab.probes import figures, store, surface
@@ -81,7 +81,7 @@ def build(directory) -> pathlib.Path:
     page = _PAGE.format(
         task=html.escape(manifest["config"]["task"]), status=html.escape(manifest["status"]),
         parts=len(manifest["parts"]), config=html.escape(json.dumps(manifest["config"], indent=1)),
-        figures="\n".join(images), tables="\n".join(sections),
+        figures="\n".join(images), tables="\n".join(sections), style=report.STYLE, script=report.FIGURE_CHECK,
     )
     html_path = out / "index.html"
     results.atomic_write(html_path, lambda tmp: tmp.write_text(page))
@@ -91,15 +91,7 @@ def build(directory) -> pathlib.Path:
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rlab landscape: {task}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1200px; margin: 2em auto; padding: 0 1em; color: #222; }}
-table {{ border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }}
-th, td {{ padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: left; }}
-figure {{ display: inline-block; margin: 0.5em; vertical-align: top; }}
-figure img {{ max-width: 1100px; }}
-figcaption {{ font-size: 0.85em; color: #555; }}
-pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
-</style></head><body>
+<style>{style} figure img {{ max-width: 1100px; }}</style></head><body>
 <h1>rlab landscape probe: {task}</h1>
 <p>Status: {status}, {parts} parts stored. Measured points carry binomial (Wilson) or t intervals; dashed
 lines and the diagonal are the predictions: closed forms on the bandit, independent Monte Carlo elsewhere.</p>
@@ -108,12 +100,6 @@ lines and the diagonal are the predictions: closed forms on the bandit, independ
 <h2>Tables</h2>
 {tables}
 <h2>Config</h2><pre>{config}</pre>
-<script>
-addEventListener("load", () => {{
-  const broken = [...document.images].filter((img) => !(img.complete && img.naturalWidth > 0));
-  document.body.dataset.figuresRendered = document.images.length - broken.length;
-  if (broken.length) console.error("figures failed to render: " + broken.length);
-}});
-</script>
+{script}
 </body></html>
 """
