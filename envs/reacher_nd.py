@@ -3,9 +3,12 @@
 The arm's MJCF is generated in code (`arm_mjcf`): `num_links` hinge joints
 about the vertical axis, links of equal length summing to 0.2 m, torque
 motors on every joint. It is simulated through Brax's pipeline (default
-backend "mjx"). The target is a point drawn uniformly in the disc of radius
-0.18 m from the reset key; the episode lasts exactly `horizon` steps (a
-termination, as in the Swiss-cheese family).
+backend "mjx"). The target is a point drawn from the reset key uniformly in
+the arm's workspace: the disc of radius 0.18 m for two or more links (equal
+links reach the whole disc of radius 0.2 m), the circle of radius 0.2 m for one
+link (a single link reaches nothing else, so a target inside the disc would make
+the one-link task unsolvable rather than easy). The episode lasts exactly
+`horizon` steps (a termination, as in the Swiss-cheese family).
 
 Sparse reward: 1 on the final step if the fingertip is within `target_radius`
 of the target, else 0. Dense reward: potential-based shaping with
@@ -101,7 +104,10 @@ class ReacherND(MjxTask):
     def _start(self, key):
         angle_key, radius_key, direction_key = jax.random.split(key, 3)
         q = jax.random.uniform(angle_key, (self.num_links,), minval=-0.1, maxval=0.1)
-        radius = TARGET_DISC * jnp.sqrt(jax.random.uniform(radius_key))  # uniform in the disc
+        if self.num_links == 1:
+            radius = jnp.float32(REACH)  # the one link's whole workspace: its circle
+        else:
+            radius = TARGET_DISC * jnp.sqrt(jax.random.uniform(radius_key))  # uniform in the disc
         angle = 2 * jnp.pi * jax.random.uniform(direction_key)
         target = radius * jnp.array([jnp.cos(angle), jnp.sin(angle)])
         return q, jnp.zeros(self.num_links), {"target": target}

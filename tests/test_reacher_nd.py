@@ -20,6 +20,23 @@ def test_mjcf_compiles_and_sizes_follow_the_number_of_links(num_links):
     assert env.action_size == num_links and env.observation_size == 3 * num_links + 5
 
 
+@pytest.mark.parametrize("num_links", [1, 2, 3])
+def test_every_target_lies_in_the_arms_workspace(num_links):
+    # Equal links of total length 0.2 m reach exactly the closed disc of radius 0.2 m
+    # (two or more links) or its boundary circle (one link): a target elsewhere is unsolvable.
+    env = envs.make("reacher_nd", num_links=num_links)
+    states = jax.vmap(env.reset)(jax.random.split(jax.random.PRNGKey(1), 4096))
+    radius = np.linalg.norm(np.asarray(states.info["target"]), axis=-1)
+    if num_links == 1:
+        np.testing.assert_allclose(radius, 0.2, rtol=1e-6)
+    else:
+        assert radius.max() <= 0.18 + 1e-6
+        # uniform in the disc: P(r <= 0.18 / sqrt(2)) = 1/2, within 4 binomial SDs of 4,096 draws
+        assert abs(np.mean(radius <= 0.18 / np.sqrt(2)) - 0.5) < 4 * 0.5 / np.sqrt(4096)
+    angles = np.arctan2(*np.asarray(states.info["target"]).T[::-1])
+    assert abs(np.mean(angles > 0) - 0.5) < 4 * 0.5 / np.sqrt(4096)
+
+
 def test_mjx_agrees_with_c_mujoco_on_a_rollout():
     env = envs.make("reacher_nd", num_links=3)
     state, data = rollout_both(env, np.array([0.05, -0.02, 0.08]))
