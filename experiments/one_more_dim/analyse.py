@@ -1,0 +1,338 @@
+"""One more dimension: success against a task's dimension knob, the cliff, and its prediction.
+
+    rlab sweep experiments/one_more_dim/point_mass.toml --out runs/one_more_dim_point_mass
+    rlab sweep experiments/one_more_dim/reacher.toml --out runs/one_more_dim_reacher
+    python experiments/one_more_dim/analyse.py --sweep point_mass=runs/one_more_dim_point_mass \\
+        --sweep reacher=runs/one_more_dim_reacher
+    python experiments/one_more_dim/analyse.py      # re-analyse the committed curves
+
+`--sweep TASK=DIR` extracts every seed's evaluation curve of that task into
+results/TASK_curves.parquet (small; no model parameters); tasks not given are
+read from their committed curves. A seed succeeds when its final evaluation
+succeeds in >= 50% of its episodes. Writes results/*.csv,
+results/figures/*.png and the results block of README.md.
+
+The prediction: a sparse task gives no learning signal until some episode is
+rewarded, so a method whose initial policy hits with probability p(d) per
+episode should fail once its budget of episodes B has B * p(d) << 1. p(d) is
+measured by Monte Carlo for the policy-gradient methods' initial stochastic
+policy (REINFORCE's; PPO's is the same network, std and output scale) and for
+random search's policy draws, and the dimension where B * p(d) = 1 is drawn
+beside the measured cliff.
+"""
+
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+import jax
+import numpy as np
+import pandas as pd
+
+import envs
+from rlab import lanes, markdown, plots, results, spec as spec_lib, stats, trainers
+from rlab.probes import budget as budget_probe, zero_law
+
+HERE = pathlib.Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+SEED = 7
+# task -> (spec file, the dimension knob, its label on the figures)
+TASKS = {
+    "point_mass": ("point_mass.toml", "dim", "dimension"),
+    "reacher": ("reacher.toml", "num_links", "links"),
+    "cartpole": ("cartpole.toml", "num_poles", "poles"),
+}
+METHODS = ("ppo", "reinforce", "openai_es", "ars", "random_search")
+SUCCESS_THRESHOLD = 0.5  # a seed succeeds when its final evaluation succeeds in >= half its episodes
+# Monte Carlo size of the hit-probability prediction, per dimension.
+PREDICTION_SEEDS, PREDICTION_EPISODES, RANDOM_DRAWS = 32, 8192, 2**18
+
+
+def curves_path(task: str) -> pathlib.Path:
+    return RESULTS / f"{task}_curves.parquet"
+
+
+def extract(task: str, sweep_dir) -> pd.DataFrame:
+    """Every seed's evaluation curve of one task's sweep: algo, reward, level, seed, eval, env_steps, eval_*."""
+    spec_file, axis, _ = TASKS[task]
+    frame = results.load(sweep_dir)
+    if frame.attrs.get("damaged"):
+        sys.exit(f"{sweep_dir} has damaged chunks: {sorted(frame.attrs['damaged'])}; rerun the sweep first")
+    spec = spec_lib.load(HERE / spec_file)
+    reward = frame["env.reward"] if "env.reward" in frame else spec.env_params.get("reward", "sparse")
+    curves = pd.DataFrame({
+        "algo": frame["algo"], "reward": reward, "level": frame[f"env.{axis}"].astype(int), "seed": frame["seed"],
+        "eval": frame["eval"], "env_steps": frame["env_steps"],
+        "eval_return": frame["eval_return"].astype(np.float32), "eval_success": frame["eval_success"].astype(np.float32),
+    }).sort_values(["algo", "reward", "level", "seed", "eval"])
+    RESULTS.mkdir(exist_ok=True)
+    results.atomic_write(curves_path(task), lambda tmp: curves.to_parquet(tmp, index=False))
+    return curves
+
+
+def success_table(task: str, curves: pd.DataFrame) -> pd.DataFrame:
+    """Per (reward, method, level): seeds that succeed at the final evaluation, Wilson 95%."""
+    final = curves[curves["eval"] == curves["eval"].max()]
+    rows = []
+    for (reward, algo, level), group in final.groupby(["reward", "algo", "level"]):
+        succeeded = int(np.sum(group["eval_success"] >= SUCCESS_THRESHOLD))
+        rate = stats.success_rate(succeeded, len(group))
+        rows.append({"task": task, "reward": reward, "method": algo, "level": int(level), "seeds": len(group),
+                     "success": float(rate.point), "low": float(rate.low), "high": float(rate.high),
+                     "env_steps": int(group["env_steps"].iloc[0])})
+    return pd.DataFrame(rows)
+
+
+def cliff_tables(task: str, curves: pd.DataFrame, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The cliff (isotonic fit crossing 0.8 and 0.1, bootstrap 95%) and the steepest one-level drop, per method."""
+    final = curves[curves["eval"] == curves["eval"].max()]
+    cliffs, drops = [], []
+    for (reward, algo), group in final.groupby(["reward", "algo"]):
+        levels = np.sort(group["level"].unique())
+        outcomes = [(group[group["level"] == level].sort_values("seed")["eval_success"].to_numpy() >= SUCCESS_THRESHOLD)
+                    for level in levels]
+        result = stats.degradation(levels, outcomes, rng)
+        for threshold, crossing in result["crossings"].items():
+            cliffs.append({"task": task, "reward": reward, "method": algo, "threshold": threshold,
+                           "crossing": crossing.point, "low": crossing.low, "high": crossing.high,
+                           "as_text": crossing.describe()})
+        rates = [r.point for r in result["rates"]]
+        step = int(np.argmax(np.diff(rates) * -1)) if len(rates) > 1 else 0
+        before, after = result["rates"][step], result["rates"][min(step + 1, len(rates) - 1)]
+        drops.append({"task": task, "reward": reward, "method": algo, "from_level": int(levels[step]),
+                      "to_level": int(levels[min(step + 1, len(levels) - 1)]),
+                      "before": float(before.point), "before_low": float(before.low),
+                      "after": float(after.point), "after_high": float(after.high),
+                      "cliff_in_one_step": bool(before.point >= 0.8 and after.point <= 0.1)})
+    return pd.DataFrame(cliffs), pd.DataFrame(drops)
+
+
+def budget_episodes(spec, algo: str) -> tuple[int, int]:
+    """(training episodes, policies screened) per seed over the whole budget of a sparse point-mass spec."""
+    horizon = spec.env_params["horizon"]
+    episodes = spec.env_steps_per_eval * spec.num_evals // horizon
+    if algo != "random_search":
+        return episodes, episodes
+    hparams = next(a for a in spec.algorithms if a.name == algo).hparams
+    population = hparams.get("population", 64)
+    per_iteration = population + 2 * hparams.get("reevaluation_episodes", 32)
+    return episodes, episodes // per_iteration * population
+
+
+def prediction_table(spec_file: str = "point_mass.toml") -> pd.DataFrame:
+    """Per dimension of the sparse task: the initial policies' hit probability p(d) and budget x p(d).
+
+    `pg`: REINFORCE's (= PPO's) initial stochastic policy, PREDICTION_SEEDS
+    seeds x PREDICTION_EPISODES fresh episodes; `random_search`: policies
+    drawn as random search draws them, RANDOM_DRAWS draws of one episode.
+    Intervals are Wilson 95% on the pooled episodes.
+    """
+    spec = spec_lib.load(HERE / spec_file)
+    algos = {a.name: a.hparams for a in spec.algorithms}
+    rows = []
+    for dim in sorted(spec.env_axes["dim"]):
+        env = envs.make(spec.env, **{**spec.env_params, "dim": dim, "reward": "sparse"})
+        pg = trainers.make("reinforce", env, **algos["reinforce"])
+        seeds = np.arange(PREDICTION_SEEDS)
+        init, _ = lanes.compiled(pg)
+        initial = jax.jit(jax.vmap(pg.policy_params))(init(lanes.seed_keys(seeds), lanes.lane_hparams(pg, None, seeds.size)))
+        _, misses = zero_law.hit_probabilities(pg, initial, seeds, PREDICTION_EPISODES)
+        pg_hits, pg_trials = int(PREDICTION_EPISODES * seeds.size - misses.sum()), PREDICTION_EPISODES * seeds.size
+        searcher = trainers.make("random_search", env, **algos["random_search"])
+        rs_p = budget_probe.random_policy_hit_probability(searcher, RANDOM_DRAWS)
+        rs_hits = int(round(rs_p * RANDOM_DRAWS))
+        for method, hits, trials in (("pg", pg_hits, pg_trials), ("random_search", rs_hits, RANDOM_DRAWS)):
+            rate = stats.success_rate(hits, trials)
+            _, budget = budget_episodes(spec, "random_search" if method == "random_search" else "ppo")
+            rows.append({"dim": dim, "policy": method, "hits": hits, "episodes": trials, "p": float(rate.point),
+                         "p_low": float(rate.low), "p_high": float(rate.high), "budget": budget,
+                         "budget_x_p": budget * float(rate.point)})
+    return pd.DataFrame(rows)
+
+
+def predicted_level(prediction: pd.DataFrame, policy: str, column: str = "p") -> float:
+    """The dimension where budget x p(d) falls through 1, interpolated in log p (+inf: never within the sweep)."""
+    rows = prediction[prediction["policy"] == policy].sort_values("dim")
+    expected = (rows["budget"] * rows[column]).to_numpy()
+    dims = rows["dim"].to_numpy(float)
+    below = np.flatnonzero(expected < 1)
+    if below.size == 0:
+        return np.inf
+    i = below[0]
+    if i == 0:
+        return -np.inf
+    hi, lo = np.log(expected[i - 1]), np.log(max(expected[i], 1e-12))
+    return float(dims[i - 1] + (hi - 0.0) / (hi - lo) * (dims[i] - dims[i - 1]))
+
+
+def analyse(curves_by_task: dict[str, pd.DataFrame], with_prediction: bool = True) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(SEED)
+    success, cliffs, drops = [], [], []
+    for task, curves in curves_by_task.items():
+        success.append(success_table(task, curves))
+        cliff, drop = cliff_tables(task, curves, rng)
+        cliffs.append(cliff)
+        drops.append(drop)
+    tables = {"success": pd.concat(success, ignore_index=True), "cliff": pd.concat(cliffs, ignore_index=True),
+              "one_step": pd.concat(drops, ignore_index=True)}
+    if with_prediction:
+        tables["prediction"] = prediction_table()
+    return tables
+
+
+def load_tables() -> dict[str, pd.DataFrame]:
+    return {name: pd.read_csv(RESULTS / f"{name}.csv") for name in ("success", "cliff", "one_step", "prediction")}
+
+
+def _rates(success: pd.DataFrame, task: str, reward: str) -> dict[str, dict]:
+    """Per method, the dict `plots.degradation_plot` draws, rebuilt from the committed tables."""
+    rows = success[(success["task"] == task) & (success["reward"] == reward)]
+    drawn = {}
+    for method in [m for m in METHODS if m in set(rows["method"])]:
+        own = rows[rows["method"] == method].sort_values("level")
+        rates = [stats.Interval(p, lo, hi) for p, lo, hi in zip(own["success"], own["low"], own["high"])]
+        drawn[method] = {"levels": own["level"].to_numpy(float), "rates": rates,
+                         "fit": stats.monotone_rates(own["success"], own["seeds"]), "crossings": {}}
+    return drawn
+
+
+def _crossings(cliff: pd.DataFrame, task: str, reward: str, method: str, first: float, last: float) -> dict:
+    rows = cliff[(cliff["task"] == task) & (cliff["reward"] == reward) & (cliff["method"] == method)]
+    return {float(r.threshold): stats.Crossing(float(r.threshold), float(r.crossing), float(r.low), float(r.high),
+                                               first, last) for r in rows.itertuples()}
+
+
+def figures(tables: dict[str, pd.DataFrame]) -> list[pathlib.Path]:
+    success, cliff, prediction = tables["success"], tables["cliff"], tables["prediction"]
+    written = []
+    for task in success["task"].unique():
+        _, _, label = TASKS[task]
+        rewards = sorted(success[success["task"] == task]["reward"].unique(), key=lambda r: r != "sparse")
+        panels = len(rewards) + (task == "point_mass")
+        fig, axes = plots.plt.subplots(1, panels, figsize=(6.4 * panels, 4.6), layout="constrained", squeeze=False)
+        for ax, reward in zip(axes[0], rewards):
+            drawn = _rates(success, task, reward)
+            for method, result in drawn.items():
+                levels = result["levels"]
+                result["crossings"] = _crossings(cliff, task, reward, method, levels[0], levels[-1])
+            levels = next(iter(drawn.values()))["levels"]
+            plots.degradation_plot(levels, drawn, axis_name=label, ax=ax,
+                                   title=f"{task}, {reward} reward: seeds that succeed")
+            if task == "point_mass" and reward == "sparse":
+                for policy, style in (("pg", ":"), ("random_search", "-.")):
+                    level = predicted_level(prediction, policy)
+                    if np.isfinite(level):
+                        ax.axvline(level, color="0.25", linestyle=style, linewidth=1.2,
+                                   label=f"predicted: budget x p(d) = 1 ({policy})")
+                ax.legend(frameon=False, fontsize="x-small", loc="upper right")
+            ax.set_xticks(levels)
+        if task == "point_mass":
+            ax = axes[0][-1]
+            for policy, color in (("pg", plots.color_for("reinforce")), ("random_search", plots.color_for("random_search"))):
+                rows = prediction[prediction["policy"] == policy].sort_values("dim")
+                expected = rows["budget"] * rows["p"]
+                ax.errorbar(rows["dim"], np.maximum(expected, 1e-4),
+                            yerr=[expected - rows["budget"] * rows["p_low"], rows["budget"] * rows["p_high"] - expected],
+                            marker="o", capsize=3, color=color,
+                            label=f"{policy}: {int(rows['budget'].iloc[0]):,} x p(d)")
+            ax.axhline(1.0, color="grey", linestyle="--", linewidth=0.8, label="one rewarded episode expected")
+            ax.set(yscale="log", xlabel="dimension", ylabel="expected rewarded episodes in the budget",
+                   title="the initial policy's hit probability x budget")
+            ax.set_ylim(bottom=1e-4)
+            ax.legend(frameon=False, fontsize="small")
+        path = RESULTS / "figures" / f"{task}_success_against_{label}"
+        written += plots.save(fig, path, formats=("png",))
+        plots.plt.close(fig)
+    return written
+
+
+def results_block(tables: dict[str, pd.DataFrame]) -> str:
+    success, cliff, one_step, prediction = (tables[k] for k in ("success", "cliff", "one_step", "prediction"))
+    wide = success.assign(cell=[f"{s:.2f} [{lo:.2f}, {hi:.2f}]" for s, lo, hi in
+                                zip(success["success"], success["low"], success["high"])])
+    parts = []
+    for task in success["task"].unique():
+        own = wide[wide["task"] == task]
+        seeds = int(own["seeds"].min())
+        parts.append(f"### {task} ({seeds} seeds per cell, {int(own['env_steps'].iloc[0]):,} env steps per seed)")
+        grid = own.pivot(index=["reward", "method"], columns="level", values="cell").reset_index()
+        grid.columns = [str(c) for c in grid.columns]
+        parts.append("Seeds that succeed (Wilson 95%), by " + TASKS[task][2] + ":")
+        parts.append(markdown.table(grid))
+    crossings = cliff.pivot(index=["task", "reward", "method"], columns="threshold", values="as_text").reset_index()
+    crossings.columns = ["task", "reward", "method"] + [f"crosses {c:g}" for c in crossings.columns[3:]]
+    parts += ["### The cliff", "Where the monotone fit of the success rate crosses 0.8 and 0.1 (bootstrap 95%):",
+              markdown.table(crossings)]
+    steep = one_step[["task", "reward", "method", "from_level", "to_level", "before", "after", "cliff_in_one_step"]]
+    parts += ["The steepest drop between neighbouring levels, and whether it falls from >= 0.8 to <= 0.1:",
+              markdown.table(steep, float_format=".2f")]
+    shown = prediction.assign(p=[f"{p:.2g} [{lo:.2g}, {hi:.2g}]" for p, lo, hi in
+                                 zip(prediction["p"], prediction["p_low"], prediction["p_high"])])
+    shown = shown.pivot(index="dim", columns="policy", values="p").reset_index()
+    shown.columns = ["dim"] + [f"p(d), {c}" for c in shown.columns[1:]]
+    predicted = {policy: predicted_level(prediction, policy) for policy in ("pg", "random_search")}
+    parts += ["### The prediction",
+              "Per-episode hit probability of the initial policies on the sparse point mass (Wilson 95%):",
+              markdown.table(shown),
+              "Budget x p(d) = 1 at dimension " + ", ".join(f"{d:.2f} ({policy})" for policy, d in predicted.items())
+              + f" (budgets: {budget_text(prediction)})."]
+    return "\n\n".join(parts)
+
+
+def budget_text(prediction: pd.DataFrame) -> str:
+    budgets = prediction.groupby("policy")["budget"].first()
+    return ", ".join(f"{int(b):,} {'policies screened' if p == 'random_search' else 'episodes'} ({p})"
+                     for p, b in budgets.items())
+
+
+def headline(tables: dict[str, pd.DataFrame]) -> str:
+    """One sentence for the top-level README's claims table."""
+    one_step, success, prediction = tables["one_step"], tables["success"], tables["prediction"]
+    sparse = one_step[(one_step["task"] == "point_mass") & (one_step["reward"] == "sparse")]
+    worst = sparse.sort_values("before", ascending=False).loc[(sparse["before"] - sparse["after"]).idxmax()]
+    cliffs = one_step[one_step["cliff_in_one_step"]]
+    where = "; ".join(f"{r.method} on {r.task} ({r.reward}) {r.from_level}->{r.to_level}" for r in cliffs.itertuples())
+    dense = success[(success["task"] == "point_mass") & (success["reward"] == "dense")]
+    top = int(dense["level"].max())
+    dense_top = dense[dense["level"] == top]
+    best_dense = dense_top.loc[dense_top["success"].idxmax()]
+    pg_level = predicted_level(prediction, "pg")
+    return (f"Sparse point mass, one added dimension: {worst['method']} falls from {worst['before']:.2f} "
+            f"(d = {worst['from_level']}) to {worst['after']:.2f} (d = {worst['to_level']}); "
+            f"a fall from >= 0.8 to <= 0.1 in one step: {where or 'none'}. Budget x p(d) = 1 predicts "
+            f"d = {pg_level:.1f} for policy gradients. Dense reward at d = {top}: {best_dense['method']} "
+            f"{best_dense['success']:.2f} [{best_dense['low']:.2f}, {best_dense['high']:.2f}]")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sweep", metavar="TASK=DIR", action="append", default=[],
+                        help=f"a sweep of a task's spec (tasks: {', '.join(TASKS)})")
+    parser.add_argument("--keep-prediction", action="store_true",
+                        help="reuse the committed results/prediction.csv instead of recomputing it (minutes)")
+    args = parser.parse_args(argv)
+    given = {}
+    for item in args.sweep:
+        task, _, directory = item.partition("=")
+        if task not in TASKS or not directory:
+            parser.error(f"--sweep {item!r}: give TASK=DIR with TASK one of {', '.join(TASKS)}")
+        given[task] = directory
+    curves = {task: extract(task, given[task]) if task in given else pd.read_parquet(curves_path(task))
+              for task in TASKS if task in given or curves_path(task).exists()}
+    if not curves:
+        parser.error("no curves: give --sweep TASK=DIR")
+    tables = analyse(curves, with_prediction=not args.keep_prediction)
+    for name, table in tables.items():
+        results.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+    tables = load_tables()  # the README shows exactly what the CSVs hold
+    figures(tables)
+    block = results_block(tables)
+    markdown.replace_block(HERE / "README.md", "results", block)
+    print(block)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
