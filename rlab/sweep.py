@@ -32,6 +32,7 @@ from rlab import lanes
 from rlab.lanes import compiled, seed_keys
 
 DEFAULT_MAX_CHUNK = 64
+MEMORY_PROBE_LANES = 8  # lanes of the one step compiled to read a trainer's memory plan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,7 +122,11 @@ def program_bytes(trainer, lanes: int) -> int:
     """Memory XLA plans for one step of `lanes` vmapped lanes (arguments + outputs + temporaries)."""
     init, step = compiled(trainer)
     hparams = {k: jnp.broadcast_to(v, (lanes,)) for k, v in trainer.hparams().items()}
-    state = jax.eval_shape(init, seed_keys(range(lanes)), hparams)
+    # Placed as the lane runner places its blocks, so that this lowering is the run's own
+    # and the persistent compilation cache serves the run's compile of this width.
+    on_device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+    state = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=on_device),
+                         jax.eval_shape(init, seed_keys(range(lanes)), hparams))
     analysis = step.lower(state).compile().memory_analysis()
     if analysis is None:  # a backend that does not report it
         return 0
@@ -144,22 +149,26 @@ def available_memory_bytes() -> int:
     return 4 * 2**30
 
 
-def default_chunk_size(trainers, num_devices: int, budget_bytes: int | None = None) -> int:
-    """Lanes per compiled call when the user sets none.
+def default_chunk_size(trainers, num_devices: int, budget_bytes: int | None = None,
+                       probe_lanes: int = MEMORY_PROBE_LANES) -> int:
+    """Lanes per stored chunk when the user sets none.
 
-    Memory per lane is measured from XLA's plan for 4 and 8 lanes of each
-    trainer given; the chunk is the largest that fits half the available
-    memory (or `budget_bytes`) on every device, capped at 64 lanes: on a CPU a
-    wider vmap stops paying once a chunk's working set leaves the cache. It is
-    a power of two times the device count, so chunks shard evenly.
+    Memory per lane is read from XLA's plan for one `probe_lanes`-wide step
+    of each trainer and charged as that plan divided by its lanes: the plan's
+    fixed part is counted once per lane, an overestimate that can only make
+    chunks smaller. One compile per algorithm (a physics program compiles in
+    40-70 s on a 2-core CPU, so two probe widths per algorithm used to delay
+    a sweep's first chunk by minutes); at the run's own lane width the
+    persistent compilation cache hands the run this executable. The chunk is
+    the largest that fits half the available memory (or `budget_bytes`) on
+    every device, capped at 64 lanes, a power of two times the device count
+    so that chunks shard evenly.
     """
     budget = budget_bytes if budget_bytes is not None else available_memory_bytes() // 2
     fits = DEFAULT_MAX_CHUNK
     for trainer in trainers:
-        small, large = program_bytes(trainer, 4), program_bytes(trainer, 8)
-        per_lane = max((large - small) / 4, 1.0)
-        fixed = max(small - 4 * per_lane, 0.0)
-        fits = min(fits, int((budget - fixed) / per_lane) * num_devices)
+        per_lane = max(program_bytes(trainer, probe_lanes) / probe_lanes, 1.0)
+        fits = min(fits, int(budget / per_lane) * num_devices)
     size = num_devices
     while size * 2 <= fits:
         size *= 2
@@ -268,7 +277,11 @@ def run(
     all_groups = groups(spec)
     chunk_size = chunk_size or spec.chunk_size or _existing_chunk_size(out_dir)
     if chunk_size is None:
-        chunk_size = default_chunk_size(_probe_trainers(spec, all_groups), len(devices), memory_budget)
+        probes = _probe_trainers(spec, all_groups)
+        if reporter is not None:
+            reporter.note(f"sizing chunks: compiling one {lane_width or MEMORY_PROBE_LANES}-lane step of "
+                          f"{', '.join(t.algo for t in probes)} to read XLA's memory plan (--chunk-size skips this)")
+        chunk_size = default_chunk_size(probes, len(devices), memory_budget, lane_width or MEMORY_PROBE_LANES)
     _check_plan_size(all_groups, spec.num_seeds, chunk_size)
     _check_builds(spec, all_groups)
     store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
@@ -418,6 +431,11 @@ class Reporter:
             self.task = self.bar.add_task("evaluations", total=num_chunks * num_evals)
         else:
             print(f"running {num_chunks} chunks x {num_evals} evaluations", file=self.stream, flush=True)
+
+    def note(self, line: str) -> None:
+        """One line of what the sweep is doing before its chunks start."""
+        if not self.quiet:
+            print(line, file=self.stream, flush=True)
 
     def width_chosen(self, group: Group, choice: lanes.WidthChoice) -> None:
         if self.quiet:
