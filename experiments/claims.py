@@ -23,6 +23,8 @@ CLAIMS = (
     ("Sparse reward makes a Swiss-cheese landscape", "swiss_cheese",
      "swiss_cheese/bandit/figures/00-zero-update-law-measured-against-predicted-every-grid-point.png"),
     ("Evolution strategies simulate a smoothed problem", "es_noise", "es_noise/results/figures/success_against_sigma.png"),
+    ("One more dimension breaks it", "one_more_dim",
+     "one_more_dim/results/figures/point_mass_success_against_dimension.png"),
 )
 
 

@@ -45,6 +45,19 @@ def test_es_noise_readme_numbers_come_from_its_committed_results():
     assert module.results_block(module.load_tables()) in readme
 
 
+def test_one_more_dim_readme_numbers_come_from_its_committed_results():
+    module = _experiment_module("one_more_dim")
+    readme = (module.HERE / "README.md").read_text()
+    tables = module.load_tables()
+    assert module.results_block(tables) in readme
+    # The cliff table agrees with the success table it summarises, recomputed from the curves.
+    curves = module.pd.read_parquet(module.curves_path("point_mass"))
+    final = curves[curves["eval"] == curves["eval"].max()]
+    ppo = final[(final["algo"] == "ppo") & (final["reward"] == "sparse") & (final["level"] == 3)]
+    row = tables["success"].query("task == 'point_mass' and reward == 'sparse' and method == 'ppo' and level == 3")
+    assert len(ppo) == 256 and float(row["success"].iloc[0]) == (ppo["eval_success"] >= 0.5).mean()
+
+
 def test_swiss_cheese_readme_numbers_come_from_its_committed_probes():
     module = _experiment_module("swiss_cheese")
     readme = (module.HERE / "README.md").read_text()
