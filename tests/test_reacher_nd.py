@@ -20,7 +20,7 @@ def test_mjcf_compiles_and_sizes_follow_the_number_of_links(num_links):
     assert env.action_size == num_links and env.observation_size == 3 * num_links + 5
 
 
-@pytest.mark.parametrize("num_links", [1, 2, 3])
+@pytest.mark.parametrize("num_links", [1, 2])
 def test_every_target_lies_in_the_arms_workspace(num_links):
     # Equal links of total length 0.2 m reach exactly the closed disc of radius 0.2 m
     # (two or more links) or its boundary circle (one link): a target elsewhere is unsolvable.
