@@ -161,44 +161,79 @@ class WidthChoice:
                 "lane_width_steps_per_second": {str(k): round(v) for k, v in self.steps_per_second.items()}}
 
 
+def candidate_widths(max_width: int) -> list[int]:
+    """Widths `measure_width` tries, in order: 1, the largest power of two <= `max_width`, then the rest ascending.
+
+    The two ends come first because on a CPU the answer usually sits at one of
+    them (one seed of PPO on a physics task already fills the machine; a wide
+    vmap amortises per-op overhead on a cheap task), so a search cut short by
+    its time budget has still compared the two that matter most.
+    """
+    top = 1 << (min(max_width, MAX_WIDTH).bit_length() - 1)
+    middle = [1 << k for k in range(1, top.bit_length() - 1)]
+    return [1] + ([top] if top > 1 else []) + middle
+
+
 def measure_width(
     trainer,
     max_width: int,
     fits: Callable[[int], bool] = lambda width: True,
     repeats: int = 2,
     device=None,
+    run_env_steps: float | None = None,
+    search_fraction: float = 0.25,
 ) -> WidthChoice:
-    """Times candidate widths 1, 2, 4, ... on the actual device and picks the fastest.
+    """Times candidate widths on the actual device and picks the fastest.
 
-    Each candidate compiles its W-wide program (the chosen one's compile is
-    reused by the run), runs one warm-up step, then `repeats` timed steps.
-    The search stops at `max_width` (no more lanes to run), at the first
-    width that does not `fit` (memory), or after two widths in a row that
-    are each more than 20% slower than the best so far. One slow width is
-    not enough: on a CPU throughput can dip at a middle width and rise again
-    once the vmap amortises the per-step overhead (measured on the point
-    mass: W = 4 at 0.87x of W = 1, W = 64 at 2.3x).
+    Candidates are powers of two up to `max_width`, the two ends first
+    (`candidate_widths`). Each compiles its W-wide program (the chosen one's
+    compile is reused by the run), runs one warm-up step, then `repeats`
+    timed steps; a width that does not `fit` (memory) is skipped. The
+    search stops after two middle widths in a row that are each more than 20%
+    slower than the best so far (one slow width is not enough: on a CPU
+    throughput can dip at a middle width and rise again, measured on the
+    point mass: W = 4 at 0.87x of W = 1, W = 64 at 2.3x); and, when
+    `run_env_steps` (env steps the run will train, all lanes together) is
+    given, before a width whose cost (predicted as the last width's) would
+    take the search beyond `search_fraction` of the run's time at the best
+    rate so far. Compiling a physics program takes 40-70 s on a 2-core CPU,
+    so an unbounded search over a short group costs more than any width saves.
 
     Returns:
-      WidthChoice with the aggregate env steps per second of each width tried.
+      WidthChoice with the aggregate env steps per second of each width tried;
+      reason "measured", or "measured (search cut at its time budget)".
     """
     init, step = compiled(trainer)
     device = device or jax.local_devices()[0]
     timings: dict[int, float] = {}
-    width, slow_in_a_row = 1, 0
-    while width <= min(max_width, MAX_WIDTH) and fits(width) and slow_in_a_row < 2:
+    spent = last_cost = 0.0  # seconds of search beyond the first width; the last width's seconds
+    cut = False
+    slow_in_a_row = 0
+    for width in candidate_widths(max_width):
+        if slow_in_a_row >= 2:
+            break
+        if not fits(width):
+            continue  # too wide for memory; the smaller ones after it may fit
+        if timings and run_env_steps is not None:
+            run_seconds = run_env_steps / max(timings.values())
+            if spent + last_cost > search_fraction * run_seconds:
+                cut = True
+                break
+        started = time.perf_counter()
         inputs = jax.device_put((seed_keys(range(width)), lane_hparams(trainer, None, width)), device)
         state, metrics = step(init(*inputs))  # compiles, and warms up
         jax.block_until_ready(metrics)
-        started = time.perf_counter()
+        timed = time.perf_counter()
         for _ in range(repeats):
             state, metrics = step(state)
         jax.block_until_ready(metrics)
-        seconds = time.perf_counter() - started
+        seconds = time.perf_counter() - timed
+        last_cost = time.perf_counter() - started
+        spent += last_cost if timings else 0.0
         timings[width] = width * trainer.env_steps_per_step * repeats / max(seconds, 1e-9)
-        slow_in_a_row = slow_in_a_row + 1 if timings[width] < 0.8 * max(timings.values()) else 0
-        width *= 2
+        if len(timings) > 2:  # a middle width
+            slow_in_a_row = slow_in_a_row + 1 if timings[width] < 0.8 * max(timings.values()) else 0
     if not timings:
         raise ValueError("no lane width fits the memory budget; lower the network or batch size")
     best = max(timings, key=timings.get)
-    return WidthChoice(best, timings, "measured")
+    return WidthChoice(best, timings, "measured (search cut at its time budget)" if cut else "measured")

@@ -259,7 +259,7 @@ def run(
         spec's `lane_width`). Otherwise the width a resumed directory recorded
         for the group, else the fastest
         measured on this device (`rlab.lanes.measure_width`, at most the chunk
-        size); with several processes and none recorded, the chunk size, so
+        size, the search capped at a quarter of the group's estimated run time); with several processes and none recorded, the chunk size, so
         that all processes agree. Recorded per group in the manifest.
       process: (index, count) of this process among those sharing the sweep;
         default `(jax.process_index(), jax.process_count())`, so that under
@@ -316,7 +316,9 @@ def _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width,
             jax.clear_caches()
             env = envs.make(spec.env, **group.env_params)
             trainers[group.index] = rlab.trainers.make(group.algo, env, **group.hparams)
-            choice = _lane_width(store, trainers[group.index], group, lane_width, chunk_size, spec.num_seeds, process)
+            choice = _lane_width(
+                store, trainers[group.index], group, lane_width, chunk_size, spec.num_seeds, spec.num_evals, process
+            )
             reporter.width_chosen(group, choice)
         trainer, width = trainers[group.index], store.lane_width(group.id)["lane_width"]
         started = time.perf_counter()
@@ -366,8 +368,15 @@ def _check_builds(spec, all_groups) -> None:
             rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
 
 
-def _lane_width(store, trainer, group: Group, given, chunk_size: int, num_seeds: int, process) -> lanes.WidthChoice:
-    """The group's lane width: the one recorded for it, else given, else measured; recorded in the store."""
+def _lane_width(
+    store, trainer, group: Group, given, chunk_size: int, num_seeds: int, num_evals: int, process
+) -> lanes.WidthChoice:
+    """The group's lane width: the one recorded for it, else given, else measured; recorded in the store.
+
+    The measurement's time is capped at a quarter of the group's estimated
+    run time (`lanes.measure_width`), so a short physics group is not spent
+    compiling candidate widths.
+    """
     stored = store.lane_width(group.id)
     if stored is not None:
         if given is not None and given != stored["lane_width"]:
@@ -381,8 +390,9 @@ def _lane_width(store, trainer, group: Group, given, chunk_size: int, num_seeds:
     elif process[1] > 1:
         choice = lanes.WidthChoice(chunk_size, {}, "default for several processes")
     else:
-        lanes_in_group = min(chunk_size, num_seeds * len(group.float_combos))
-        choice = lanes.measure_width(trainer, max_width=lanes_in_group)
+        group_lanes = num_seeds * len(group.float_combos)
+        run_env_steps = group_lanes * num_evals * trainer.env_steps_per_step
+        choice = lanes.measure_width(trainer, max_width=min(chunk_size, group_lanes), run_env_steps=run_env_steps)
     store.record_lane_width(group.id, choice.describe())
     return choice
 

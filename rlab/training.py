@@ -66,7 +66,7 @@ def train(
       progress: show a progress bar (default: when stderr is a terminal).
       lane_width: seeds per compiled program, W. Default: all seeds in one
         program. "auto": the fastest width measured on this device
-        (`rlab.lanes.measure_width`). A seed's results are bitwise the same
+        (`rlab.lanes.measure_width`, a search of at most a quarter of the run's time). A seed's results are bitwise the same
         whatever other seeds run, for the same W.
 
     Returns:
@@ -78,7 +78,8 @@ def train(
     if num_evals < 1:
         raise ValueError(f"num_evals = {num_evals}; allowed: an integer >= 1")
     if lane_width == "auto":
-        lane_width = lanes.measure_width(trainer, max_width=seeds.size).width
+        run_env_steps = seeds.size * num_evals * trainer.env_steps_per_step
+        lane_width = lanes.measure_width(trainer, max_width=seeds.size, run_env_steps=run_env_steps).width
     elif lane_width is None:
         lane_width = seeds.size
     elif not (isinstance(lane_width, int) and lane_width >= 1):

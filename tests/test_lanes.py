@@ -41,12 +41,23 @@ def test_per_lane_hyperparameters_follow_their_lanes_across_blocks(trainer):
         np.testing.assert_array_equal(blocked.metrics["update_norm"][lane], alone.metrics["update_norm"][0])
 
 
-def test_measure_width_times_doubling_widths_and_picks_the_fastest(trainer):
+def test_measure_width_tries_both_ends_first_and_picks_the_fastest(trainer):
+    assert lanes.candidate_widths(8) == [1, 8, 2, 4] and lanes.candidate_widths(12) == [1, 8, 2, 4]
+    assert lanes.candidate_widths(1) == [1] and lanes.candidate_widths(2) == [1, 2]
     choice = lanes.measure_width(trainer, max_width=8, repeats=1)
-    tried = sorted(choice.steps_per_second)
-    assert tried[0] == 1 and all(b == 2 * a for a, b in zip(tried, tried[1:])) and tried[-1] <= 8
+    tried = list(choice.steps_per_second)
+    assert tried == lanes.candidate_widths(8)[: len(tried)] and len(tried) >= 2
     assert choice.width == max(choice.steps_per_second, key=choice.steps_per_second.get)
     assert choice.reason == "measured" and all(v > 0 for v in choice.steps_per_second.values())
     assert lanes.measure_width(trainer, max_width=8, fits=lambda w: w <= 2, repeats=1).width <= 2
     described = choice.describe()
     assert described["lane_width"] == choice.width and set(described["lane_width_steps_per_second"]) == set(map(str, tried))
+
+
+def test_measure_width_stops_when_the_search_would_outweigh_the_run(trainer):
+    # A run of a few env steps is over long before a second compile pays: only W = 1 is measured.
+    short = lanes.measure_width(trainer, max_width=8, repeats=1, run_env_steps=10)
+    assert list(short.steps_per_second) == [1] and short.width == 1 and "budget" in short.reason
+    # A run of 10^12 env steps affords every candidate.
+    long = lanes.measure_width(trainer, max_width=8, repeats=1, run_env_steps=1e12)
+    assert set(long.steps_per_second) >= {1, 8} and long.reason == "measured"
