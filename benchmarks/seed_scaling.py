@@ -2,17 +2,21 @@
 
     python benchmarks/seed_scaling.py [--tasks point_mass reacher_nd brax_reacher] [--seeds 1 8 64 256]
 
-For each task it trains PPO (64 envs x 10 steps per iteration, 4 epochs x 4
-minibatches, 2 x 64 networks, one evaluation episode) with the lane runner
-(`rlab.lanes`) and prints, for S seeds, the aggregate training env steps per
-second of all seeds together at three lane widths W (seeds per compiled
-program): W = 1 (one seed per program, programs back to back), the W that
-`rlab.lanes.measure_width` picks on this machine, and W = S (one full-width
-vmap, what a naive seed-parallel runner does). The first call of each width
-includes its compile; its seconds are printed. Achieved FLOP/s (XLA's cost
-analysis of the program over its wall time) stand beside an f32 matmul
-roofline measured in the same run. Ratios are measured side by side, so they
-compare like with like on a shared machine; absolute figures vary.
+For each task it trains PPO with the lane runner (`rlab.lanes`) and prints,
+for S seeds, the aggregate env steps per second of all seeds together at
+three lane widths W (seeds per compiled program): W = 1 (one seed per
+program, programs back to back), the W that `rlab.lanes.measure_width` picks
+on this machine, and W = S (one full-width vmap, what a naive seed-parallel
+runner does). The point mass runs PPO's defaults (16 envs x 32 steps, 4
+epochs x 4 minibatches, 2 x 64 networks, 32 evaluation episodes every 10
+iterations); the physics tasks run 64 envs x 10 steps per iteration with one
+evaluation episode every 20 iterations (every 100 on `brax/reacher`, whose
+episodes last 1,000 steps), so that the figure is training throughput. The
+first call of each width includes its compile; its seconds are printed.
+Achieved FLOP/s (XLA's cost analysis of the program over its wall time) stand
+beside an f32 matmul roofline measured in the same run. Ratios are measured
+side by side, so they compare like with like on a shared machine; absolute
+figures vary.
 """
 
 from __future__ import annotations
@@ -29,12 +33,12 @@ import envs
 import rlab.trainers
 from rlab import lanes
 
-TASKS = {
-    "point_mass": ("cheese_point_mass", dict(dim=2, reward="dense")),
-    "reacher_nd": ("reacher_nd", dict(num_links=2)),
-    "brax_reacher": ("brax/reacher", {}),
+PHYSICS_PPO = dict(num_envs=64, rollout_length=10, num_epochs=4, num_minibatches=4, eval_episodes=1)
+TASKS = {  # name -> (env id, env parameters, PPO configuration)
+    "point_mass": ("cheese_point_mass", dict(dim=2, reward="dense"), {}),
+    "reacher_nd": ("reacher_nd", dict(num_links=2), dict(PHYSICS_PPO, iterations_per_eval=20)),
+    "brax_reacher": ("brax/reacher", {}, dict(PHYSICS_PPO, iterations_per_eval=100)),
 }
-PPO = dict(num_envs=64, rollout_length=10, num_epochs=4, num_minibatches=4, eval_episodes=1, iterations_per_eval=2)
 
 
 def matmul_roofline(size: int = 2048, repeats: int = 5) -> float:
@@ -91,8 +95,8 @@ def main() -> None:
           f"f32 matmul roofline {roofline / 1e9:,.1f} GFLOP/s")
     print(f"{'task':<13} {'seeds':>5} {'W':>9} {'first run s':>11} {'env steps/s':>12} {'vs 1 seed':>9} {'GFLOP/s':>8}")
     for name in args.tasks:
-        env_id, params = TASKS[name]
-        trainer = rlab.trainers.make("ppo", envs.make(env_id, **params), **PPO)
+        env_id, params, ppo = TASKS[name]
+        trainer = rlab.trainers.make("ppo", envs.make(env_id, **params), **ppo)
         started = time.perf_counter()
         choice = lanes.measure_width(trainer, max_width=max(args.seeds))
         timings = ", ".join(f"W={w}: {v:,.0f}" for w, v in choice.steps_per_second.items())
