@@ -5,7 +5,7 @@
 For each task it trains PPO with the lane runner (`rlab.lanes`) and prints,
 for S seeds, the aggregate env steps per second of all seeds together at
 three lane widths W (seeds per compiled program): W = 1 (one seed per
-program, programs back to back), the W that `rlab.lanes.measure_width` picks
+program, blocks round robin over the devices), the W that `rlab.lanes.measure_width` picks
 on this machine, and W = S (one full-width vmap, what a naive seed-parallel
 runner does). The point mass runs PPO's defaults (16 envs x 32 steps, 4
 epochs x 4 minibatches, 2 x 64 networks, 32 evaluation episodes every 10
@@ -16,7 +16,9 @@ first call of each width includes its compile; its seconds are printed.
 Achieved FLOP/s (XLA's cost analysis of the program over its wall time) stand
 beside an f32 matmul roofline measured in the same run. Ratios are measured
 side by side, so they compare like with like on a shared machine; absolute
-figures vary.
+figures vary. As the `rlab` command line does, the CPU is split into one
+JAX device per core (`rlab.host`; `--cpu-devices 1` gives JAX's single
+device), and blocks run round robin over the devices; one seed runs on one.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import jax.numpy as jnp
 
 import envs
 import rlab.trainers
-from rlab import lanes
+from rlab import host, lanes
 
 PHYSICS_PPO = dict(num_envs=64, rollout_length=10, num_epochs=4, num_minibatches=4, eval_episodes=1)
 TASKS = {  # name -> (env id, env parameters, PPO configuration)
@@ -82,7 +84,10 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=2, help="timed evaluations per figure")
     parser.add_argument("--max-full-width", type=int, default=64,
                         help="largest S run as one S-wide program (wider ones exhaust 24 GiB on physics tasks)")
+    parser.add_argument("--cpu-devices", type=int, default=None,
+                        help="JAX CPU devices (default: one per core, as the rlab command line uses; 1: JAX's default)")
     args = parser.parse_args()
+    host.use_cpu_cores(args.cpu_devices)
     if len(args.tasks) > 1:
         # One process per task: every width is a compiled program, and a process that
         # holds dozens of physics programs runs out of memory for LLVM's code.

@@ -176,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rlab` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
+        from rlab import host
+
+        host.use_cpu_cores()  # before anything starts JAX's backends
         return args.handler(args)
     except ValueError as err:
         # Our own validation errors carry their explanation; anything else is a bug.

@@ -103,7 +103,8 @@ def run_lanes(
       hparams: float-hyperparameter overrides: scalars, or one value per lane.
       width: W, lanes per compiled program; the last block is padded with
         copies of the first lane (whose results are dropped).
-      devices: where blocks run, round robin (default: the first local device).
+      devices: where blocks run, round robin (default: every local device;
+        see `rlab.host` for one CPU device per core).
       on_eval: called after each evaluation of all blocks has been dispatched.
 
     Returns:
@@ -114,7 +115,7 @@ def run_lanes(
         raise ValueError("seeds: give at least one integer seed")
     if width < 1:
         raise ValueError(f"width = {width}; allowed: an integer >= 1")
-    devices = list(devices or jax.local_devices()[:1])
+    devices = list(devices or jax.local_devices())
     per_lane = lane_hparams(trainer, hparams, seeds.size)
     num_blocks = -(-seeds.size // width)
     padded = np.r_[np.arange(seeds.size), np.zeros(num_blocks * width - seeds.size, np.int64)]
@@ -179,16 +180,19 @@ def measure_width(
     max_width: int,
     fits: Callable[[int], bool] = lambda width: True,
     repeats: int = 2,
-    device=None,
+    devices=None,
     run_env_steps: float | None = None,
     search_fraction: float = 0.25,
 ) -> WidthChoice:
     """Times candidate widths on the actual device and picks the fastest.
 
-    Candidates are powers of two up to `max_width`, the two ends first
-    (`candidate_widths`). Each compiles its W-wide program (the chosen one's
-    compile is reused by the run), runs one warm-up step, then `repeats`
-    timed steps; a width that does not `fit` (memory) is skipped. The
+    Candidates are powers of two up to `max_width` (the lanes a run will
+    have), the two ends first (`candidate_widths`). A width is timed as the
+    run would use it: with `devices` (default: every local device) it runs
+    one block on each of min(devices, ceil(max_width / W)) devices at once,
+    the round robin of `run_lanes`. Each compiles its W-wide program once per
+    device used (the chosen one's compiles are reused by the run), runs one
+    warm-up step, then `repeats` timed steps; a width that does not `fit` (memory) is skipped. The
     search stops after two middle widths in a row that are each more than 20%
     slower than the best so far (one slow width is not enough: on a CPU
     throughput can dip at a middle width and rise again, measured on the
@@ -204,7 +208,7 @@ def measure_width(
       reason "measured", or "measured (search cut at its time budget)".
     """
     init, step = compiled(trainer)
-    device = device or jax.local_devices()[0]
+    devices = list(devices or jax.local_devices())
     timings: dict[int, float] = {}
     spent = last_cost = 0.0  # seconds of search beyond the first width; the last width's seconds
     cut = False
@@ -220,17 +224,18 @@ def measure_width(
                 cut = True
                 break
         started = time.perf_counter()
-        inputs = jax.device_put((seed_keys(range(width)), lane_hparams(trainer, None, width)), device)
-        state, metrics = step(init(*inputs))  # compiles, and warms up
-        jax.block_until_ready(metrics)
+        used = devices[: min(len(devices), -(-max_width // width))]
+        inputs = (seed_keys(range(width)), lane_hparams(trainer, None, width))
+        states = [step(init(*jax.device_put(inputs, device)))[0] for device in used]  # compiles, and warms up
+        jax.block_until_ready(states)
         timed = time.perf_counter()
         for _ in range(repeats):
-            state, metrics = step(state)
-        jax.block_until_ready(metrics)
+            states = [step(state)[0] for state in states]  # the devices work at once
+        jax.block_until_ready(states)
         seconds = time.perf_counter() - timed
         last_cost = time.perf_counter() - started
         spent += last_cost if timings else 0.0
-        timings[width] = width * trainer.env_steps_per_step * repeats / max(seconds, 1e-9)
+        timings[width] = len(used) * width * trainer.env_steps_per_step * repeats / max(seconds, 1e-9)
         if len(timings) > 2:  # a middle width
             slow_in_a_row = slow_in_a_row + 1 if timings[width] < 0.8 * max(timings.values()) else 0
     if not timings:

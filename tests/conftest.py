@@ -5,7 +5,15 @@
 a few minutes, the one CI runs); `pytest --slow=all` runs every slow test.
 """
 
+import os
+
 import pytest
+
+# One CPU device in tests and in the `rlab` commands they start (the command line's
+# default is one device per core, `rlab.host`): the two pytest workers already use
+# both cores, and every extra device compiles its own copy of each program.
+# Tests that check the device split set their own value.
+os.environ["RLAB_CPU_DEVICES"] = "1"
 
 # `envs` chooses MuJoCo's OpenGL backend (EGL without a display) before importing
 # MuJoCo; import it before any test module imports MuJoCo itself.

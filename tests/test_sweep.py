@@ -200,7 +200,7 @@ def test_sharding_over_four_devices_gives_the_same_bits_as_one(reference, tmp_pa
     out = tmp_path / "sharded"
     result = run_cli(
         "sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet", "--cache-dir", "none",
-        env={"XLA_FLAGS": "--xla_force_host_platform_device_count=4"},
+        env={"RLAB_CPU_DEVICES": "4"},  # four CPU devices (`rlab.host`), blocks round robin over them
     )
     assert result.returncode == 0, result.stderr
     assert len(results.read_manifest(out)["backend"]["devices"]) == 4
