@@ -24,6 +24,7 @@ device), and blocks run round robin over the devices; one seed runs on one.
 from __future__ import annotations
 
 import argparse
+import math
 import subprocess
 import sys
 import time
@@ -66,11 +67,17 @@ def step_flops(trainer, width: int) -> float:
     return float((analysis or {}).get("flops", 0.0))
 
 
-def throughput(trainer, num_seeds: int, width: int, evals: int) -> tuple[float, float]:
-    """(seconds of a first one-evaluation run, which compiles; aggregate env steps/s of a timed run)."""
+def throughput(trainer, num_seeds: int, width: int, timed_env_steps: float) -> tuple[float, float]:
+    """(seconds of a first one-evaluation run, which compiles; aggregate env steps/s of a timed run).
+
+    The timed run trains at least `timed_env_steps` env steps in all (more
+    evaluations for fewer seeds), so one seed is timed over as much work as
+    256 and per-call overheads do not decide the ratio.
+    """
     started = time.perf_counter()
     lanes.run_lanes(trainer, range(num_seeds), None, 1, width)
     first = time.perf_counter() - started
+    evals = max(1, math.ceil(timed_env_steps / (num_seeds * trainer.env_steps_per_step)))
     started = time.perf_counter()
     lanes.run_lanes(trainer, range(num_seeds), None, evals, width)
     seconds = time.perf_counter() - started
@@ -81,7 +88,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 8, 64, 256])
-    parser.add_argument("--evals", type=int, default=2, help="timed evaluations per figure")
+    parser.add_argument("--timed-steps", type=float, default=2e6, help="env steps (all seeds) timed per figure")
     parser.add_argument("--max-full-width", type=int, default=64,
                         help="largest S run as one S-wide program (wider ones exhaust 24 GiB on physics tasks)")
     parser.add_argument("--cpu-devices", type=int, default=None,
@@ -103,7 +110,9 @@ def main() -> None:
         env_id, params, ppo = TASKS[name]
         trainer = rlab.trainers.make("ppo", envs.make(env_id, **params), **ppo)
         started = time.perf_counter()
-        choice = lanes.measure_width(trainer, max_width=max(args.seeds))
+        # The search a sweep would make for a group of the largest seed count at this budget.
+        run_env_steps = max(args.seeds) * 10 * trainer.env_steps_per_step
+        choice = lanes.measure_width(trainer, max_width=max(args.seeds), run_env_steps=run_env_steps)
         timings = ", ".join(f"W={w}: {v:,.0f}" for w, v in choice.steps_per_second.items())
         print(f"{name}: measured in {time.perf_counter() - started:.0f} s -> W = {choice.width} ({timings})", flush=True)
         one_seed = None
@@ -115,7 +124,7 @@ def main() -> None:
                     continue  # the same program as a row already printed
                 if label == "S" and width > args.max_full_width:
                     continue
-                first, rate = throughput(trainer, num_seeds, width, args.evals)
+                first, rate = throughput(trainer, num_seeds, width, args.timed_steps)
                 if num_seeds == 1:
                     one_seed = rate
                 if width not in flops:
