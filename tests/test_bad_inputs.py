@@ -2,6 +2,7 @@
 
 import pytest
 
+from rlab import cli
 from tests.sweep_cases import tiny_spec
 from tests.test_sweep import run_cli
 
@@ -64,8 +65,22 @@ BAD_SWEEP_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("edit, extra, message", BAD_SWEEP_INPUTS, ids=[m[:30] for _, _, m in BAD_SWEEP_INPUTS])
-def test_bad_sweep_input_is_one_line_exit_2_and_creates_nothing(tmp_path, edit, extra, message):
+def run_main(capsys, *args) -> tuple[int, str]:
+    """Runs `rlab` in this process (its `main`, as the console script does); returns (exit code, stderr).
+
+    In-process, because each `rlab` process spends ~10 s importing JAX, Brax
+    and MJX before it can refuse anything; an escaping exception (what would
+    print a traceback) fails the test. The process boundary itself is checked
+    once below.
+    """
+    try:
+        code = cli.main(list(args))
+    except SystemExit as exit_:  # argparse's own refusals
+        code = exit_.code
+    return code, capsys.readouterr().err
+
+
+def write_spec(tmp_path, edit, extra) -> tuple[list[str], set]:
     text = tiny_spec(6)
     if edit:
         assert edit[0] in text
@@ -74,10 +89,24 @@ def test_bad_sweep_input_is_one_line_exit_2_and_creates_nothing(tmp_path, edit, 
     spec_path.write_text(text)
     (tmp_path / "a_file").write_text("not a sweep")
     extra = [arg.replace("{file}", str(tmp_path / "a_file")) for arg in extra]
-    before = set(tmp_path.rglob("*"))
-    result = run_cli("sweep", str(spec_path), "--out", str(tmp_path / "out"), "--cache-dir", "none", *extra,
-                     timeout=120)
-    assert result.returncode == 2, result.stderr
-    assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
-    assert len(result.stderr.strip().splitlines()) <= 2  # one problem line (a spec file may name two problems)
+    args = ["sweep", str(spec_path), "--out", str(tmp_path / "out"), "--cache-dir", "none", *extra]
+    return args, set(tmp_path.rglob("*"))
+
+
+@pytest.mark.parametrize("edit, extra, message", BAD_SWEEP_INPUTS, ids=[m[:30] for _, _, m in BAD_SWEEP_INPUTS])
+def test_bad_sweep_input_is_one_line_exit_2_and_creates_nothing(tmp_path, capsys, edit, extra, message):
+    args, before = write_spec(tmp_path, edit, extra)
+    code, stderr = run_main(capsys, *args)
+    assert code == 2, stderr
+    assert message in stderr and "Traceback" not in stderr, stderr
+    assert len(stderr.strip().splitlines()) <= 2  # one problem line (a spec file may name two problems)
     assert set(tmp_path.rglob("*")) == before  # no directory or file made for a refused command
+
+
+def test_a_refusal_is_the_same_through_the_installed_process(tmp_path):
+    # Refused by the build check, after the process has imported the trainers and environments.
+    edit, extra, message = next(case for case in BAD_SWEEP_INPUTS if "must be even" in case[2])
+    args, before = write_spec(tmp_path, edit, extra)
+    result = run_cli(*args, timeout=120)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and set(tmp_path.rglob("*")) == before

@@ -25,7 +25,7 @@ def test_every_target_lies_in_the_arms_workspace(num_links):
     # Equal links of total length 0.2 m reach exactly the closed disc of radius 0.2 m
     # (two or more links) or its boundary circle (one link): a target elsewhere is unsolvable.
     env = envs.make("reacher_nd", num_links=num_links)
-    states = jax.vmap(env.reset)(jax.random.split(jax.random.PRNGKey(1), 4096))
+    states = jax.jit(jax.vmap(env.reset))(jax.random.split(jax.random.PRNGKey(1), 4096))
     radius = np.linalg.norm(np.asarray(states.info["target"]), axis=-1)
     if num_links == 1:
         np.testing.assert_allclose(radius, 0.2, rtol=1e-6)
@@ -47,7 +47,7 @@ def test_mjx_agrees_with_c_mujoco_on_a_rollout():
 
 def test_success_on_the_last_step_when_the_fingertip_is_in_the_target():
     env = envs.make("reacher_nd", num_links=2, horizon=3, target_radius=0.02)
-    state = env.reset(jax.random.PRNGKey(0))
+    state = jax.jit(env.reset)(jax.random.PRNGKey(0))  # compiled: MJX op by op takes ~30 s
     tip = env.fingertip(state.pipeline_state)
     on_target = state.replace(info={**state.info, "target": tip})
     step = jax.jit(env.step)
@@ -65,7 +65,7 @@ def test_success_on_the_last_step_when_the_fingertip_is_in_the_target():
 
 def test_dense_return_telescopes_to_the_change_in_distance():
     env = envs.make("reacher_nd", num_links=2, horizon=6, reward="dense")
-    state = env.reset(jax.random.PRNGKey(1))
+    state = jax.jit(env.reset)(jax.random.PRNGKey(1))
     start = float(state.metrics["distance"])
     total = 0.0
     step = jax.jit(env.step)
