@@ -129,6 +129,14 @@ def test_rerunning_a_finished_sweep_runs_nothing_and_changes_nothing(reference, 
     pd.testing.assert_frame_equal(before, rows(reference))
 
 
+def stored_chunks(out) -> int:
+    """How many chunks the sweep's manifest lists so far (0 before it has one)."""
+    try:
+        return len(results.read_manifest(out)["chunks"])
+    except ValueError:  # no manifest yet (a UsageError)
+        return 0
+
+
 def test_resume_after_sigkill_equals_an_uninterrupted_run(reference, tmp_path):
     spec_path = write_spec(tmp_path)
     out = tmp_path / "out"
@@ -138,7 +146,8 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(reference, tmp_path):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 300
-    while time.time() < deadline and len(list((out / "chunks").glob("*.parquet"))) < 2:
+    # Killed once the manifest lists two chunks (a chunk's file lands before the manifest names it).
+    while time.time() < deadline and stored_chunks(out) < 2:
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
