@@ -13,8 +13,10 @@ iterations); the physics tasks run 64 envs x 10 steps per iteration with one
 evaluation episode every 20 iterations (every 100 on `brax/reacher`, whose
 episodes last 1,000 steps), so that the figure is training throughput. The
 first call of each width includes its compile; its seconds are printed.
-Achieved FLOP/s (XLA's cost analysis of the program over its wall time) stand
-beside an f32 matmul roofline measured in the same run. Ratios are measured
+Achieved matmul FLOP/s (the dot products of the program's jaxpr, loops
+multiplied by their trip counts, over its wall time; `matmul_flops` says why
+not XLA's cost analysis) stand beside an f32 matmul roofline measured in the
+same run. Ratios are measured
 side by side, so they compare like with like on a shared machine; absolute
 figures vary. As the `rlab` command line does, the CPU is split into one
 JAX device per core (`rlab.host`; `--cpu-devices 1` gives JAX's single
@@ -30,6 +32,7 @@ import sys
 import time
 
 import jax
+import jax.extend.core
 import jax.numpy as jnp
 
 import envs
@@ -57,14 +60,48 @@ def matmul_roofline(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size**3 / best
 
 
-def step_flops(trainer, width: int) -> float:
-    """FLOPs of one W-wide trainer step as XLA's cost analysis counts them (0 if unreported)."""
+def matmul_flops(jaxpr) -> tuple[float, int]:
+    """(FLOPs of the dot products in `jaxpr`, loops multiplied by their trip counts; while loops found).
+
+    XLA's cost analysis counts a loop's body once, whatever its trip count, so
+    it undercounts a trainer step (a scan over iterations, each a scan over
+    env steps and minibatches) by orders of magnitude. This walks the jaxpr
+    instead: a scan's body counts `length` times, a cond its costliest branch,
+    and a while loop's body once (its trip count is not known before it runs;
+    the count is then a lower bound, which the second value flags).
+    """
+    total, whiles = 0.0, 0
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        if name == "dot_general":
+            (contract, _), _ = eqn.params["dimension_numbers"]
+            lhs = eqn.invars[0].aval.shape
+            total += 2 * math.prod(eqn.outvars[0].aval.shape) * math.prod(lhs[d] for d in contract)
+            continue
+        inner = [matmul_flops(sub) for sub in _subjaxprs(eqn.params)]
+        if not inner:
+            continue
+        flops = max(f for f, _ in inner) if name == "cond" else sum(f for f, _ in inner)
+        total += flops * (eqn.params["length"] if name == "scan" else 1)
+        whiles += sum(w for _, w in inner) + (name == "while")
+    return total, whiles
+
+
+def _subjaxprs(params):
+    """The jaxprs among a primitive's parameters (a ClosedJaxpr, a Jaxpr, or tuples of them)."""
+    for value in params.values():
+        for item in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(item, jax.extend.core.ClosedJaxpr):
+                yield item.jaxpr
+            elif isinstance(item, jax.extend.core.Jaxpr):
+                yield item
+
+
+def step_flops(trainer, width: int) -> tuple[float, int]:
+    """(matmul FLOPs of one W-wide trainer step, while loops counted once) from the step's jaxpr."""
     init, step = lanes.compiled(trainer)
     state = jax.eval_shape(init, lanes.seed_keys(range(width)), lanes.lane_hparams(trainer, None, width))
-    analysis = step.lower(state).compile().cost_analysis()
-    if isinstance(analysis, list):
-        analysis = analysis[0] if analysis else {}
-    return float((analysis or {}).get("flops", 0.0))
+    return matmul_flops(jax.make_jaxpr(step)(state).jaxpr)
 
 
 def throughput(trainer, num_seeds: int, width: int, timed_env_steps: float) -> tuple[float, float]:
@@ -91,6 +128,12 @@ def main() -> None:
     parser.add_argument("--timed-steps", type=float, default=2e6, help="env steps (all seeds) timed per figure")
     parser.add_argument("--max-full-width", type=int, default=64,
                         help="largest S run as one S-wide program (wider ones exhaust 24 GiB on physics tasks)")
+    parser.add_argument("--no-search", action="store_true",
+                        help="skip the width search and run W = S (on an accelerator, where one program per seed "
+                             "count is the cost that matters and the widest vmap is the expected answer)")
+    parser.add_argument("--w1-up-to", type=int, default=None,
+                        help="largest seed count also run at W = 1 (default: all; on an accelerator W = 1 runs "
+                             "the seeds one after another, so its aggregate is one seed's)")
     parser.add_argument("--cpu-devices", type=int, default=None,
                         help="JAX CPU devices (default: one per core, as the rlab command line uses; 1: JAX's default)")
     args = parser.parse_args()
@@ -105,16 +148,21 @@ def main() -> None:
     roofline = matmul_roofline()
     print(f"backend: {jax.default_backend()}, devices: {len(jax.devices())} x {jax.devices()[0].device_kind}; "
           f"f32 matmul roofline {roofline / 1e9:,.1f} GFLOP/s")
-    print(f"{'task':<13} {'seeds':>5} {'W':>9} {'first run s':>11} {'env steps/s':>12} {'vs 1 seed':>9} {'GFLOP/s':>8}")
+    print(f"{'task':<13} {'seeds':>5} {'W':>9} {'first run s':>11} {'env steps/s':>12} {'vs 1 seed':>9} {'matmul GFLOP/s':>14}")
     for name in args.tasks:
         env_id, params, ppo = TASKS[name]
         trainer = rlab.trainers.make("ppo", envs.make(env_id, **params), **ppo)
         started = time.perf_counter()
-        # The search a sweep would make for a group of the largest seed count at this budget.
-        run_env_steps = max(args.seeds) * 10 * trainer.env_steps_per_step
-        choice = lanes.measure_width(trainer, max_width=max(args.seeds), run_env_steps=run_env_steps)
-        timings = ", ".join(f"W={w}: {v:,.0f}" for w, v in choice.steps_per_second.items())
-        print(f"{name}: measured in {time.perf_counter() - started:.0f} s -> W = {choice.width} ({timings})", flush=True)
+        if args.no_search:
+            choice = lanes.WidthChoice(max(args.seeds), {}, "given")
+            print(f"{name}: no width search, W = S", flush=True)
+        else:
+            # The search a sweep would make for a group of the largest seed count at this budget.
+            run_env_steps = max(args.seeds) * 10 * trainer.env_steps_per_step
+            choice = lanes.measure_width(trainer, max_width=max(args.seeds), run_env_steps=run_env_steps)
+            timings = ", ".join(f"W={w}: {v:,.0f}" for w, v in choice.steps_per_second.items())
+            print(f"{name}: measured in {time.perf_counter() - started:.0f} s -> W = {choice.width} ({timings})",
+                  flush=True)
         one_seed = None
         flops = {}
         for num_seeds in args.seeds:
@@ -124,15 +172,18 @@ def main() -> None:
                     continue  # the same program as a row already printed
                 if label == "S" and width > args.max_full_width:
                     continue
+                if label == "1" and args.w1_up_to is not None and num_seeds > max(1, args.w1_up_to):
+                    continue
                 first, rate = throughput(trainer, num_seeds, width, args.timed_steps)
                 if num_seeds == 1:
                     one_seed = rate
                 if width not in flops:
                     flops[width] = step_flops(trainer, width)
-                steps_per_program = width * trainer.env_steps_per_step
-                achieved = flops[width] * rate / steps_per_program
+                step_matmul_flops, whiles = flops[width]
+                achieved = step_matmul_flops * rate / (width * trainer.env_steps_per_step)
+                bound = ">=" if whiles else ""  # a while loop's body was counted once
                 print(f"{name:<13} {num_seeds:>5} {f'{width} ({label})':>9} {first:>11.1f} {rate:>12,.0f} "
-                      f"{rate / one_seed:>8.2f}x {achieved / 1e9:>8.1f}", flush=True)
+                      f"{rate / one_seed:>8.2f}x {bound + f'{achieved / 1e9:.1f}':>14}", flush=True)
 
 
 if __name__ == "__main__":

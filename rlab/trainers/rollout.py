@@ -39,6 +39,30 @@ def episode_length_of(env, requested: int) -> int:
     return int(horizon)
 
 
+def env_functions(env) -> tuple[Callable, Callable]:
+    """(reset, step) of `env`, each wrapped in `jax.jit` once per environment object.
+
+    A trainer's program calls reset in up to three places (the first batch,
+    the start states of `collect`, evaluation episodes) and step in two, and
+    a population method calls them again per member. Inside a traced program
+    a jitted function is traced once per argument shape and reused, so an MJX
+    forward pass (about 2 s of Python tracing on a 2-core CPU) is traced once
+    instead of at every call site: PPO on `reacher_nd` traced in 13 s instead
+    of 20 s. XLA inlines the calls, so the compiled program is the same.
+    The pair is kept on the environment object itself (not in a registry
+    that would keep every environment alive).
+    """
+    attributes = getattr(env, "__dict__", None)
+    if attributes is None:  # an environment without instance attributes: nothing to share
+        return env.reset, env.step
+    if _FUNCTIONS not in attributes:
+        attributes[_FUNCTIONS] = (jax.jit(env.reset), jax.jit(env.step))
+    return attributes[_FUNCTIONS]
+
+
+_FUNCTIONS = "_rlab_jitted_reset_and_step"
+
+
 def _success(state) -> jax.Array:
     return state.metrics.get("success", jnp.zeros_like(state.reward))
 
@@ -71,7 +95,8 @@ class EnvBatch:
 
 
 def reset_batch(env, key: jax.Array, num_envs: int) -> EnvBatch:
-    state = jax.vmap(env.reset)(jax.random.split(key, num_envs))
+    reset, _ = env_functions(env)
+    state = jax.vmap(reset)(jax.random.split(key, num_envs))
     return EnvBatch(state=state, episode_step=jnp.zeros((num_envs,), jnp.int32))
 
 
@@ -104,7 +129,8 @@ def collect(
     num_envs = batch.episode_step.shape[0]
     resets = -(-num_steps // min_episode_length(env, episode_length))
     steps_key, reset_key = jax.random.split(key)
-    fresh = jax.vmap(env.reset)(jax.random.split(reset_key, resets * num_envs))
+    reset, step = env_functions(env)
+    fresh = jax.vmap(reset)(jax.random.split(reset_key, resets * num_envs))
     fresh = jax.tree.map(lambda x: x.reshape((resets, num_envs) + x.shape[1:]), fresh)  # [R, B, ...]
     env_index = jnp.arange(num_envs)
 
@@ -112,7 +138,7 @@ def collect(
         batch, used = carry
         obs = batch.state.obs
         action, log_prob = jax.vmap(act)(obs, jax.random.split(act_key, num_envs))
-        state = jax.vmap(env.step)(batch.state, action)
+        state = jax.vmap(step)(batch.state, action)
         episode_step = batch.episode_step + 1
         termination = state.done.astype(jnp.float32)
         truncation = ((episode_step >= episode_length) & (termination == 0)).astype(jnp.float32)
@@ -163,9 +189,11 @@ class EpisodeStats:
 def run_episodes(env, act: ActFn, key: jax.Array, num_episodes: int, episode_length: int) -> EpisodeStats:
     """Runs E independent episodes from fresh resets, each until it ends or `episode_length` steps."""
 
+    reset, step = env_functions(env)
+
     def episode(key):
         reset_key, act_key = jax.random.split(key)
-        state = env.reset(reset_key)
+        state = reset(reset_key)
         zeros_obs = jnp.zeros_like(state.obs)
         init = (state, jnp.ones(()), jnp.zeros(()), jnp.zeros(()), jnp.zeros(()), jnp.zeros(()), zeros_obs, zeros_obs)
 
@@ -174,7 +202,7 @@ def run_episodes(env, act: ActFn, key: jax.Array, num_episodes: int, episode_len
             action, _ = act(state.obs, step_key)
             obs_sum, obs_sq = obs_sum + alive * state.obs, obs_sq + alive * state.obs**2
             count = count + alive
-            state = env.step(state, action)
+            state = step(state, action)
             total = total + alive * state.reward
             success = jnp.maximum(success, alive * _success(state))
             rewarded = jnp.maximum(rewarded, alive * (state.reward > 0))
