@@ -430,5 +430,27 @@ def _run_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# MJX's switches for its MuJoCo Warp backend; when the user sets one, warp stays importable.
+_WARP_SWITCHES = ("MJX_WARP_ENABLED", "MJX_GPU_DEFAULT_WARP")
+
+
+def console_main() -> int:
+    """The `rlab` process: `main` without importing MuJoCo Warp.
+
+    MJX imports the optional `warp` package, when installed (MuJoCo Playground
+    installs it), as soon as Brax is imported: 4-6 s of every command's start
+    on a 2-core CPU (`import envs` 11 s with it, 5 s without). rlab simulates
+    with MJX's JAX implementation only, so its own process marks `warp` as
+    absent, which MJX handles as on a machine without it. Python code that
+    imports rlab is left alone, as is a process where warp is already loaded
+    or one of MJX's warp switches is set.
+    """
+    import os
+
+    if "warp" not in sys.modules and not any(os.environ.get(name) for name in _WARP_SWITCHES):
+        sys.modules["warp"] = None  # `import warp` raises ImportError from here on
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(console_main())

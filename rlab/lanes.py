@@ -116,7 +116,8 @@ def run_lanes(
     if width < 1:
         raise ValueError(f"width = {width}; allowed: an integer >= 1")
     devices = list(devices or jax.local_devices())
-    per_lane = lane_hparams(trainer, hparams, seeds.size)
+    # Host copies: a block's lanes are sliced in NumPy, not by one small XLA program per slice.
+    per_lane = {name: np.asarray(value) for name, value in lane_hparams(trainer, hparams, seeds.size).items()}
     num_blocks = -(-seeds.size // width)
     padded = np.r_[np.arange(seeds.size), np.zeros(num_blocks * width - seeds.size, np.int64)]
     init, step = compiled(trainer)

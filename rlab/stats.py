@@ -16,6 +16,7 @@ silently.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import warnings
 from typing import Callable
 
@@ -292,13 +293,7 @@ def welch_power(mean_difference: float, sd_x: float, sd_y: float, n: int, alpha:
         return float(sps.t.sf(sps.t.ppf(1 - alpha, df) - mean_difference / np.sqrt(var_x + var_y), df))
     if method != "exact":
         raise ValueError(f"method = {method!r}; allowed: 'exact', 'shifted_t'")
-    ratio_x, weight_x = _variance_ratio_nodes(n_x - 1)
-    ratio_y, weight_y = _variance_ratio_nodes(n_y - 1)
-    var_x = sd_x**2 * ratio_x[:, None] / n_x  # sample s_x^2 / n_x at each node
-    var_y = sd_y**2 * ratio_y[None, :] / n_y
-    se = np.sqrt(var_x + var_y)
-    df = (var_x + var_y) ** 2 / (var_x**2 / (n_x - 1) + var_y**2 / (n_y - 1))
-    critical = sps.t.ppf(1 - tail, df) * se  # reject when the mean difference exceeds this
+    critical, weight_x, weight_y = _welch_critical_differences(float(sd_x), float(sd_y), n_x, n_y, tail)
     spread = np.sqrt(sd_x**2 / n_x + sd_y**2 / n_y)  # true SD of the mean difference
     reject = sps.norm.cdf((mean_difference - critical) / spread)
     if alternative == "two-sided":
@@ -306,6 +301,28 @@ def welch_power(mean_difference: float, sd_x: float, sd_y: float, n: int, alpha:
     return float(weight_x @ reject @ weight_y)
 
 
+@functools.lru_cache(maxsize=256)
+def _welch_critical_differences(sd_x: float, sd_y: float, n_x: int, n_y: int, tail: float):
+    """(mean differences at which Welch's test rejects `[nodes, nodes]`, weights of s_x^2, weights of s_y^2).
+
+    One value per pair of quadrature nodes of the two sample variances; they
+    do not depend on the true mean difference, so a power curve over several
+    effects computes them once (the t quantiles are most of the cost).
+    Read-only: the cached arrays are shared between calls.
+    """
+    ratio_x, weight_x = _variance_ratio_nodes(n_x - 1)
+    ratio_y, weight_y = _variance_ratio_nodes(n_y - 1)
+    var_x = sd_x**2 * ratio_x[:, None] / n_x  # sample s_x^2 / n_x at each node
+    var_y = sd_y**2 * ratio_y[None, :] / n_y
+    se = np.sqrt(var_x + var_y)
+    df = (var_x + var_y) ** 2 / (var_x**2 / (n_x - 1) + var_y**2 / (n_y - 1))
+    critical = sps.t.ppf(1 - tail, df) * se  # reject when the mean difference exceeds this
+    for array in (critical, weight_x, weight_y):
+        array.flags.writeable = False
+    return critical, weight_x, weight_y
+
+
+@functools.lru_cache(maxsize=256)
 def _variance_ratio_nodes(df: int, nodes: int = 128) -> tuple[np.ndarray, np.ndarray]:
     """Quadrature over s^2 / sigma^2 ~ chi2(df) / df: (values `[nodes]`, weights summing to 1).
 

@@ -21,9 +21,17 @@ class FlatPolicy:
 
     def __init__(self, env, width: int, depth: int):
         self.policy = networks.policy_for(env, width, depth)
-        template = self._weights(jax.random.PRNGKey(0), 1.0)
-        flat, self.unravel = ravel_pytree(template)
-        self.size = flat.shape[0]
+        # Shapes only: initialising the network eagerly would run (and compile) each of
+        # its dozens of small operations on its own, every time a trainer is built.
+        unravel = []
+
+        def flat_weights(key):
+            flat, unravel_fn = ravel_pytree(self._weights(key, 1.0))
+            unravel.append(unravel_fn)  # static: the tree's structure, shapes and dtypes
+            return flat
+
+        self.size = jax.eval_shape(flat_weights, jax.random.PRNGKey(0)).shape[0]
+        self.unravel = unravel[0]
 
     def _weights(self, key, output_scale):
         params = self.policy.init(key, output_scale, jnp.ones(()))
