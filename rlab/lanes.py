@@ -199,10 +199,15 @@ def measure_width(
     throughput can dip at a middle width and rise again, measured on the
     point mass: W = 4 at 0.87x of W = 1, W = 64 at 2.3x); and, when
     `run_env_steps` (env steps the run will train, all lanes together) is
-    given, before a width whose cost (predicted as the last width's) would
-    take the search beyond `search_fraction` of the run's time at the best
-    rate so far. Compiling a physics program takes 40-70 s on a 2-core CPU,
-    so an unbounded search over a short group costs more than any width saves.
+    given, before a width whose cost would take the search beyond
+    `search_fraction` of the run's time at the best rate so far. A width's
+    cost is predicted as the last width's compile time plus its own timed
+    work (warm-up and `repeats` steps of W lanes on each device used) at the
+    best rate so far: one trainer step is a whole evaluation interval, so
+    timing W = 64 runs 64 times the env steps of W = 1 (predicting it as
+    W = 1's cost let a 64-seed `brax/reacher` search run 24 minutes).
+    Compiling a physics program takes 40-70 s on a 2-core CPU, so an
+    unbounded search over a short group costs more than any width saves.
 
     Returns:
       WidthChoice with the aggregate env steps per second of each width tried;
@@ -211,7 +216,7 @@ def measure_width(
     init, step = compiled(trainer)
     devices = list(devices or jax.local_devices())
     timings: dict[int, float] = {}
-    spent = last_cost = 0.0  # seconds of search beyond the first width; the last width's seconds
+    spent = last_compile = 0.0  # seconds of search beyond the first width; the last width's compile
     cut = False
     slow_in_a_row = 0
     for width in candidate_widths(max_width):
@@ -219,13 +224,14 @@ def measure_width(
             break
         if not fits(width):
             continue  # too wide for memory; the smaller ones after it may fit
+        used = devices[: min(len(devices), -(-max_width // width))]
         if timings and run_env_steps is not None:
-            run_seconds = run_env_steps / max(timings.values())
-            if spent + last_cost > search_fraction * run_seconds:
+            best_rate = max(timings.values())
+            work = (repeats + 1) * len(used) * width * trainer.env_steps_per_step
+            if spent + last_compile + work / best_rate > search_fraction * run_env_steps / best_rate:
                 cut = True
                 break
         started = time.perf_counter()
-        used = devices[: min(len(devices), -(-max_width // width))]
         inputs = (seed_keys(range(width)), lane_hparams(trainer, None, width))
         states = [step(init(*jax.device_put(inputs, device)))[0] for device in used]  # compiles, and warms up
         jax.block_until_ready(states)
@@ -234,8 +240,8 @@ def measure_width(
             states = [step(state)[0] for state in states]  # the devices work at once
         jax.block_until_ready(states)
         seconds = time.perf_counter() - timed
-        last_cost = time.perf_counter() - started
-        spent += last_cost if timings else 0.0
+        last_compile = max(timed - started - seconds / repeats, 0.0)  # less the warm-up step
+        spent += time.perf_counter() - started if timings else 0.0
         timings[width] = len(used) * width * trainer.env_steps_per_step * repeats / max(seconds, 1e-9)
         if len(timings) > 2:  # a middle width
             slow_in_a_row = slow_in_a_row + 1 if timings[width] < 0.8 * max(timings.values()) else 0

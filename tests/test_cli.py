@@ -1,7 +1,11 @@
 """The `rlab` console script, run as a user runs it."""
 
+import importlib.util
+import os
 import subprocess
 import sys
+
+import pytest
 
 import envs
 from rlab import cli
@@ -21,6 +25,25 @@ def test_envs_lists_every_environment_with_its_parameters_and_no_import_noise():
         for param in spec.params:
             assert param.name in result.stdout
     assert "Failed to import" not in result.stdout + result.stderr
+
+
+WARP_PROBE = (
+    "import sys; from rlab import cli; sys.argv = ['rlab', 'envs', 'reacher_nd']; code = cli.console_main(); "
+    "print('warp loaded:', sys.modules.get('warp') is not None); sys.exit(code)"
+)
+
+
+@pytest.mark.parametrize("switch", [None, "MJX_WARP_ENABLED"])
+def test_the_rlab_process_starts_without_mujoco_warp_unless_mjx_is_told_to_use_it(switch):
+    if switch and importlib.util.find_spec("warp") is None:
+        pytest.skip("MuJoCo Warp is not installed")
+    env = {k: v for k, v in os.environ.items() if k not in cli._WARP_SWITCHES}
+    if switch:
+        env[switch] = "true"
+    result = subprocess.run([sys.executable, "-c", WARP_PROBE], capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "reacher_nd" in result.stdout and "Failed to import" not in result.stdout + result.stderr
+    assert f"warp loaded: {bool(switch)}" in result.stdout
 
 
 def test_envs_describes_one_environment_with_given_parameters():

@@ -61,3 +61,26 @@ def test_measure_width_stops_when_the_search_would_outweigh_the_run(trainer):
     # A run of 10^12 env steps affords every candidate.
     long = lanes.measure_width(trainer, max_width=8, repeats=1, run_env_steps=1e12)
     assert set(long.steps_per_second) >= {1, 8} and long.reason == "measured"
+
+
+def test_a_program_traces_the_environment_once_however_often_it_calls_it():
+    env = envs.make("cheese_point_mass", dim=2, horizon=4)
+    calls = {"reset": 0, "step": 0}
+    reset, step = env.reset, env.step
+
+    def counted_reset(key):
+        calls["reset"] += 1
+        return reset(key)
+
+    def counted_step(state, action):
+        calls["step"] += 1
+        return step(state, action)
+
+    env.reset, env.step = counted_reset, counted_step
+    # PPO resets in its first batch, its rollout's start states and its evaluation, and steps in two.
+    trainer = tiny("ppo", env)
+    init, step_fn = lanes.compiled(trainer)
+    state = init(lanes.seed_keys([0]), lanes.lane_hparams(trainer, None, 1))
+    step_fn.lower(state)
+    assert calls == {"reset": 1, "step": 1}
+
