@@ -431,8 +431,11 @@ def test_status_of_a_killed_sweep_says_interrupted(tmp_path):
     deadline = time.time() + 300
     while time.time() < deadline and not list((out / "chunks").glob("*.parquet")):
         time.sleep(0.05)
-    assert "running" in run_cli("status", str(out)).stdout
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    process.send_signal(signal.SIGSTOP)  # paused, alive and holding its lock: it cannot finish meanwhile
+    try:
+        assert "running" in run_cli("status", str(out)).stdout
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
     status = run_cli("status", str(out))
     assert status.returncode == 0 and "interrupted" in status.stdout
