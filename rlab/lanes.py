@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import weakref
 from typing import Any, Callable, Mapping
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from rlab import executables
 from rlab.seeds import seed_key
 
 # Candidate widths tried by `measure_width`: powers of two.
@@ -49,21 +49,58 @@ class LaneRun:
     final_state: Any
 
 
-_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
 def compiled(trainer):
     """`(jit(vmap(init)), jit(vmap(step)))` of a trainer, made once per trainer object.
 
     Reusing the same jitted functions lets JAX's cache serve every later call
     with the same width without compiling again.
     """
-    if trainer not in _COMPILED:
-        _COMPILED[trainer] = (
-            jax.jit(jax.vmap(trainer.init)),
-            jax.jit(jax.vmap(trainer.step), donate_argnums=0),
-        )
-    return _COMPILED[trainer]
+    return _kept_on(trainer, "_rlab_vmapped", lambda: (
+        jax.jit(jax.vmap(trainer.init)),
+        jax.jit(jax.vmap(trainer.step), donate_argnums=0),
+    ))
+
+
+def programs(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stages.Compiled]:
+    """(init, step) of W lanes compiled for `device`: compiled for the first device, copied to the others.
+
+    `init(keys [W, 2], hparams {name: [W]}) -> state` and `step(state) ->
+    (state, metrics)` take and return arrays on `device`. A width's program
+    is compiled once per trainer and copied to every further device
+    (`rlab.executables.copy_to`; compiled again only if copying fails), so
+    one CPU device per core costs one compile, not one per core.
+    """
+    made = _kept_on(trainer, "_rlab_programs", dict)
+    if (width, device) not in made:
+        compiled_elsewhere = next((pair for (w, _), pair in made.items() if w == width), None)
+        copies = compiled_elsewhere and [executables.copy_to(program, device) for program in compiled_elsewhere]
+        made[width, device] = tuple(copies) if copies and all(copies) else _compile(trainer, width, device)
+    return made[width, device]
+
+
+def _compile(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stages.Compiled]:
+    init, step = compiled(trainer)
+    placed = jax.sharding.SingleDeviceSharding(device)
+
+    def on_device(tree):
+        return jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=placed), tree)
+
+    inputs = on_device(jax.eval_shape(lambda: (seed_keys(range(width)), lane_hparams(trainer, None, width))))
+    state = on_device(jax.eval_shape(init, *inputs))
+    return init.lower(*inputs).compile(), step.lower(state).compile()
+
+
+def _kept_on(trainer, name: str, make: Callable[[], Any]):
+    """`make()`, made once and kept on the trainer object itself.
+
+    Not in a module-level weak mapping: the jitted functions and programs
+    refer to the trainer, so such a mapping would keep every trainer, and
+    its compiled programs, alive for the life of the process.
+    """
+    attributes = trainer.__dict__  # a frozen dataclass: set through its instance dictionary
+    if name not in attributes:
+        attributes[name] = make()
+    return attributes[name]
 
 
 def seed_keys(seeds) -> jax.Array:
@@ -120,16 +157,18 @@ def run_lanes(
     per_lane = {name: np.asarray(value) for name, value in lane_hparams(trainer, hparams, seeds.size).items()}
     num_blocks = -(-seeds.size // width)
     padded = np.r_[np.arange(seeds.size), np.zeros(num_blocks * width - seeds.size, np.int64)]
-    init, step = compiled(trainer)
-    states = []
+    states, steps = [], []
     for block in range(num_blocks):
         lanes = padded[block * width : (block + 1) * width]
+        device = devices[block % len(devices)]
+        init, step = programs(trainer, width, device)
         inputs = (seed_keys(seeds[lanes]), {k: v[lanes] for k, v in per_lane.items()})
-        states.append(init(*jax.device_put(inputs, devices[block % len(devices)])))
+        states.append(init(*jax.device_put(inputs, device)))
+        steps.append(step)
     history: list[list[dict]] = [[] for _ in range(num_blocks)]
     for _ in range(num_evals):
         for block in range(num_blocks):
-            states[block], metrics = step(states[block])
+            states[block], metrics = steps[block](states[block])
             history[block].append(metrics)  # fetched once at the end: steps dispatch back to back
         if on_eval:
             on_eval()
@@ -191,16 +230,20 @@ def measure_width(
     have), the two ends first (`candidate_widths`). A width is timed as the
     run would use it: with `devices` (default: every local device) it runs
     one block on each of min(devices, ceil(max_width / W)) devices at once,
-    the round robin of `run_lanes`. Each compiles its W-wide program once per
-    device used (the chosen one's compiles are reused by the run), runs one
+    the round robin of `run_lanes`. Each compiles its W-wide program once
+    and copies it to the other devices used (`programs`; the chosen one's
+    programs are reused by the run), runs one
     warm-up step, then `repeats` timed steps; a width that does not `fit` (memory) is skipped. The
     search stops after two middle widths in a row that are each more than 20%
     slower than the best so far (one slow width is not enough: on a CPU
     throughput can dip at a middle width and rise again, measured on the
     point mass: W = 4 at 0.87x of W = 1, W = 64 at 2.3x); and, when
     `run_env_steps` (env steps the run will train, all lanes together) is
-    given, before a width whose cost would take the search beyond
-    `search_fraction` of the run's time at the best rate so far. A width's
+    given, it skips every width whose cost would take the search beyond
+    `search_fraction` of the run's time at the best rate so far (skips, not
+    stops: the widest candidate is tried second and is the costliest, while
+    the narrower ones after it may fit; on the point mass at 256 seeds
+    stopping there left W = 1, at two thirds of W = 16's throughput). A width's
     cost is predicted as the last width's compile time plus its own timed
     work (warm-up and `repeats` steps of W lanes on each device used) at the
     best rate so far: one trainer step is a whole evaluation interval, so
@@ -213,7 +256,6 @@ def measure_width(
       WidthChoice with the aggregate env steps per second of each width tried;
       reason "measured", or "measured (search cut at its time budget)".
     """
-    init, step = compiled(trainer)
     devices = list(devices or jax.local_devices())
     timings: dict[int, float] = {}
     spent = last_compile = 0.0  # seconds of search beyond the first width; the last width's compile
@@ -230,14 +272,15 @@ def measure_width(
             work = (repeats + 1) * len(used) * width * trainer.env_steps_per_step
             if spent + last_compile + work / best_rate > search_fraction * run_env_steps / best_rate:
                 cut = True
-                break
+                continue  # the widest candidate comes second; the narrower ones after it may still fit
         started = time.perf_counter()
         inputs = (seed_keys(range(width)), lane_hparams(trainer, None, width))
-        states = [step(init(*jax.device_put(inputs, device)))[0] for device in used]  # compiles, and warms up
-        jax.block_until_ready(states)
+        placed = [programs(trainer, width, device) for device in used]  # one compile, copied to the others
+        states = [step(init(*jax.device_put(inputs, device)))[0] for (init, step), device in zip(placed, used)]
+        jax.block_until_ready(states)  # warmed up
         timed = time.perf_counter()
         for _ in range(repeats):
-            states = [step(state)[0] for state in states]  # the devices work at once
+            states = [step(state)[0] for (_, step), state in zip(placed, states)]  # the devices work at once
         jax.block_until_ready(states)
         seconds = time.perf_counter() - timed
         last_compile = max(timed - started - seconds / repeats, 0.0)  # less the warm-up step

@@ -29,7 +29,7 @@ from rlab import spec as spec_lib
 from rlab.errors import UsageError
 from rlab.results import SweepStore
 from rlab import lanes
-from rlab.lanes import compiled, seed_keys
+from rlab.lanes import programs
 
 DEFAULT_MAX_CHUNK = 64
 MEMORY_PROBE_LANES = 8  # lanes of the one step compiled to read a trainer's memory plan
@@ -120,14 +120,9 @@ def plan_chunks(group: Group, seed_start: int, num_seeds: int, chunk_size: int) 
 
 def program_bytes(trainer, lanes: int) -> int:
     """Memory XLA plans for one step of `lanes` vmapped lanes (arguments + outputs + temporaries)."""
-    init, step = compiled(trainer)
-    hparams = {k: jnp.broadcast_to(v, (lanes,)) for k, v in trainer.hparams().items()}
-    # Placed as the lane runner places its blocks, so that this lowering is the run's own
-    # and the persistent compilation cache serves the run's compile of this width.
-    on_device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
-    state = jax.tree.map(lambda leaf: jax.ShapeDtypeStruct(leaf.shape, leaf.dtype, sharding=on_device),
-                         jax.eval_shape(init, seed_keys(range(lanes)), hparams))
-    analysis = step.lower(state).compile().memory_analysis()
+    # The lane runner's own program for the first device: a run at this width reuses it, compiled once.
+    _, step = programs(trainer, lanes, jax.local_devices()[0])
+    analysis = step.memory_analysis()
     if analysis is None:  # a backend that does not report it
         return 0
     return (analysis.argument_size_in_bytes + analysis.output_size_in_bytes

@@ -84,3 +84,60 @@ def test_a_program_traces_the_environment_once_however_often_it_calls_it():
     step_fn.lower(state)
     assert calls == {"reset": 1, "step": 1}
 
+
+
+COPIED_PROGRAM = """
+import jax
+import numpy as np
+
+from rlab import host
+
+host.use_cpu_cores(2)
+import envs
+from rlab import executables, lanes
+from tests.trainer_cases import tiny
+
+compiles = []
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, seconds, **_: compiles.append(event) if event == "/jax/core/compile/backend_compile_duration" else None
+)
+trainer = tiny("openai_es", envs.make("cheese_point_mass", dim=2, horizon=4))
+first, second = jax.devices()
+inputs = (lanes.seed_keys([3, 4]), lanes.lane_hparams(trainer, None, 2))
+
+
+def two_steps(init, step, device):
+    state = init(*jax.device_put(inputs, device))
+    state, _ = step(state)
+    state, metrics = step(state)
+    return jax.device_get((state, metrics))
+
+
+before = len(compiles)
+lanes.programs(trainer, 2, first)
+compiled_first = len(compiles) - before
+before = len(compiles)
+lanes.programs(trainer, 2, second)
+assert compiled_first == 2 and len(compiles) == before, compiles  # init and step; the copy compiled nothing
+copied = two_steps(*lanes.programs(trainer, 2, second), second)
+assert {leaf.device for leaf in jax.tree.leaves(lanes.programs(trainer, 2, second)[0](*jax.device_put(inputs, second)))} == {second}
+# The same bits as a program compiled for the second device itself.
+compiled_there = two_steps(*lanes.compiled(trainer), second)
+assert all(np.array_equal(a, b) for a, b in zip(jax.tree.leaves(copied), jax.tree.leaves(compiled_there)))
+# When copying fails (a JAX whose internals changed), the device compiles its own.
+executables.copy_to = lambda compiled, device: None
+before = len(compiles)
+lanes.programs(trainer, 4, first), lanes.programs(trainer, 4, second)
+assert len(compiles) == before + 4
+print("ok")
+"""
+
+
+def test_a_program_compiles_once_and_runs_on_every_device_with_the_same_bits():
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", COPIED_PROGRAM], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "RLAB_CPU_DEVICES": "2"})
+    assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
