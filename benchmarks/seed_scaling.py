@@ -13,6 +13,10 @@ iterations); the physics tasks run 64 envs x 10 steps per iteration with one
 evaluation episode every 20 iterations (every 100 on `brax/reacher`, whose
 episodes last 1,000 steps), so that the figure is training throughput. The
 first call of each width includes its compile; its seconds are printed.
+Before them, with more than one device, the seconds to compile the W = 1
+program for one device, to compile it again for a second (what JAX alone
+does for every device) and to copy it there instead (what the lane runner
+does, `rlab.executables`).
 Achieved matmul FLOP/s (the dot products of the program's jaxpr, loops
 multiplied by their trip counts, over its wall time; `matmul_flops` says why
 not XLA's cost analysis) stand beside an f32 matmul roofline measured in the
@@ -37,7 +41,7 @@ import jax.numpy as jnp
 
 import envs
 import rlab.trainers
-from rlab import host, lanes
+from rlab import executables, host, lanes
 
 PHYSICS_PPO = dict(num_envs=64, rollout_length=10, num_epochs=4, num_minibatches=4, eval_episodes=1)
 TASKS = {  # name -> (env id, env parameters, PPO configuration)
@@ -104,6 +108,25 @@ def step_flops(trainer, width: int) -> tuple[float, int]:
     return matmul_flops(jax.make_jaxpr(step)(state).jaxpr)
 
 
+def placement_seconds(trainer, width: int) -> tuple[float, float, float]:
+    """(compile for the first device, compile again for the second, copy to the second) in seconds.
+
+    The second device's compile is what JAX alone does for every device; the
+    copy (`rlab.executables.copy_to`) is what the lane runner does instead.
+    """
+    first, second = jax.local_devices()[:2]
+    started = time.perf_counter()
+    programs = lanes.compile_for_device(trainer, width, first)
+    compiled = time.perf_counter()
+    lanes.compile_for_device(trainer, width, second)
+    compiled_again = time.perf_counter()
+    copies = [executables.copy_to(program, second) for program in programs]
+    copied = time.perf_counter()
+    if not all(copies):
+        raise RuntimeError("this JAX could not copy a compiled program to another device")
+    return compiled - started, compiled_again - compiled, copied - compiled_again
+
+
 def throughput(trainer, num_seeds: int, width: int, timed_env_steps: float) -> tuple[float, float]:
     """(seconds of a first one-evaluation run, which compiles; aggregate env steps/s of a timed run).
 
@@ -152,6 +175,11 @@ def main() -> None:
     for name in args.tasks:
         env_id, params, ppo = TASKS[name]
         trainer = rlab.trainers.make("ppo", envs.make(env_id, **params), **ppo)
+        if len(jax.local_devices()) > 1:
+            compile_first, compile_again, copy = placement_seconds(trainer, 1)
+            print(f"{name}: W = 1 program compiled in {compile_first:.1f} s for the first device; for the second "
+                  f"compiled again in {compile_again:.1f} s (JAX alone), copied in {copy:.2f} s (the lane runner)",
+                  flush=True)
         started = time.perf_counter()
         if args.no_search:
             choice = lanes.WidthChoice(max(args.seeds), {}, "given")

@@ -74,11 +74,13 @@ def programs(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stag
     if (width, device) not in made:
         compiled_elsewhere = next((pair for (w, _), pair in made.items() if w == width), None)
         copies = compiled_elsewhere and [executables.copy_to(program, device) for program in compiled_elsewhere]
-        made[width, device] = tuple(copies) if copies and all(copies) else _compile(trainer, width, device)
+        made[width, device] = (tuple(copies) if copies and all(copies)
+                               else compile_for_device(trainer, width, device))
     return made[width, device]
 
 
-def _compile(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stages.Compiled]:
+def compile_for_device(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stages.Compiled]:
+    """(init, step) of W lanes compiled for `device` (what JAX alone does for every device; `programs` copies)."""
     init, step = compiled(trainer)
     placed = jax.sharding.SingleDeviceSharding(device)
 

@@ -13,7 +13,7 @@ import pytest
 
 # One CPU device in tests and in the `rlab` commands they start (the command line's
 # default is one device per core, `rlab.host`): the two pytest workers already use
-# both cores, and every extra device compiles its own copy of each program.
+# both cores, and more devices would only oversubscribe them.
 # Tests that check the device split set their own value.
 os.environ["RLAB_CPU_DEVICES"] = "1"
 
