@@ -157,6 +157,9 @@ def main() -> None:
     parser.add_argument("--w1-up-to", type=int, default=None,
                         help="largest seed count also run at W = 1 (default: all; on an accelerator W = 1 runs "
                              "the seeds one after another, so its aggregate is one seed's)")
+    parser.add_argument("--widths", type=int, nargs="*", default=[],
+                        help="further lane widths to run at every seed count (e.g. 8 16: the widths a longer "
+                             "group's search would afford)")
     parser.add_argument("--cpu-devices", type=int, default=None,
                         help="JAX CPU devices (default: one per core, as the rlab command line uses; 1: JAX's default)")
     args = parser.parse_args()
@@ -194,9 +197,11 @@ def main() -> None:
         one_seed = None
         flops = {}
         for num_seeds in args.seeds:
-            widths = {"1": 1, "chosen": min(choice.width, num_seeds), "S": num_seeds}
-            for label, width in widths.items():
-                if label != "1" and width == 1 or label == "S" and width == widths["chosen"]:
+            chosen = min(choice.width, num_seeds)
+            widths = [("1", 1), ("chosen", chosen), ("S", num_seeds)]
+            widths += [("given", w) for w in args.widths if w not in (1, chosen) and w < num_seeds]
+            for label, width in widths:
+                if label != "1" and width == 1 or label == "S" and width == chosen:
                     continue  # the same program as a row already printed
                 if label == "S" and width > args.max_full_width:
                     continue

@@ -13,6 +13,7 @@ on the chunk size or on the number of devices blocks are spread over.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 import sys
 import time
@@ -309,6 +310,7 @@ def _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width,
             # measured, each group) mapped until its caches are cleared, and a long sweep of
             # physics groups otherwise runs out of memory mappings (LLVM "Cannot allocate memory").
             jax.clear_caches()
+            gc.collect()  # the last group's trainer and its programs form a cycle: free them now, not at some later GC
             env = envs.make(spec.env, **group.env_params)
             trainers[group.index] = rlab.trainers.make(group.algo, env, **group.hparams)
             choice = _lane_width(
