@@ -439,3 +439,23 @@ def test_status_of_a_killed_sweep_says_interrupted(tmp_path):
         process.wait()
     status = run_cli("status", str(out))
     assert status.returncode == 0 and "interrupted" in status.stdout
+
+
+def test_default_chunk_size_fits_xla_s_memory_plan_in_the_budget():
+    import jax
+    import numpy as np
+
+    import envs
+    from rlab import lanes
+    from tests.trainer_cases import tiny
+
+    trainer = tiny("openai_es", envs.make("cheese_point_mass", dim=2, reward="dense", horizon=4))
+    plan = sweep.program_bytes(trainer, 1)
+    # The plan holds at least the step's own arguments: the trainer state of one lane.
+    state = jax.eval_shape(lanes.compiled(trainer)[0], lanes.seed_keys([0]), lanes.lane_hparams(trainer, None, 1))
+    assert plan >= sum(leaf.size * np.dtype(leaf.dtype).itemsize for leaf in jax.tree.leaves(state)) > 0
+    # Each lane is charged the one-lane plan; chunks are powers of two times the devices, within the budget per device.
+    assert sweep.default_chunk_size([trainer], 1, budget_bytes=5 * plan) == 4
+    assert sweep.default_chunk_size([trainer], 2, budget_bytes=5 * plan) == 8
+    assert sweep.default_chunk_size([trainer], 1, budget_bytes=3 * plan) == 2
+    assert sweep.default_chunk_size([trainer], 1, budget_bytes=10**6 * plan) == sweep.DEFAULT_MAX_CHUNK
