@@ -24,6 +24,31 @@ import jax
 
 _log = logging.getLogger(__name__)
 
+_CACHE_HIT = "/jax/compilation_cache/cache_hits"
+_cache_hits = 0
+
+
+def _count_cache_hits(event: str, **_) -> None:
+    global _cache_hits
+    if event == _CACHE_HIT:
+        _cache_hits += 1
+
+
+jax.monitoring.register_event_listener(_count_cache_hits)
+
+
+def persistent_cache_hits() -> int:
+    """Programs this process has read from JAX's persistent compilation cache so far.
+
+    Callers copy only what XLA compiled in this process (a compile during
+    which this count did not move): an executable read from the cache often
+    cannot be serialised again (PPO's step: "`LessThan` is not
+    serializable"), and a sweep that copied programs while its first device's
+    were read from the cache failed at a first call with XLA:CPU's "Function
+    ... not found", a case not reproduced in isolation.
+    """
+    return _cache_hits
+
 
 def copy_to(compiled: jax.stages.Compiled, device) -> jax.stages.Compiled | None:
     """`compiled` (a program compiled for one device) loaded to run on `device`; None if that cannot be done.

@@ -67,15 +67,25 @@ def programs(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stag
     `init(keys [W, 2], hparams {name: [W]}) -> state` and `step(state) ->
     (state, metrics)` take and return arrays on `device`. A width's program
     is compiled once per trainer and copied to every further device
-    (`rlab.executables.copy_to`; compiled again only if copying fails), so
-    one CPU device per core costs one compile, not one per core.
+    (`rlab.executables.copy_to`; compiled again only if copying fails, or
+    if the first device's program was read from the persistent compilation
+    cache, whose executables do not survive a copy), so one CPU device per
+    core costs one compile, not one per core.
     """
     made = _kept_on(trainer, "_rlab_programs", dict)
+    copyable = _kept_on(trainer, "_rlab_copyable_programs", dict)  # width -> programs compiled here
     if (width, device) not in made:
-        compiled_elsewhere = next((pair for (w, _), pair in made.items() if w == width), None)
-        copies = compiled_elsewhere and [executables.copy_to(program, device) for program in compiled_elsewhere]
-        made[width, device] = (tuple(copies) if copies and all(copies)
-                               else compile_for_device(trainer, width, device))
+        source = copyable.get(width)
+        copies = source and [executables.copy_to(program, device) for program in source]
+        if copies and all(copies):
+            made[width, device] = tuple(copies)
+        else:
+            hits = executables.persistent_cache_hits()
+            made[width, device] = compile_for_device(trainer, width, device)
+            if executables.persistent_cache_hits() == hits and width not in copyable:
+                # Only what XLA compiled in this process is copied, never what it read from the
+                # persistent compilation cache (`executables.persistent_cache_hits` says why).
+                copyable[width] = made[width, device]
     return made[width, device]
 
 

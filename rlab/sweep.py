@@ -33,9 +33,7 @@ from rlab import lanes
 from rlab.lanes import programs
 
 DEFAULT_MAX_CHUNK = 64
-# Lanes of the one step compiled to read a trainer's memory plan when no width is given: 1, the
-# width every search measures first, so the probe's compile is the largest group's first one too.
-MEMORY_PROBE_LANES = 1
+MEMORY_PROBE_LANES = 8  # lanes of the one step compiled to read a trainer's memory plan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,13 +152,10 @@ def default_chunk_size(trainers, num_devices: int, budget_bytes: int | None = No
     Memory per lane is read from XLA's plan for one `probe_lanes`-wide step
     of each trainer and charged as that plan divided by its lanes: the plan's
     fixed part is counted once per lane, an overestimate that can only make
-    chunks smaller (at one lane, the whole plan; on a CPU the 64-lane cap
-    binds long before). One compile per algorithm (a physics program
-    compiles in 40-90 s on a 2-core CPU, so two probe widths per algorithm
-    used to delay a sweep's first chunk by minutes), at the width the run
-    will compile anyway (the given one, else 1, the width search's first):
-    the persistent compilation cache hands the run this executable, where
-    an 8-lane probe was a compile no group used. The chunk is
+    chunks smaller. One compile per algorithm (a physics program compiles in
+    40-90 s on a 2-core CPU, so two probe widths per algorithm used to delay
+    a sweep's first chunk by minutes); at the run's own lane width the
+    persistent compilation cache hands the run this executable. The chunk is
     the largest that fits half the available memory (or `budget_bytes`) on
     every device, capped at 64 lanes, a power of two times the device count
     so that chunks shard evenly.

@@ -93,6 +93,7 @@ import numpy as np
 from rlab import host
 
 host.use_cpu_cores(2)
+jax.config.update("jax_enable_compilation_cache", False)  # count compiles, not reads of an earlier run's cache
 import envs
 from rlab import executables, lanes
 from tests.trainer_cases import tiny

@@ -454,8 +454,8 @@ def test_default_chunk_size_fits_xla_s_memory_plan_in_the_budget():
     # The plan holds at least the step's own arguments: the trainer state of one lane.
     state = jax.eval_shape(lanes.compiled(trainer)[0], lanes.seed_keys([0]), lanes.lane_hparams(trainer, None, 1))
     assert plan >= sum(leaf.size * np.dtype(leaf.dtype).itemsize for leaf in jax.tree.leaves(state)) > 0
-    # Each lane is charged the one-lane plan; chunks are powers of two times the devices, within the budget per device.
-    assert sweep.default_chunk_size([trainer], 1, budget_bytes=5 * plan) == 4
-    assert sweep.default_chunk_size([trainer], 2, budget_bytes=5 * plan) == 8
-    assert sweep.default_chunk_size([trainer], 1, budget_bytes=3 * plan) == 2
-    assert sweep.default_chunk_size([trainer], 1, budget_bytes=10**6 * plan) == sweep.DEFAULT_MAX_CHUNK
+    # Each lane charged the one-lane plan: chunks are powers of two times the devices, within the budget per device.
+    assert sweep.default_chunk_size([trainer], 1, budget_bytes=5 * plan, probe_lanes=1) == 4
+    assert sweep.default_chunk_size([trainer], 2, budget_bytes=5 * plan, probe_lanes=1) == 8
+    assert sweep.default_chunk_size([trainer], 1, budget_bytes=3 * plan, probe_lanes=1) == 2
+    assert sweep.default_chunk_size([trainer], 1, budget_bytes=10**6 * plan, probe_lanes=1) == sweep.DEFAULT_MAX_CHUNK
