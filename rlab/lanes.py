@@ -215,16 +215,55 @@ class WidthChoice:
 
 
 def candidate_widths(max_width: int) -> list[int]:
-    """Widths `measure_width` tries, in order: 1, the largest power of two <= `max_width`, then the rest ascending.
+    """The widths `measure_width` may try: the powers of two up to `max_width` (and `MAX_WIDTH`), ascending."""
+    top = min(max_width, MAX_WIDTH).bit_length() - 1
+    return [1 << k for k in range(top + 1)]
 
-    The two ends come first because on a CPU the answer usually sits at one of
-    them (one seed of PPO on a physics task already fills the machine; a wide
-    vmap amortises per-op overhead on a cheap task), so a search cut short by
-    its time budget has still compared the two that matter most.
+
+def next_width(candidates: list[int], timings: Mapping[int, float], ruled_out: set[int]) -> int | None:
+    """The next width `measure_width` times, or None when the search is over.
+
+    The two ends come first (W = 1, then the widest candidate): on a CPU one
+    seed of PPO on a physics task already fills the machine, while a wide
+    vmap amortises per-op overhead on a cheap task. Then a bisection in
+    log2(W) around the fastest width so far: the untried widths between it
+    and its nearest tried (or ruled-out) neighbour, on the side of the
+    faster neighbour first, are split at their middle. The search ends when
+    the fastest width's neighbours among the candidates have all been tried
+    or ruled out: a local maximum at the resolution of powers of two (the
+    global one when throughput rises, then falls, with log2 W). Each width
+    costs a compile, and a search cut by its time budget has tried the widths
+    most likely to matter: for 256 lanes 1, 256, 16, then 4 or 64.
+
+    Args:
+      candidates: ascending widths (`candidate_widths`).
+      timings: W -> measured env steps per second of the widths tried so far.
+      ruled_out: widths that will not be tried (too wide for memory, or too
+        costly for the search's time budget).
     """
-    top = 1 << (min(max_width, MAX_WIDTH).bit_length() - 1)
-    middle = [1 << k for k in range(1, top.bit_length() - 1)]
-    return [1] + ([top] if top > 1 else []) + middle
+    untried = [w for w in candidates if w not in timings and w not in ruled_out]
+    if not untried:
+        return None
+    for end in (candidates[0], candidates[-1]):
+        if end in untried:
+            return end
+    if not timings:
+        return untried[0]
+    best = max(timings, key=timings.get)
+    settled = sorted(set(timings) | ruled_out)
+    below = [w for w in settled if w < best]
+    above = [w for w in settled if w > best]
+    sides = []
+    for neighbour, gap in (
+        (below[-1] if below else None, [w for w in untried if (below[-1] if below else 0) < w < best]),
+        (above[0] if above else None, [w for w in untried if best < w < (above[0] if above else float("inf"))]),
+    ):
+        if gap:
+            sides.append((timings.get(neighbour, 0.0), gap))
+    if not sides:
+        return None
+    _, gap = max(sides, key=lambda side: side[0])
+    return gap[(len(gap) - 1) // 2]
 
 
 def measure_width(
@@ -239,52 +278,54 @@ def measure_width(
     """Times candidate widths on the actual device and picks the fastest.
 
     Candidates are powers of two up to `max_width` (the lanes a run will
-    have), the two ends first (`candidate_widths`). A width is timed as the
-    run would use it: with `devices` (default: every local device) it runs
-    one block on each of min(devices, ceil(max_width / W)) devices at once,
-    the round robin of `run_lanes`. Each compiles its W-wide program once
-    and copies it to the other devices used (`programs`; the chosen one's
-    programs are reused by the run), runs one
-    warm-up step, then `repeats` timed steps; a width that does not `fit` (memory) is skipped. The
-    search stops after two middle widths in a row that are each more than 20%
-    slower than the best so far (one slow width is not enough: on a CPU
-    throughput can dip at a middle width and rise again, measured on the
-    point mass: W = 4 at 0.87x of W = 1, W = 64 at 2.3x); and, when
-    `run_env_steps` (env steps the run will train, all lanes together) is
-    given, it skips every width whose cost would take the search beyond
-    `search_fraction` of the run's time at the best rate so far (skips, not
-    stops: the widest candidate is tried second and is the costliest, while
-    the narrower ones after it may fit; on the point mass at 256 seeds
-    stopping there left W = 1, at two thirds of W = 16's throughput). A width's
-    cost is predicted as the last width's compile time plus its own timed
-    work (warm-up and `repeats` steps of W lanes on each device used) at the
-    best rate so far: one trainer step is a whole evaluation interval, so
-    timing W = 64 runs 64 times the env steps of W = 1 (predicting it as
-    W = 1's cost let a 64-seed `brax/reacher` search run 24 minutes).
-    Compiling a physics program takes 40-70 s on a 2-core CPU, so an
-    unbounded search over a short group costs more than any width saves.
+    have), tried in the order `next_width` gives: the two ends, then a
+    bisection in log2(W) towards the fastest (on the point mass at 256 seeds:
+    1, 256, 16, then 4 or 64...; the best of 64 seeds was measured at W = 8-16
+    and throughput can dip at a middle width and rise again: W = 4 at 0.87x
+    of W = 1, W = 64 at 2.3x). A width is timed as the run would use it: with
+    `devices` (default: every local device) it runs one block on each of
+    min(devices, ceil(max_width / W)) devices at once, the round robin of
+    `run_lanes`. Each compiles its W-wide program once and copies it to the
+    other devices used (`programs`; the chosen one's programs are reused by
+    the run), runs one warm-up step, then `repeats` timed steps; a width that
+    does not `fit` (memory) is ruled out.
+
+    When `run_env_steps` (env steps the run will train, all lanes together)
+    is given, a width whose cost would take the search beyond
+    `search_fraction` of the run's time at the best rate so far is ruled out
+    too, and the search goes on with the others (the widest candidate is
+    tried second and is the costliest; narrower ones may still fit). A
+    width's cost is predicted as the last width's compile time plus its own
+    timed work (warm-up and `repeats` steps of W lanes on each device used)
+    at the best rate so far: one trainer step is a whole evaluation
+    interval, so timing W = 64 runs 64 times the env steps of W = 1
+    (predicting it as W = 1's cost let a 64-seed `brax/reacher` search run
+    24 minutes). Compiling a physics program takes 40-70 s on a 2-core CPU,
+    so an unbounded search over a short group costs more than any width
+    saves.
 
     Returns:
       WidthChoice with the aggregate env steps per second of each width tried;
       reason "measured", or "measured (search cut at its time budget)".
     """
     devices = list(devices or jax.local_devices())
+    candidates = candidate_widths(max_width)
     timings: dict[int, float] = {}
+    ruled_out: set[int] = set()
     spent = last_compile = 0.0  # seconds of search beyond the first width; the last width's compile
     cut = False
-    slow_in_a_row = 0
-    for width in candidate_widths(max_width):
-        if slow_in_a_row >= 2:
-            break
+    while (width := next_width(candidates, timings, ruled_out)) is not None:
         if not fits(width):
-            continue  # too wide for memory; the smaller ones after it may fit
+            ruled_out.add(width)  # too wide for memory
+            continue
         used = devices[: min(len(devices), -(-max_width // width))]
         if timings and run_env_steps is not None:
             best_rate = max(timings.values())
             work = (repeats + 1) * len(used) * width * trainer.env_steps_per_step
             if spent + last_compile + work / best_rate > search_fraction * run_env_steps / best_rate:
                 cut = True
-                continue  # the widest candidate comes second; the narrower ones after it may still fit
+                ruled_out.add(width)
+                continue
         started = time.perf_counter()
         inputs = (seed_keys(range(width)), lane_hparams(trainer, None, width))
         placed = [programs(trainer, width, device) for device in used]  # one compile, copied to the others
@@ -298,8 +339,6 @@ def measure_width(
         last_compile = max(timed - started - seconds / repeats, 0.0)  # less the warm-up step
         spent += time.perf_counter() - started if timings else 0.0
         timings[width] = len(used) * width * trainer.env_steps_per_step * repeats / max(seconds, 1e-9)
-        if len(timings) > 2:  # a middle width
-            slow_in_a_row = slow_in_a_row + 1 if timings[width] < 0.8 * max(timings.values()) else 0
     if not timings:
         raise ValueError("no lane width fits the memory budget; lower the network or batch size")
     best = max(timings, key=timings.get)

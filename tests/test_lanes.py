@@ -41,12 +41,36 @@ def test_per_lane_hyperparameters_follow_their_lanes_across_blocks(trainer):
         np.testing.assert_array_equal(blocked.metrics["update_norm"][lane], alone.metrics["update_norm"][0])
 
 
-def test_measure_width_tries_both_ends_first_and_picks_the_fastest(trainer):
-    assert lanes.candidate_widths(8) == [1, 8, 2, 4] and lanes.candidate_widths(12) == [1, 8, 2, 4]
-    assert lanes.candidate_widths(1) == [1] and lanes.candidate_widths(2) == [1, 2]
+def _search(rates: dict, ruled_out=()) -> dict:
+    """The widths `next_width` has timed, in order, on a throughput curve given in advance."""
+    timings = {}
+    while (width := lanes.next_width(sorted(rates), timings, set(ruled_out))) is not None:
+        timings[width] = rates[width]
+    return timings
+
+
+def test_width_search_finds_the_fastest_width_of_any_rise_then_fall_curve():
+    candidates = lanes.candidate_widths(300)
+    assert candidates == [1, 2, 4, 8, 16, 32, 64, 128, 256] and lanes.candidate_widths(1) == [1]
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        peak = rng.integers(len(candidates))
+        position = np.cumsum(rng.uniform(0.01, 1.0, len(candidates)))
+        rates = dict(zip(candidates, 10.0 - np.abs(position - position[peak])))  # strictly rises, then falls
+        timings = _search(rates)
+        assert max(timings, key=timings.get) == max(rates, key=rates.get)  # the exhaustive answer
+        assert list(timings)[:3] == [1, 256, 16]  # the ends, then the middle in log2 W
+    # With the widest ruled out (memory, or the search's time budget) the middle comes second.
+    assert list(_search({w: float(w) for w in candidates}, ruled_out={256}))[:2] == [1, 16]
+    # Measured on the point mass (64 seeds): the bisection reaches the plateau at 8-16 in its third width.
+    point_mass = {1: 153, 2: 185, 4: 211, 8: 215, 16: 216, 32: 190, 64: 170}
+    assert list(_search(point_mass)) == [1, 64, 8, 16, 32]
+
+
+def test_measure_width_times_both_ends_first_and_picks_the_fastest(trainer):
     choice = lanes.measure_width(trainer, max_width=8, repeats=1)
     tried = list(choice.steps_per_second)
-    assert tried == lanes.candidate_widths(8)[: len(tried)] and len(tried) >= 2
+    assert tried[:2] == [1, 8] and set(tried) <= {1, 2, 4, 8}
     assert choice.width == max(choice.steps_per_second, key=choice.steps_per_second.get)
     assert choice.reason == "measured" and all(v > 0 for v in choice.steps_per_second.values())
     assert lanes.measure_width(trainer, max_width=8, fits=lambda w: w <= 2, repeats=1).width <= 2
