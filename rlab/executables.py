@@ -41,11 +41,13 @@ def persistent_cache_hits() -> int:
     """Programs this process has read from JAX's persistent compilation cache so far.
 
     Callers copy only what XLA compiled in this process (a compile during
-    which this count did not move): an executable read from the cache often
-    cannot be serialised again (PPO's step: "`LessThan` is not
-    serializable"), and a sweep that copied programs while its first device's
-    were read from the cache failed at a first call with XLA:CPU's "Function
-    ... not found", a case not reproduced in isolation.
+    which this count did not move): an executable read from the cache
+    serialises, but a copy of it made before it first ran fails at its own
+    first call with XLA:CPU's "Function slice.175_kernel not found" (PPO on
+    the point mass, a cache written by one process and read by the next;
+    `tests/test_lanes.py` runs that case). The functions of a cached
+    executable seem to be loaded lazily, at its first run, so its
+    serialised form lacks them.
     """
     return _cache_hits
 

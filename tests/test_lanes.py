@@ -166,3 +166,48 @@ def test_a_program_compiles_once_and_runs_on_every_device_with_the_same_bits():
     result = subprocess.run([sys.executable, "-c", COPIED_PROGRAM], capture_output=True, text=True, timeout=300,
                             env={**os.environ, "RLAB_CPU_DEVICES": "2"})
     assert result.returncode == 0 and result.stdout.strip().endswith("ok"), result.stderr[-3000:]
+
+
+CACHE_READ_PROGRAM = """
+import sys
+
+import jax
+import numpy as np
+
+from rlab import host
+
+host.use_cpu_cores(2)
+jax.config.update("jax_compilation_cache_dir", sys.argv[1])
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+import envs
+from rlab import executables, lanes
+from tests.trainer_cases import tiny
+
+trainer = tiny("ppo", envs.make("cheese_point_mass", dim=2))
+inputs = (lanes.seed_keys([5]), lanes.lane_hparams(trainer, None, 1))
+returns = []
+placed = [lanes.programs(trainer, 1, device) for device in jax.devices()]  # all placed before any runs
+for (init, step), device in zip(placed, jax.devices()):
+    state, metrics = step(init(*jax.device_put(inputs, device)))
+    returns.append(np.asarray(step(state)[1]["eval_return"]))
+print(executables.persistent_cache_hits(), *(r.tobytes().hex() for r in returns))
+"""
+
+
+def test_programs_read_from_the_persistent_cache_run_on_every_device(tmp_path):
+    # An executable read from the cache serialises, but its copy failed at its first call on the
+    # second device ("Function wrapped_broadcast.7 not found"): the runner compiles there instead.
+    import os
+    import subprocess
+    import sys
+
+    runs = []
+    for _ in range(2):  # the first writes the cache, the second reads it
+        result = subprocess.run([sys.executable, "-c", CACHE_READ_PROGRAM, str(tmp_path)], capture_output=True,
+                                text=True, timeout=300, env={**os.environ, "RLAB_CPU_DEVICES": "2"})
+        assert result.returncode == 0, result.stderr[-3000:]
+        runs.append(result.stdout.split())
+    (hits_written, *written), (hits_read, *read) = runs
+    assert int(hits_written) == 0 and int(hits_read) >= 2  # init and step came from the cache
+    assert written[0] == written[1] == read[0] == read[1]  # one lane's bits, on either device, either run
