@@ -186,12 +186,13 @@ from tests.trainer_cases import tiny
 
 trainer = tiny("ppo", envs.make("cheese_point_mass", dim=2))
 inputs = (lanes.seed_keys([5]), lanes.lane_hparams(trainer, None, 1))
-returns = []
+second_steps = []  # every metric of the second step, per device
 placed = [lanes.programs(trainer, 1, device) for device in jax.devices()]  # all placed before any runs
 for (init, step), device in zip(placed, jax.devices()):
     state, metrics = step(init(*jax.device_put(inputs, device)))
-    returns.append(np.asarray(step(state)[1]["eval_return"]))
-print(executables.persistent_cache_hits(), *(r.tobytes().hex() for r in returns))
+    _, metrics = step(state)
+    second_steps.append(np.concatenate([np.ravel(metrics[name]) for name in sorted(metrics)]))
+print(executables.persistent_cache_hits(), *(m.tobytes().hex() for m in second_steps))
 """
 
 
