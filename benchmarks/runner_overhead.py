@@ -27,7 +27,7 @@ import jax
 import envs
 import rlab.trainers
 from rlab import spec as spec_lib
-from rlab import sweep
+from rlab import lanes, sweep
 from rlab.training import seed_keys
 
 SPEC = """
@@ -108,7 +108,7 @@ def memory(args) -> None:
     big = dataclasses.replace(big, chunk_size=None, algorithms=big.algorithms[:1])
     trainer = rlab.trainers.make("ppo", envs.make("cheese_point_mass", dim=2), num_envs=16, iterations_per_eval=2)
     chunk = sweep.default_chunk_size([trainer], len(jax.local_devices()), budget)
-    planned = sweep.program_bytes(trainer, chunk) / 2**20
+    planned = lanes.step_bytes(trainer, chunk, jax.local_devices()[0]) / 2**20
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()

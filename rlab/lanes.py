@@ -9,11 +9,14 @@ bits, which training amplifies), so W is the one numeric constant of a run: a
 lane's curve is a function of (trainer, seed, hyperparameters, W, backend),
 never of how many lanes run or how they are grouped into chunks.
 
-W is chosen by measurement (`measure_width`): on a 2-core CPU one seed of
-PPO on a physics task already fills the machine and wide vmaps lose, while a
-small network on a cheap task gains from width. Blocks are dispatched round
-robin over the local devices, so several devices work on different blocks at
-once; a block is the same program wherever it runs.
+W is chosen by a rule (`rule_width`): the lanes split evenly over the local
+devices, one block per device, halved only while a block's program would not
+fit in memory. A W-wide program costs no more per lane than W programs of one
+lane (`benchmarks/seed_scaling.py` measures it; `rlab.xla` removes what made
+wide physics programs slower per lane on XLA:CPU), so no width needs to be
+timed; `measure_width` times candidate widths for a user who asks. Blocks are
+dispatched round robin over the local devices, so several devices work on
+different blocks at once; a block is the same program wherever it runs.
 
 This is the only place that vmaps trainers over seeds; `rlab.train` and the
 sweep runner both use it.
@@ -29,7 +32,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from rlab import executables
+from rlab import executables, xla
 from rlab.seeds import seed_key
 
 # Candidate widths tried by `measure_width`: powers of two.
@@ -53,7 +56,9 @@ def compiled(trainer):
     """`(jit(vmap(init)), jit(vmap(step)))` of a trainer, made once per trainer object.
 
     Reusing the same jitted functions lets JAX's cache serve every later call
-    with the same width without compiling again.
+    with the same width without compiling again. They carry no compiler
+    options, so they can also be traced inside other programs; the lane
+    runner compiles them with `rlab.xla.compiler_options()` (`programs`).
     """
     return _kept_on(trainer, "_rlab_vmapped", lambda: (
         jax.jit(jax.vmap(trainer.init)),
@@ -99,7 +104,8 @@ def compile_for_device(trainer, width: int, device) -> tuple[jax.stages.Compiled
 
     inputs = on_device(jax.eval_shape(lambda: (seed_keys(range(width)), lane_hparams(trainer, None, width))))
     state = on_device(jax.eval_shape(init, *inputs))
-    return init.lower(*inputs).compile(), step.lower(state).compile()
+    options = xla.compiler_options() or None  # why: `rlab.xla`
+    return init.lower(*inputs).compile(options), step.lower(state).compile(options)
 
 
 def _kept_on(trainer, name: str, make: Callable[[], Any]):
@@ -194,6 +200,68 @@ def run_lanes(
     return LaneRun(metrics, final)
 
 
+# Asks for a measured lane width (`measure_width`) instead of the rule.
+MEASURE = "measure"
+
+
+def rule_width(num_lanes: int, num_devices: int) -> int:
+    """W by rule: `num_lanes` split evenly over `num_devices`, one block per device.
+
+    `ceil(num_lanes / num_devices)`, at most `MAX_WIDTH`: every device runs one
+    block at once and the last block carries the least padding (8 lanes on 2
+    devices: W = 4; 1 lane: W = 1).
+    """
+    if num_lanes < 1 or num_devices < 1:
+        raise ValueError(f"num_lanes = {num_lanes}, num_devices = {num_devices}; allowed: integers >= 1")
+    return min(-(-num_lanes // num_devices), MAX_WIDTH)
+
+
+def step_bytes(trainer, width: int, device) -> int:
+    """Memory XLA plans for one W-lane step on `device` (arguments + outputs + temporaries; 0 if not reported).
+
+    Compiles the lane runner's own program (`programs`), so a run at this
+    width reuses it.
+    """
+    _, step = programs(trainer, width, device)
+    analysis = step.memory_analysis()
+    if analysis is None:  # a backend that does not report it
+        return 0
+    return (analysis.argument_size_in_bytes + analysis.output_size_in_bytes
+            + analysis.temp_size_in_bytes - analysis.alias_size_in_bytes)
+
+
+def available_memory_bytes() -> int:
+    """Memory free for a chunk: the first device's limit on an accelerator, else the host's available RAM."""
+    stats = jax.local_devices()[0].memory_stats() or {}
+    if "bytes_limit" in stats:
+        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 4 * 2**30
+
+
+def fitting_width(trainer, num_lanes: int, devices, budget_bytes: int) -> "WidthChoice":
+    """`rule_width`, halved while the blocks running at once would plan more than `budget_bytes`.
+
+    The check compiles the candidate width's program, which the run then
+    reuses: one compile when the rule's width fits (the usual case), one more
+    per halving.
+    """
+    devices = list(devices)
+    width = rule_width(num_lanes, len(devices))
+    while width > 1:
+        at_once = min(len(devices), -(-num_lanes // width))
+        if step_bytes(trainer, width, devices[0]) * at_once <= budget_bytes:
+            break
+        width = -(-width // 2)
+    return WidthChoice(width, {}, f"rule: {num_lanes} lanes over {len(devices)} device(s)")
+
+
 @dataclasses.dataclass(frozen=True)
 class WidthChoice:
     """The lane width a run uses and how it was chosen.
@@ -202,7 +270,7 @@ class WidthChoice:
       width: W.
       steps_per_second: W -> measured training env steps per second of all
         W lanes together (empty when W was given, not measured).
-      reason: "measured", "given" or "stored".
+      reason: how: "rule: ...", "measured", "given" or "stored".
     """
 
     width: int

@@ -6,7 +6,8 @@
     env_steps_per_eval = 5120          # the training budget between evaluations, the same for every algorithm
     num_evals = 10                     # evaluations (or total_env_steps = 51200)
     chunk_size = 64                    # optional: lanes (seed x float value) per stored chunk
-    lane_width = 8                     # optional: lanes per compiled program (default: measured)
+    lane_width = 8                     # optional: lanes per compiled program (default: the chunk split over
+                                       # the devices; "measure": the fastest width timed on this device)
 
     [env_params]                       # fixed environment parameters
     reward = "sparse"
@@ -59,6 +60,9 @@ TOP_LEVEL_KEYS = (
 )
 MAX_SEED = 2**32 - 1  # seeds become uint32 PRNG keys
 MAX_NAME = 100
+# Lane widths a spec may give; the plan layer imports no JAX, so these mirror `rlab.lanes`.
+MAX_LANE_WIDTH = 1024
+MEASURE_WIDTH = "measure"
 NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 # Grid cells (environment x hyperparameter combinations) a spec may declare before it is refused.
 MAX_CELLS = 10_000
@@ -103,7 +107,7 @@ class Spec:
     chunk_size: int | None
     text: str
     env_steps_per_eval: int | None = None
-    lane_width: int | None = None
+    lane_width: int | str | None = None
 
     @property
     def seeds(self) -> range:
@@ -198,8 +202,11 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
     if chunk_size is not None and not _positive_int(chunk_size):
         problem("chunk_size", f"{chunk_size!r}; allowed: an integer >= 1")
     lane_width = raw.get("lane_width")
-    if lane_width is not None and not _positive_int(lane_width):
-        problem("lane_width", f"{lane_width!r}; allowed: an integer >= 1 (lanes per compiled program)")
+    if lane_width is not None and lane_width != MEASURE_WIDTH and not (
+        _positive_int(lane_width) and lane_width <= MAX_LANE_WIDTH
+    ):
+        problem("lane_width", f"{lane_width!r}; allowed: an integer from 1 to {MAX_LANE_WIDTH} (lanes per compiled "
+                              f"program) or {MEASURE_WIDTH!r}")
 
     env_params = _table(raw, "env_params", problem)
     env_axes = _axes(raw.get("env_axes", {}), "env_axes", problem)

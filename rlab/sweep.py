@@ -5,7 +5,8 @@ one compiled program: their values ride along with the seeds as lanes. A
 group's lanes are cut into chunks of at most `chunk_size` lanes by fixed
 blocks of seeds (the unit stored, resumed and shared among processes), and
 each chunk runs with the lane runner (`rlab.lanes`) in programs of W lanes,
-W measured per group on the actual device and recorded. A seed's results
+W chosen per group by rule (a chunk's lanes split over the devices) and
+recorded. A seed's results
 depend only on the spec, the seed and W, never on how many other seeds run,
 on the chunk size or on the number of devices blocks are spread over.
 """
@@ -29,11 +30,9 @@ import rlab.trainers
 from rlab import spec as spec_lib
 from rlab.errors import UsageError
 from rlab.results import SweepStore
-from rlab import lanes
-from rlab.lanes import programs
+from rlab import lanes, xla
 
 DEFAULT_MAX_CHUNK = 64
-MEMORY_PROBE_LANES = 8  # lanes of the one step compiled to read a trainer's memory plan
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,51 +118,24 @@ def plan_chunks(group: Group, seed_start: int, num_seeds: int, chunk_size: int) 
     return chunks
 
 
-def program_bytes(trainer, lanes: int) -> int:
-    """Memory XLA plans for one step of `lanes` vmapped lanes (arguments + outputs + temporaries)."""
-    # The lane runner's own program for the first device: a run at this width reuses it, compiled once.
-    _, step = programs(trainer, lanes, jax.local_devices()[0])
-    analysis = step.memory_analysis()
-    if analysis is None:  # a backend that does not report it
-        return 0
-    return (analysis.argument_size_in_bytes + analysis.output_size_in_bytes
-            + analysis.temp_size_in_bytes - analysis.alias_size_in_bytes)
-
-
-def available_memory_bytes() -> int:
-    """Memory free for a chunk: the first device's limit on an accelerator, else the host's available RAM."""
-    stats = jax.local_devices()[0].memory_stats() or {}
-    if "bytes_limit" in stats:
-        return int(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 4 * 2**30
-
-
-def default_chunk_size(trainers, num_devices: int, budget_bytes: int | None = None,
-                       probe_lanes: int = MEMORY_PROBE_LANES) -> int:
+def default_chunk_size(trainers, num_devices: int, budget_bytes: int | None = None, probe_lanes: int = 8) -> int:
     """Lanes per stored chunk when the user sets none.
 
     Memory per lane is read from XLA's plan for one `probe_lanes`-wide step
     of each trainer and charged as that plan divided by its lanes: the plan's
     fixed part is counted once per lane, an overestimate that can only make
-    chunks smaller. One compile per algorithm (a physics program compiles in
-    40-90 s on a 2-core CPU, so two probe widths per algorithm used to delay
-    a sweep's first chunk by minutes); at the run's own lane width the
-    persistent compilation cache hands the run this executable. The chunk is
+    chunks smaller. One compile per algorithm, at the width the run will use
+    (`sweep.run` probes at the rule's width for the largest chunk), on the
+    trainer object the run then uses for that group, so the run reuses it
+    (a physics program compiles in 40-90 s on a 2-core CPU). The chunk is
     the largest that fits half the available memory (or `budget_bytes`) on
     every device, capped at 64 lanes, a power of two times the device count
     so that chunks shard evenly.
     """
-    budget = budget_bytes if budget_bytes is not None else available_memory_bytes() // 2
+    budget = budget_bytes if budget_bytes is not None else lanes.available_memory_bytes() // 2
     fits = DEFAULT_MAX_CHUNK
     for trainer in trainers:
-        per_lane = max(program_bytes(trainer, probe_lanes) / probe_lanes, 1.0)
+        per_lane = max(lanes.step_bytes(trainer, probe_lanes, jax.local_devices()[0]) / probe_lanes, 1.0)
         fits = min(fits, int(budget / per_lane) * num_devices)
     size = num_devices
     while size * 2 <= fits:
@@ -252,11 +224,14 @@ def run(
         used, else the largest that fits `memory_budget` bytes (default: half
         the available memory), at most 64.
       lane_width: W, lanes per compiled program, for every group (default: the
-        spec's `lane_width`). Otherwise the width a resumed directory recorded
-        for the group, else the fastest
-        measured on this device (`rlab.lanes.measure_width`, at most the chunk
-        size, the search capped at a quarter of the group's estimated run time); with several processes and none recorded, the chunk size, so
-        that all processes agree. Recorded per group in the manifest.
+        spec's `lane_width`), or "measure" for the fastest width measured on
+        this device (`rlab.lanes.measure_width`, at most the chunk size, the
+        search capped at a quarter of the group's estimated run time).
+        Otherwise the width a resumed directory recorded for the group, else
+        the rule: a chunk's lanes split evenly over the local devices
+        (`rlab.lanes.rule_width`; chunks already fit memory); with several
+        processes and none recorded, the chunk size, so that all processes
+        agree. Recorded per group in the manifest.
       process: (index, count) of this process among those sharing the sweep;
         default `(jax.process_index(), jax.process_count())`, so that under
         `jax.distributed.initialize()` every host takes its share of chunks
@@ -266,29 +241,36 @@ def run(
     if not 0 <= process[0] < process[1]:
         raise UsageError(f"process index {process[0]} is not in [0, {process[1]})")
     lane_width = lane_width or spec.lane_width
-    if lane_width is not None and lane_width < 1:
-        raise UsageError(f"lane width {lane_width}; allowed: an integer >= 1")
+    if lane_width is not None and lane_width != lanes.MEASURE and not (
+        isinstance(lane_width, int) and 1 <= lane_width <= lanes.MAX_WIDTH
+    ):
+        raise UsageError(f"lane width {lane_width!r}; allowed: an integer from 1 to {lanes.MAX_WIDTH} or "
+                         f"{lanes.MEASURE!r}")
     devices = jax.local_devices()
-    backend = {"platform": jax.default_backend(), "devices": [str(d) for d in devices]}
+    backend = {"platform": jax.default_backend(), "devices": [str(d) for d in devices],
+               "compiler_options": xla.compiler_options()}
     all_groups = groups(spec)
     chunk_size = chunk_size or spec.chunk_size or _existing_chunk_size(out_dir)
+    probes: dict[int, Any] = {}  # group index -> the trainer whose program sized the chunks, reused by the run
     if chunk_size is None:
         probes = _probe_trainers(spec, all_groups)
+        probe_lanes = _probe_width(lane_width, all_groups, spec.num_seeds, len(devices))
         if reporter is not None:
-            reporter.note(f"sizing chunks: compiling one {lane_width or MEMORY_PROBE_LANES}-lane step of "
-                          f"{', '.join(t.algo for t in probes)} to read XLA's memory plan (--chunk-size skips this)")
-        chunk_size = default_chunk_size(probes, len(devices), memory_budget, lane_width or MEMORY_PROBE_LANES)
+            reporter.note(f"sizing chunks: compiling one {probe_lanes}-lane step of "
+                          f"{', '.join(t.algo for t in probes.values())} to read XLA's memory plan "
+                          f"(--chunk-size skips this)")
+        chunk_size = default_chunk_size(list(probes.values()), len(devices), memory_budget, probe_lanes)
     _check_plan_size(all_groups, spec.num_seeds, chunk_size)
     _check_builds(spec, all_groups)
     store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
     try:
-        _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width, reporter)
+        _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width, reporter, probes)
     finally:
         store.release()
     return store
 
 
-def _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width, reporter) -> None:
+def _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width, reporter, probes) -> None:
     """Plans the chunks this process still owes and runs them into the (locked) store."""
     plan = []
     position = 0
@@ -311,11 +293,12 @@ def _run_plan(store, spec, all_groups, chunk_size, process, devices, lane_width,
             # physics groups otherwise runs out of memory mappings (LLVM "Cannot allocate memory").
             jax.clear_caches()
             gc.collect()  # the last group's trainer and its programs form a cycle: free them now, not at some later GC
-            env = envs.make(spec.env, **group.env_params)
-            trainers[group.index] = rlab.trainers.make(group.algo, env, **group.hparams)
-            choice = _lane_width(
-                store, trainers[group.index], group, lane_width, chunk_size, spec.num_seeds, spec.num_evals, process
-            )
+            trainer = probes.pop(group.index, None)  # its program compiled while sizing chunks
+            if trainer is None:
+                trainer = rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
+            trainers[group.index] = trainer
+            choice = _lane_width(store, trainer, group, lane_width, chunk_size, spec.num_seeds, spec.num_evals,
+                                 process, len(devices))
             reporter.width_chosen(group, choice)
         trainer, width = trainers[group.index], store.lane_width(group.id)["lane_width"]
         started = time.perf_counter()
@@ -366,43 +349,61 @@ def _check_builds(spec, all_groups) -> None:
 
 
 def _lane_width(
-    store, trainer, group: Group, given, chunk_size: int, num_seeds: int, num_evals: int, process
+    store, trainer, group: Group, given, chunk_size: int, num_seeds: int, num_evals: int, process, num_devices: int
 ) -> lanes.WidthChoice:
-    """The group's lane width: the one recorded for it, else given, else measured; recorded in the store.
+    """The group's lane width: the one recorded for it, else given, else the rule; recorded in the store.
 
-    The measurement's time is capped at a quarter of the group's estimated
-    run time (`lanes.measure_width`), so a short physics group is not spent
-    compiling candidate widths.
+    The rule (`lanes.rule_width`) splits a chunk's lanes over the devices and
+    compiles nothing. Asked for ("measure"), the measurement's time is capped
+    at a quarter of the group's estimated run time (`lanes.measure_width`),
+    so a short physics group is not spent compiling candidate widths.
     """
     stored = store.lane_width(group.id)
     if stored is not None:
-        if given is not None and given != stored["lane_width"]:
+        if given not in (None, lanes.MEASURE) and given != stored["lane_width"]:
             raise UsageError(
                 f"{store.directory}: group {group.id} ran with lane width {stored['lane_width']}; results depend on "
                 f"it, so it cannot continue with --lane-width {given} (omit it to reuse {stored['lane_width']})"
             )
         return lanes.WidthChoice(stored["lane_width"], {}, "stored")
-    if given is not None:
+    group_lanes = num_seeds * len(group.float_combos)
+    if given == lanes.MEASURE:
+        run_env_steps = group_lanes * num_evals * trainer.env_steps_per_step
+        choice = lanes.measure_width(trainer, max_width=min(chunk_size, group_lanes), run_env_steps=run_env_steps)
+    elif given is not None:
         choice = lanes.WidthChoice(given, {}, "given")
     elif process[1] > 1:
         choice = lanes.WidthChoice(chunk_size, {}, "default for several processes")
     else:
-        group_lanes = num_seeds * len(group.float_combos)
-        run_env_steps = group_lanes * num_evals * trainer.env_steps_per_step
-        choice = lanes.measure_width(trainer, max_width=min(chunk_size, group_lanes), run_env_steps=run_env_steps)
+        lanes_per_chunk = min(chunk_size, group_lanes)
+        choice = lanes.WidthChoice(lanes.rule_width(lanes_per_chunk, num_devices), {},
+                                   f"rule: {lanes_per_chunk} lanes per chunk over {num_devices} device(s)")
     store.record_lane_width(group.id, choice.describe())
     return choice
 
 
-def _probe_trainers(spec, all_groups):
-    """One trainer per algorithm, on its group with the largest environment: the memory probes."""
+def _probe_trainers(spec, all_groups) -> dict[int, Any]:
+    """One trainer per algorithm, on its group with the largest environment (the memory probes), by group index."""
     largest = {}
     for group in all_groups:
         env = envs.make(spec.env, **group.env_params)
         size = env.observation_size + env.action_size
         if group.algo not in largest or size > largest[group.algo][0]:
             largest[group.algo] = (size, group, env)
-    return [rlab.trainers.make(g.algo, env, **g.hparams) for _, g, env in largest.values()]
+    return {g.index: rlab.trainers.make(g.algo, env, **g.hparams) for _, g, env in largest.values()}
+
+
+def _probe_width(lane_width, all_groups, num_seeds: int, num_devices: int) -> int:
+    """Lanes of the memory probe's step: the width the run will use if the chunk is the largest default.
+
+    A given integer width; else the rule's width for a chunk of
+    `DEFAULT_MAX_CHUNK` lanes (or the largest group's lanes, if fewer), so
+    that on a machine where that chunk fits the run reuses the probe's program.
+    """
+    if isinstance(lane_width, int):
+        return lane_width
+    most_lanes = max(num_seeds * len(group.float_combos) for group in all_groups)
+    return lanes.rule_width(min(DEFAULT_MAX_CHUNK, most_lanes), num_devices)
 
 
 def _existing_chunk_size(out_dir) -> int | None:

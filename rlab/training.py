@@ -14,6 +14,7 @@ import dataclasses
 import sys
 from typing import Any, Iterable, Mapping
 
+import jax
 import numpy as np
 
 from rlab import lanes
@@ -64,9 +65,12 @@ def train(
       hparams: float-hyperparameter overrides: scalars, or arrays `[S]` giving
         each seed its own value (a hyperparameter x seed grid in one program).
       progress: show a progress bar (default: when stderr is a terminal).
-      lane_width: seeds per compiled program, W. Default: all seeds in one
-        program. "auto": the fastest width measured on this device
-        (`rlab.lanes.measure_width`, a search of at most a quarter of the run's time). A seed's results are bitwise the same
+      lane_width: seeds per compiled program, W. Default: the seeds split
+        evenly over the local devices, one program per device, narrower only
+        if that would not fit in half the available memory
+        (`rlab.lanes.fitting_width`). "measure": the fastest width measured
+        on this device (`rlab.lanes.measure_width`, a search of at most a
+        quarter of the run's time). A seed's results are bitwise the same
         whatever other seeds run, for the same W.
 
     Returns:
@@ -77,13 +81,14 @@ def train(
         raise ValueError("seeds: give at least one integer seed")
     if num_evals < 1:
         raise ValueError(f"num_evals = {num_evals}; allowed: an integer >= 1")
-    if lane_width == "auto":
+    if lane_width == lanes.MEASURE:
         run_env_steps = seeds.size * num_evals * trainer.env_steps_per_step
         lane_width = lanes.measure_width(trainer, max_width=seeds.size, run_env_steps=run_env_steps).width
     elif lane_width is None:
-        lane_width = seeds.size
-    elif not (isinstance(lane_width, int) and lane_width >= 1):
-        raise ValueError(f"lane_width = {lane_width!r}; allowed: an integer >= 1, 'auto' or None")
+        budget = lanes.available_memory_bytes() // 2
+        lane_width = lanes.fitting_width(trainer, seeds.size, jax.local_devices(), budget).width
+    elif not (isinstance(lane_width, int) and not isinstance(lane_width, bool) and lane_width >= 1):
+        raise ValueError(f"lane_width = {lane_width!r}; allowed: an integer >= 1, {lanes.MEASURE!r} or None")
     show = sys.stderr.isatty() if progress is None else progress
     with _progress_bar(show, num_evals, f"{trainer.algo} x {seeds.size} seeds") as advance:
         run = lanes.run_lanes(trainer, seeds, hparams, num_evals, lane_width, on_eval=advance)

@@ -1,4 +1,4 @@
-"""The lane runner: a seed's results depend on the lane width W only, and W is chosen by timing."""
+"""The lane runner: a seed's results depend on the lane width W only; W by rule, or timed on request."""
 
 import numpy as np
 import pytest
@@ -23,14 +23,38 @@ def test_a_seed_gives_the_same_bits_whatever_else_runs_at_one_width(trainer):
     assert few.metrics["eval_return"].shape == (3, 2)
 
 
-def test_train_runs_one_program_by_default_and_any_width_on_request(trainer):
+def test_train_splits_the_seeds_over_the_devices_by_default_and_runs_any_width_on_request(trainer):
     default = rlab.train(trainer, range(4), 2, progress=False)
-    one_program = lanes.run_lanes(trainer, range(4), None, 2, width=4)
+    one_program = lanes.run_lanes(trainer, range(4), None, 2, width=4)  # the tests run one CPU device
     np.testing.assert_array_equal(default.metrics["eval_return"], one_program.metrics["eval_return"])
     narrow = rlab.train(trainer, range(4), 2, progress=False, lane_width=1)
     assert narrow.metrics["eval_return"].shape == (4, 2)
-    with pytest.raises(ValueError, match="lane_width"):
-        rlab.train(trainer, range(4), 2, progress=False, lane_width=0)
+    for bad in (0, True, "auto", 2.0):
+        with pytest.raises(ValueError, match="lane_width"):
+            rlab.train(trainer, range(4), 2, progress=False, lane_width=bad)
+
+
+def test_rule_width_gives_every_device_one_block():
+    assert [lanes.rule_width(n, 1) for n in (1, 5, 64)] == [1, 5, 64]
+    assert [lanes.rule_width(n, 2) for n in (1, 2, 7, 8, 64)] == [1, 1, 4, 4, 32]
+    assert lanes.rule_width(10**6, 1) == lanes.MAX_WIDTH
+    with pytest.raises(ValueError, match="num_devices"):
+        lanes.rule_width(4, 0)
+
+
+def test_fitting_width_halves_the_rule_until_xla_s_memory_plan_fits(trainer):
+    import jax
+
+    device = jax.local_devices()[0]
+    assert lanes.fitting_width(trainer, 8, [device], budget_bytes=2**40).width == 8
+    one_lane = lanes.step_bytes(trainer, 1, device)
+    eight_lanes = lanes.step_bytes(trainer, 8, device)
+    assert eight_lanes > one_lane > 0
+    # A budget below the 8-lane plan but above the 2-lane one: halved until it fits.
+    budget = lanes.step_bytes(trainer, 2, device)
+    choice = lanes.fitting_width(trainer, 8, [device], budget_bytes=budget)
+    assert choice.width == 2 and choice.reason.startswith("rule")
+    assert lanes.fitting_width(trainer, 8, [device], budget_bytes=0).width == 1  # never below one lane
 
 
 def test_per_lane_hyperparameters_follow_their_lanes_across_blocks(trainer):

@@ -283,9 +283,20 @@ def test_process_flag_splits_a_sweep_between_two_runs(reference, tmp_path):
     assert bad.returncode == 2 and "--process = '2/2'" in bad.stderr
 
 
-def test_lane_width_is_measured_recorded_and_reused(tmp_path):
+def test_lane_width_is_a_chunk_over_the_devices_by_default(tmp_path):
     path = tmp_path / "spec.toml"
-    path.write_text(tiny_spec(2, "[0.02]").replace("lane_width = 2\n", "").replace("dim = [1, 2]", "dim = [1]"))
+    path.write_text(tiny_spec(3, "[0.02]").replace("lane_width = 2\n", "").replace("dim = [1, 2]", "dim = [1]"))
+    out = tmp_path / "out"
+    sweep.run(spec_lib.load(path), out)  # chunks of 4 lanes, 3 lanes in the group, one device in the tests
+    entry = results.read_manifest(out)["lane_widths"]["g000"]
+    assert entry["lane_width"] == 3 and entry["lane_width_reason"].startswith("rule")
+    assert entry["lane_width_steps_per_second"] == {}  # nothing timed, nothing compiled beyond the run's program
+
+
+def test_lane_width_is_measured_on_request_recorded_and_reused(tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_text(tiny_spec(2, "[0.02]").replace("lane_width = 2\n", 'lane_width = "measure"\n')
+                    .replace("dim = [1, 2]", "dim = [1]"))
     out = tmp_path / "out"
     sweep.run(spec_lib.load(path), out)
     entry = results.read_manifest(out)["lane_widths"]["g000"]
@@ -450,7 +461,7 @@ def test_default_chunk_size_fits_xla_s_memory_plan_in_the_budget():
     from tests.trainer_cases import tiny
 
     trainer = tiny("openai_es", envs.make("cheese_point_mass", dim=2, reward="dense", horizon=4))
-    plan = sweep.program_bytes(trainer, 1)
+    plan = lanes.step_bytes(trainer, 1, jax.local_devices()[0])
     # The plan holds at least the step's own arguments: the trainer state of one lane.
     state = jax.eval_shape(lanes.compiled(trainer)[0], lanes.seed_keys([0]), lanes.lane_hparams(trainer, None, 1))
     assert plan >= sum(leaf.size * np.dtype(leaf.dtype).itemsize for leaf in jax.tree.leaves(state)) > 0

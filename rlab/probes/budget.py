@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from rlab import lanes, stats, trainers
+from rlab import lanes, stats, trainers, xla
 from rlab.errors import UsageError
 from rlab.probes import laws, zero_law
 from rlab.trainers import rollout
@@ -91,7 +91,7 @@ def _predict(trainer, seeds, iterations: int, mc_episodes: int) -> dict[str, np.
         or (algo == "ars" and static["version"] == "v1")
     )
     init, _ = lanes.compiled(trainer)
-    initial = jax.jit(jax.vmap(trainer.policy_params))(init(lanes.seed_keys(seeds), lanes.lane_hparams(trainer, None, size)))
+    initial = xla.jit(jax.vmap(trainer.policy_params))(init(lanes.seed_keys(seeds), lanes.lane_hparams(trainer, None, size)))
     if algo in ("reinforce", "ppo"):
         p, misses = zero_law.hit_probabilities(trainer, initial, seeds, mc_episodes)
         law["p"] = p
@@ -128,7 +128,7 @@ def random_policy_hit_probability(trainer, draws: int, seed: int = zero_law.PRED
         act = lambda obs, _: (trainer.act(theta, obs), 0.0)  # noqa: E731
         return rollout.run_episodes(env, act, episode_key, 1, length).rewarded[0]
 
-    hits = jax.jit(lambda ks: jax.lax.map(one, ks, batch_size=1024))(keys)
+    hits = xla.jit(lambda ks: jax.lax.map(one, ks, batch_size=1024))(keys)
     return float(jnp.mean(hits))
 
 

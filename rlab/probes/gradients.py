@@ -23,6 +23,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from scipy import stats as scipy_stats
 
+from rlab import xla
 from rlab.errors import UsageError
 from rlab.trainers import networks
 from rlab.trainers.estimators import centred_ranks, es_gradient, score_function_gradient
@@ -138,7 +139,7 @@ def reinforce_estimates(env, policy, params, batch_size: int, baseline: str, key
         grad = score_function_gradient(policy.log_prob, params, obs, actions, weights, batch_size)
         return ravel_pytree(grad)[0]
 
-    return np.asarray(jax.jit(lambda keys: jax.lax.map(one, keys))(jax.random.split(key, repeats)), np.float64)
+    return np.asarray(xla.jit(lambda keys: jax.lax.map(one, keys))(jax.random.split(key, repeats)), np.float64)
 
 
 def es_estimates(env, flat_policy: FlatPolicy, theta, sigma: float, population: int, key, repeats: int,
@@ -156,7 +157,7 @@ def es_estimates(env, flat_policy: FlatPolicy, theta, sigma: float, population: 
         fitness = _rewards(env, actions, env_key)
         return es_gradient(noise, centred_ranks(fitness, tie_break), sigma)
 
-    return np.asarray(jax.jit(lambda keys: jax.lax.map(one, keys))(jax.random.split(key, repeats)), np.float64)
+    return np.asarray(xla.jit(lambda keys: jax.lax.map(one, keys))(jax.random.split(key, repeats)), np.float64)
 
 
 def direction_quality(estimates: np.ndarray, exact: np.ndarray, confidence: float = 0.95) -> dict[str, float]:

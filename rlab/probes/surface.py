@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from rlab import xla
 from rlab.probes import gradients
 from rlab.trainers import rollout
 from rlab.trainers.population import FlatPolicy
@@ -108,7 +109,7 @@ def _bandit(env, policy, flat, moved, thetas, std, noise_std, perturbations, key
             nearest = jnp.min(jnp.linalg.norm(actions[:, None, :] - jnp.asarray(centres, jnp.float32), axis=-1), axis=1)
             return jnp.mean(nearest <= env.hole_radius)
 
-        smoothed = np.asarray(jax.jit(lambda ts: jax.lax.map(smoothed_at, ts))(thetas), np.float64)
+        smoothed = np.asarray(xla.jit(lambda ts: jax.lax.map(smoothed_at, ts))(thetas), np.float64)
     return {"deterministic": (hole >= 0).astype(np.float64), "gaussian": gaussian, "smoothed": smoothed, "hole": hole}
 
 
@@ -128,7 +129,7 @@ def _monte_carlo(env, policy, flat, moved, thetas, noise_std, episodes, perturba
         smooth = jax.vmap(perturbed)(eps, jax.random.split(episode_key, perturbations))
         return det.success.mean(), gauss.success.mean(), smooth.mean()
 
-    det, gauss, smooth = jax.jit(lambda xs: jax.lax.map(lambda x: at(*x), xs))((moved, thetas))
+    det, gauss, smooth = xla.jit(lambda xs: jax.lax.map(lambda x: at(*x), xs))((moved, thetas))
     size = thetas.shape[0]
     return {"deterministic": np.asarray(det, np.float64), "gaussian": np.asarray(gauss, np.float64),
             "smoothed": np.asarray(smooth, np.float64), "hole": np.full(size, -1)}

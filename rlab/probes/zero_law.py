@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import special
 
-from rlab import lanes, stats, trainers
+from rlab import lanes, stats, trainers, xla
 from rlab.errors import UsageError
 from rlab.probes import laws
 from rlab.trainers import networks, rollout
@@ -65,7 +65,7 @@ def measure(algo: str, env, hparams: dict, seeds, mc_episodes: int = 2048,
     trainer = make_probe_trainer(algo, env, hparams)
     seeds = np.asarray(list(seeds), np.int64)
     init, _ = lanes.compiled(trainer)
-    initial = jax.jit(jax.vmap(trainer.policy_params))(
+    initial = xla.jit(jax.vmap(trainer.policy_params))(
         init(lanes.seed_keys(seeds), lanes.lane_hparams(trainer, lane_values, seeds.size))
     )
     run = lanes.run_lanes(trainer, seeds, lane_values, 1, seeds.size)
@@ -152,7 +152,7 @@ def hit_probabilities(trainer, initial, seeds, mc_episodes: int):
         act = lambda obs, k: policy.sample(params, obs, k)  # noqa: E731
         return rollout.run_episodes(env, act, key, mc_episodes, length).rewarded
 
-    rewarded = np.asarray(jax.jit(jax.vmap(one_seed))(initial, _prediction_keys(seeds)))
+    rewarded = np.asarray(xla.jit(jax.vmap(one_seed))(initial, _prediction_keys(seeds)))
     misses = mc_episodes - rewarded.sum(axis=1)
     return 1.0 - misses / mc_episodes, misses
 
@@ -187,7 +187,7 @@ def pair_counts(trainer, initial, seeds, pairs: int) -> tuple[np.ndarray, np.nda
         return jnp.sum((plus == 0) & (minus == 0)), jnp.sum((plus > 0) & (minus > 0))
 
     # One seed at a time: pairs x parameters per seed is already large.
-    n00, n11 = jax.jit(lambda xs: jax.lax.map(lambda x: one_seed(*x), xs))((initial, _prediction_keys(seeds)))
+    n00, n11 = xla.jit(lambda xs: jax.lax.map(lambda x: one_seed(*x), xs))((initial, _prediction_keys(seeds)))
     return np.asarray(n00, np.float64), np.asarray(n11, np.float64)
 
 
