@@ -146,7 +146,7 @@ def throughput(trainer, num_seeds: int, width: int, timed_env_steps: float, devi
     started = time.perf_counter()
     lanes.run_lanes(trainer, range(num_seeds), None, 1, width, devices)
     first = time.perf_counter() - started
-    evals = max(2, math.ceil(timed_env_steps / (num_seeds * trainer.env_steps_per_step)))
+    evals = max(1, math.ceil(timed_env_steps / (num_seeds * trainer.env_steps_per_step)))
     started = time.perf_counter()
     lanes.run_lanes(trainer, range(num_seeds), None, evals, width, devices)
     seconds = time.perf_counter() - started
@@ -162,7 +162,7 @@ def throughput_with_xla_defaults(trainer, num_seeds: int, timed_env_steps: float
     state, _ = step(init(*inputs))
     jax.block_until_ready(state)
     first = time.perf_counter() - started
-    evals = max(2, math.ceil(timed_env_steps / (num_seeds * trainer.env_steps_per_step)))
+    evals = max(1, math.ceil(timed_env_steps / (num_seeds * trainer.env_steps_per_step)))
     started = time.perf_counter()
     for _ in range(evals):
         state, _ = step(state)

@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--seeds", type=int, metavar="N", help="number of seeds (overrides the spec)")
     sweep_cmd.add_argument("--chunk-size", type=int, metavar="N", help="lanes per stored chunk")
     sweep_cmd.add_argument(
-        "--lane-width", type=_lane_width, metavar="W",
+        "--lane-width", metavar="W",
         help="lanes per compiled program, for every group, or 'measure' to time candidate widths on this device "
              "(default: the spec's, else a chunk's lanes split over the devices)",
     )
@@ -111,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo_cmd.add_argument("--out", metavar="DIR", default="runs/demo", help="sweep directory (default: %(default)s)")
     demo_cmd.add_argument("--seeds", type=int, default=64, help="seeds per cell (default: %(default)s)")
-    demo_cmd.add_argument("--lane-width", type=_lane_width, metavar="W",
+    demo_cmd.add_argument("--lane-width", metavar="W",
                           help="lanes per compiled program, or 'measure' (default: a chunk's lanes split over the devices)")
     demo_cmd.add_argument("--quiet", action="store_true", help="no progress output")
     demo_cmd.set_defaults(handler=_run_demo)
@@ -229,16 +229,14 @@ def _run_algos(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _lane_width(text: str) -> int | str:
-    """`--lane-width`: an integer from 1 to the largest width, or "measure"."""
+def _lane_width(text: str | None) -> int | str | None:
+    """`--lane-width`: None, an integer from 1 to the largest width, or "measure"; else a usage error."""
     from rlab.spec import MAX_LANE_WIDTH, MEASURE_WIDTH
 
-    if text == MEASURE_WIDTH:
+    if text is None or text == MEASURE_WIDTH:
         return text
     if not text.isdigit() or not 1 <= int(text) <= MAX_LANE_WIDTH:
-        raise argparse.ArgumentTypeError(
-            f"--lane-width = {text}; allowed: an integer from 1 to {MAX_LANE_WIDTH}, or {MEASURE_WIDTH!r}"
-        )
+        raise UsageError(f"--lane-width = {text}; allowed: an integer from 1 to {MAX_LANE_WIDTH}, or {MEASURE_WIDTH!r}")
     return int(text)
 
 
@@ -247,6 +245,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     from rlab import spec as spec_lib
 
+    args.lane_width = _lane_width(args.lane_width)
     for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")
@@ -325,6 +324,7 @@ def _run_demo(args: argparse.Namespace) -> int:
 
     from rlab import demo, report, spec as spec_lib, sweep
 
+    args.lane_width = _lane_width(args.lane_width)
     for flag, value in (("--seeds", args.seeds),):
         if value is not None and value < 1:
             raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")

@@ -470,3 +470,23 @@ def test_default_chunk_size_fits_xla_s_memory_plan_in_the_budget():
     assert sweep.default_chunk_size([trainer], 2, budget_bytes=5 * plan, probe_lanes=1) == 8
     assert sweep.default_chunk_size([trainer], 1, budget_bytes=3 * plan, probe_lanes=1) == 2
     assert sweep.default_chunk_size([trainer], 1, budget_bytes=10**6 * plan, probe_lanes=1) == sweep.DEFAULT_MAX_CHUNK
+
+
+def test_a_sweep_compiles_one_program_per_group_its_sizing_probe_included(tmp_path, monkeypatch):
+    from rlab import lanes
+
+    compiled = []
+    compile_for_device = lanes.compile_for_device
+
+    def counted(trainer, width, device):
+        compiled.append((trainer.algo, width))
+        return compile_for_device(trainer, width, device)
+
+    monkeypatch.setattr(lanes, "compile_for_device", counted)
+    path = tmp_path / "spec.toml"
+    path.write_text(tiny_spec(3, "[0.02]").replace("lane_width = 2\n", "").replace("chunk_size = 4\n", ""))
+    sweep.run(spec_lib.load(path), tmp_path / "out")
+    manifest = results.read_manifest(tmp_path / "out")
+    assert manifest["chunk_size"] == sweep.DEFAULT_MAX_CHUNK  # the probe sized the chunks...
+    assert compiled == [("openai_es", 3), ("openai_es", 3)]  # ...with the program of one group, which the run reused
+    assert {entry["lane_width"] for entry in manifest["lane_widths"].values()} == {3}
