@@ -242,7 +242,7 @@ def main() -> None:
                 if args.xla_defaults:
                     row(num_seeds, f"1 dev, W={num_seeds}, XLA defaults", num_seeds,
                         *throughput_with_xla_defaults(trainer, num_seeds, args.timed_steps, devices[0]))
-            rule = lanes.rule_width(num_seeds, len(devices))
+            rule = lanes.rule_width(num_seeds, len(devices), devices[0].platform)
             if len(devices) > 1 or rule != num_seeds:
                 row(num_seeds, f"all, rule W={rule}", rule, *throughput(trainer, num_seeds, rule, args.timed_steps, devices))
             extra = [w for w in args.widths if w < num_seeds and w != rule]

@@ -204,16 +204,29 @@ def run_lanes(
 MEASURE = "measure"
 
 
-def rule_width(num_lanes: int, num_devices: int) -> int:
+# Lanes per block when several CPU devices run blocks at once (see `rule_width`).
+MAX_SHARED_CPU_WIDTH = 8
+
+
+def rule_width(num_lanes: int, num_devices: int, platform: str = "cpu") -> int:
     """W by rule: `num_lanes` split evenly over `num_devices`, one block per device.
 
-    `ceil(num_lanes / num_devices)`, at most `MAX_WIDTH`: every device runs one
-    block at once and the last block carries the least padding (8 lanes on 2
-    devices: W = 4; 1 lane: W = 1).
+    `ceil(num_lanes / num_devices)`, at most `MAX_WIDTH` (8 lanes on 2
+    devices: W = 4; 1 lane: W = 1). With several CPU devices, at most
+    `MAX_SHARED_CPU_WIDTH` lanes per block, more blocks taking turns: two
+    CPU devices each running a 32-lane PPO program on MJX `reacher` (2,048
+    environments per program) deadlock in jaxlib 0.10.2, both executing
+    threads blocked in the LAPACK Cholesky kernel's parallel batch map,
+    which waits on the thread pool they occupy; 8 lanes (512 environments)
+    ran. On the point mass 4-32 lanes per device ran alike (2.4x one seed)
+    and 128 slower (2.0x), so the cap costs nothing measured.
     """
     if num_lanes < 1 or num_devices < 1:
         raise ValueError(f"num_lanes = {num_lanes}, num_devices = {num_devices}; allowed: integers >= 1")
-    return min(-(-num_lanes // num_devices), MAX_WIDTH)
+    width = min(-(-num_lanes // num_devices), MAX_WIDTH)
+    if platform == "cpu" and num_devices > 1:
+        width = min(width, MAX_SHARED_CPU_WIDTH)
+    return width
 
 
 def step_bytes(trainer, width: int, device) -> int:
@@ -253,7 +266,7 @@ def fitting_width(trainer, num_lanes: int, devices, budget_bytes: int) -> "Width
     per halving.
     """
     devices = list(devices)
-    width = rule_width(num_lanes, len(devices))
+    width = rule_width(num_lanes, len(devices), devices[0].platform)
     while width > 1:
         at_once = min(len(devices), -(-num_lanes // width))
         if step_bytes(trainer, width, devices[0]) * at_once <= budget_bytes:

@@ -376,7 +376,7 @@ def _lane_width(
         choice = lanes.WidthChoice(chunk_size, {}, "default for several processes")
     else:
         lanes_per_chunk = min(chunk_size, group_lanes)
-        choice = lanes.WidthChoice(lanes.rule_width(lanes_per_chunk, num_devices), {},
+        choice = lanes.WidthChoice(lanes.rule_width(lanes_per_chunk, num_devices, jax.default_backend()), {},
                                    f"rule: {lanes_per_chunk} lanes per chunk over {num_devices} device(s)")
     store.record_lane_width(group.id, choice.describe())
     return choice
@@ -403,7 +403,7 @@ def _probe_width(lane_width, all_groups, num_seeds: int, num_devices: int) -> in
     if isinstance(lane_width, int):
         return lane_width
     most_lanes = max(num_seeds * len(group.float_combos) for group in all_groups)
-    return lanes.rule_width(min(DEFAULT_MAX_CHUNK, most_lanes), num_devices)
+    return lanes.rule_width(min(DEFAULT_MAX_CHUNK, most_lanes), num_devices, jax.default_backend())
 
 
 def _existing_chunk_size(out_dir) -> int | None:
