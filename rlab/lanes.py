@@ -10,8 +10,9 @@ lane's curve is a function of (trainer, seed, hyperparameters, W, backend),
 never of how many lanes run or how they are grouped into chunks.
 
 W is chosen by a rule (`rule_width`): the lanes split evenly over the local
-devices, one block per device, halved only while a block's program would not
-fit in memory. A W-wide program costs no more per lane than W programs of one
+devices, one block per device (at most 8 lanes a block while several CPU
+devices run at once: wider MJX blocks deadlock in jaxlib 0.10.2), halved
+only while a block's program would not fit in memory. A W-wide program costs no more per lane than W programs of one
 lane (`benchmarks/seed_scaling.py` measures it; `rlab.xla` removes what made
 wide physics programs slower per lane on XLA:CPU), so no width needs to be
 timed; `measure_width` times candidate widths for a user who asks. Blocks are

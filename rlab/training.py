@@ -66,8 +66,9 @@ def train(
         each seed its own value (a hyperparameter x seed grid in one program).
       progress: show a progress bar (default: when stderr is a terminal).
       lane_width: seeds per compiled program, W. Default: the seeds split
-        evenly over the local devices, one program per device, narrower only
-        if that would not fit in half the available memory
+        evenly over the local devices, one program per device (at most 8
+        seeds a program with several CPU devices), narrower only if that
+        would not fit in half the available memory
         (`rlab.lanes.fitting_width`). "measure": the fastest width measured
         on this device (`rlab.lanes.measure_width`, a search of at most a
         quarter of the run's time). A seed's results are bitwise the same
