@@ -3,7 +3,7 @@
     python benchmarks/runner_overhead.py [--seeds 128] [--budget-mib 64] [--budget-seeds 1024]
 
 Part 1, overhead: the same spec (cheese_point_mass dim 2; PPO and OpenAI-ES;
-chunks of 64 lanes) run by `rlab.sweep.run` (chunk planning, progress, Parquet
+chunks of 64 lanes) run by `rlab.run.sweep.run` (chunk planning, progress, Parquet
 and parameter files, manifest updates) and by a bare loop of the same
 `jit(vmap(init))` / `jit(vmap(step))` programs over the same chunks with no
 persistence. Both are timed after a warm-up run of each that fills JAX's persistent
@@ -27,8 +27,8 @@ import jax
 import envs
 import rlab.trainers
 from rlab import spec as spec_lib
-from rlab import lanes, sweep
-from rlab.training import seed_keys
+from rlab.run import sweep, widths
+from rlab.run.training import seed_keys
 
 SPEC = """
 env = "cheese_point_mass"
@@ -49,10 +49,10 @@ iterations_per_eval = 2
 def bare(spec) -> float:
     """Seconds for the same chunks through bare jit(vmap) programs, no persistence."""
     start = time.perf_counter()
-    for group in sweep.groups(spec):
+    for group in spec.groups():
         trainer = rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
         init, step = jax.jit(jax.vmap(trainer.init)), jax.jit(jax.vmap(trainer.step), donate_argnums=0)
-        for chunk in sweep.plan_chunks(group, spec.seed_start, spec.num_seeds, spec.chunk_size):
+        for chunk in group.chunks(spec.seed_start, spec.num_seeds, spec.chunk_size):
             seeds = [s for s, _ in chunk.lanes] + [chunk.lanes[0][0]] * (spec.chunk_size - len(chunk.lanes))
             state = init(seed_keys(seeds))
             for _ in range(spec.num_evals):
@@ -107,8 +107,8 @@ def memory(args) -> None:
     big = spec_lib.parse(spec_lib.tomllib.loads(SPEC.format(seeds=args.budget_seeds, chunk=1)))
     big = dataclasses.replace(big, chunk_size=None, algorithms=big.algorithms[:1])
     trainer = rlab.trainers.make("ppo", envs.make("cheese_point_mass", dim=2), num_envs=16, iterations_per_eval=2)
-    chunk = sweep.default_chunk_size([trainer], len(jax.local_devices()), budget)
-    planned = lanes.step_bytes(trainer, chunk, jax.local_devices()[0]) / 2**20
+    chunk = widths.default_chunk_size([trainer], len(jax.local_devices()), budget)
+    planned = widths.step_bytes(trainer, chunk, jax.local_devices()[0]) / 2**20
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()

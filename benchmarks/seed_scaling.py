@@ -2,7 +2,7 @@
 
     python benchmarks/seed_scaling.py [--tasks point_mass brax_reacher reacher_nd] [--seeds 1 8 64 256]
 
-For each task it trains PPO with the lane runner (`rlab.lanes`) and prints,
+For each task it trains PPO with the lane runner (`rlab.run.lanes`) and prints,
 for S seeds, the aggregate env steps per second of all seeds together and
 its ratio to one seed (the "vs 1 seed" column; per-lane cost falls with
 width where it exceeds S / S = 1 on one device):
@@ -11,13 +11,13 @@ width where it exceeds S / S = 1 on one device):
   seed-parallel runner does; a wide program must cost no more per lane than
   one lane, so this should be >= 1.0x);
 - `all, rule`: what `rlab.train` does by default, the seeds split evenly
-  over every device (`rlab.lanes.rule_width`), one program per device;
+  over every device (`rlab.run.widths.rule_width`), one program per device;
 - `1 dev, XLA defaults` (with `--xla-defaults`): the one-device program
-  compiled with XLA's default options instead of rlab's (`rlab.xla`), which
+  compiled with XLA's default options instead of rlab's (`rlab.run.xla`), which
   keeps the cause of the wide-vmap cost in view: should a release change
   which XLA:CPU options matter, this row and the first part ways;
 - `all, W=...` for each `--widths`, and `all, measured` with `--measure`
-  (the opt-in width search, `rlab.lanes.measure_width`).
+  (the opt-in width search, `rlab.run.widths.measure_width`).
 
 One seed runs on one device. The point mass runs PPO's defaults (16 envs x
 32 steps, 4 epochs x 4 minibatches, 2 x 64 networks, 32 evaluation episodes
@@ -32,7 +32,7 @@ time; `matmul_flops` says why not XLA's cost analysis) stand beside an f32
 matmul roofline measured in the same run. Ratios are measured side by side,
 so they compare like with like on a shared machine; absolute figures vary.
 As the `rlab` command line does, the CPU is split into one JAX device per
-core (`rlab.host`).
+core (`rlab.run.devices`).
 """
 
 from __future__ import annotations
@@ -49,7 +49,11 @@ import jax.numpy as jnp
 
 import envs
 import rlab.trainers
-from rlab import executables, host, lanes, xla
+from rlab.run import executables
+from rlab.run import devices as host_devices
+from rlab.run import lanes
+from rlab.run import widths
+from rlab.run import xla
 
 PHYSICS_PPO = dict(num_envs=64, rollout_length=10, num_epochs=4, num_minibatches=4, eval_episodes=1,
                    normalize_observations=False)
@@ -121,7 +125,7 @@ def placement_seconds(trainer, width: int) -> tuple[float, float, float]:
     """(compile for the first device, compile again for the second, copy to the second) in seconds.
 
     The second device's compile is what JAX alone does for every device; the
-    copy (`rlab.executables.copy_to`) is what the lane runner does instead.
+    copy (`rlab.run.executables.copy_to`) is what the lane runner does instead.
     """
     first, second = jax.local_devices()[:2]
     started = time.perf_counter()
@@ -185,7 +189,7 @@ def main() -> None:
     parser.add_argument("--cpu-devices", type=int, default=None,
                         help="JAX CPU devices (default: one per core, as the rlab command line uses; 1: JAX's default)")
     args = parser.parse_args()
-    host.use_cpu_cores(args.cpu_devices)
+    host_devices.use_cpu_cores(args.cpu_devices)
     if len(args.tasks) > 1:
         # One process per task: every width is a compiled program, and a process that
         # holds dozens of physics programs runs out of memory for LLVM's code.
@@ -211,7 +215,7 @@ def main() -> None:
         if args.measure:
             started = time.perf_counter()
             run_env_steps = max(args.seeds) * 10 * trainer.env_steps_per_step
-            measured = lanes.measure_width(trainer, max_width=max(args.seeds), run_env_steps=run_env_steps)
+            measured = widths.measure_width(trainer, max_width=max(args.seeds), run_env_steps=run_env_steps)
             timings = ", ".join(f"W={w}: {v:,.0f}" for w, v in measured.steps_per_second.items())
             print(f"{name}: measured in {time.perf_counter() - started:.0f} s -> W = {measured.width} ({timings})",
                   flush=True)
@@ -242,7 +246,7 @@ def main() -> None:
                 if args.xla_defaults:
                     row(num_seeds, f"1 dev, W={num_seeds}, XLA defaults", num_seeds,
                         *throughput_with_xla_defaults(trainer, num_seeds, args.timed_steps, devices[0]))
-            rule = lanes.rule_width(num_seeds, len(devices), devices[0].platform)
+            rule = widths.rule_width(num_seeds, len(devices), devices[0].platform)
             if len(devices) > 1 or rule != num_seeds:
                 row(num_seeds, f"all, rule W={rule}", rule, *throughput(trainer, num_seeds, rule, args.timed_steps, devices))
             extra = [w for w in args.widths if w < num_seeds and w != rule]

@@ -177,9 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `rlab` console script; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        from rlab import host
+        from rlab.run import devices
 
-        host.use_cpu_cores()  # before anything starts JAX's backends
+        devices.use_cpu_cores()  # before anything starts JAX's backends
         return args.handler(args)
     except ValueError as err:
         # Our own validation errors carry their explanation; anything else is a bug.
@@ -258,27 +258,29 @@ def _run_sweep(args: argparse.Namespace) -> int:
                              f"seeds from seed {spec.seed_start} (32-bit keys)")
         spec = spec.with_seeds(args.seeds)
     _enable_compilation_cache(args.cache_dir)
-    from rlab import sweep
+    from rlab.console import Progress
+    from rlab.run import sweep
 
     out = args.out or str(pathlib.Path("runs") / spec.name)
     budget = None if args.memory_budget is None else int(args.memory_budget * 2**20)
     process = _parse_process(args.process) if args.process else None
     sweep.run(
-        spec, out, args.chunk_size, reporter=sweep.Reporter(quiet=args.quiet), memory_budget=budget, process=process,
+        spec, out, args.chunk_size, progress=Progress(quiet=args.quiet), memory_budget=budget, process=process,
         lane_width=args.lane_width,
     )
     return EXIT_OK
 
 
 def _run_report(args: argparse.Namespace) -> int:
-    from rlab import report, results
-    from rlab.probes import probe_report, store
+    from rlab import report, store
+    from rlab.probes import probe_report
+    from rlab.store import probes as probe_store
 
-    if store.is_probe(args.directory):
+    if probe_store.is_probe(args.directory):
         path = probe_report.build(args.directory)
         print(f"report: {path}")
         return EXIT_OK
-    results.read_manifest(args.directory)  # a clear error if DIR is no sweep
+    store.read_manifest(args.directory)  # a clear error if DIR is no sweep
     path = report.build(args.directory)
     print(f"report: {path}")
     return EXIT_OK
@@ -289,14 +291,14 @@ def _run_plot(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from rlab import plots, report, results
+    from rlab import plots, report, store
 
     if args.kind not in report.FIGURE_KINDS:
         from envs.params import unknown_id_message
 
         raise UsageError(unknown_id_message("figure kind", args.kind, list(report.FIGURE_KINDS)))
-    results.read_manifest(args.directory)
-    frame = results.load(args.directory)
+    store.read_manifest(args.directory)
+    frame = store.load(args.directory)
     if frame.empty and args.kind != "power":
         raise UsageError(f"{args.directory} has no completed chunk yet")
     if not frame.empty:
@@ -322,7 +324,9 @@ def _run_demo(args: argparse.Namespace) -> int:
     import pathlib
     import tomllib
 
-    from rlab import demo, report, spec as spec_lib, sweep
+    from rlab import demo, report, spec as spec_lib
+    from rlab.console import Progress
+    from rlab.run import sweep
 
     args.lane_width = _lane_width(args.lane_width)
     for flag, value in (("--seeds", args.seeds),):
@@ -331,7 +335,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     _enable_compilation_cache(None)
     text = demo.spec_text(args.seeds)
     spec = spec_lib.parse(tomllib.loads(text), text, "demo")
-    sweep.run(spec, args.out, reporter=sweep.Reporter(quiet=args.quiet), lane_width=args.lane_width)
+    sweep.run(spec, args.out, progress=Progress(quiet=args.quiet), lane_width=args.lane_width)
     path = report.build(args.out)
     print(f"demo done: results in {args.out}, report at {pathlib.Path(path).resolve()}")
     return EXIT_OK
@@ -401,7 +405,7 @@ def _parse_process(text: str) -> tuple[int, int]:
 def _run_render(args: argparse.Namespace) -> int:
     import pathlib
 
-    from rlab import render_command, results
+    from rlab import render_command, store
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     if not formats or set(formats) - {"gif", "png"}:
@@ -413,7 +417,7 @@ def _run_render(args: argparse.Namespace) -> int:
                              ("--hp-index", args.hp_index, 0)):
         if value is not None and value < low:
             raise UsageError(f"{flag} = {value}; allowed: an integer >= {low}")
-    results.read_manifest(args.directory)
+    store.read_manifest(args.directory)
     out = pathlib.Path(args.out) if args.out else pathlib.Path(args.directory) / "renders"
     return render_command.render_seeds(
         args.directory, args.seed or ["best", "median", "worst"], out, group=args.group, hp_index=args.hp_index,
@@ -423,18 +427,18 @@ def _run_render(args: argparse.Namespace) -> int:
 
 
 def _run_status(args: argparse.Namespace) -> int:
-    from rlab import results
+    from rlab import store
 
     if args.rebuild:
-        rebuilt = results.rebuild_manifest(args.directory)
+        rebuilt = store.rebuild_manifest(args.directory)
         print(f"manifest rebuilt: {rebuilt['chunks']} intact chunk(s) listed")
         for chunk_id, why in sorted(rebuilt["skipped"].items()):
             print(f"left out {chunk_id}: {why} (the next `rlab sweep` recomputes it)")
-    summary = results.status(args.directory)
+    summary = store.status(args.directory)
     for key, value in summary.items():
         print(f"{key:>16}: {value}")
     if args.verify:
-        damaged = results.verify(args.directory)
+        damaged = store.verify(args.directory)
         for chunk_id, problem in sorted(damaged.items()):
             print(f"damaged {chunk_id}: {problem}")
         if damaged:

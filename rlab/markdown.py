@@ -7,7 +7,7 @@ import re
 
 import pandas as pd
 
-from rlab import results
+from rlab import store
 
 
 def table(frame: pd.DataFrame, float_format: str = ".3g") -> str:
@@ -34,4 +34,4 @@ def replace_block(path, name: str, block: str) -> None:
     if not pattern.search(text):
         raise ValueError(f"{path} has no <!-- {name}:start --> ... <!-- {name}:end --> markers")
     updated = pattern.sub(lambda m: m.group(1) + block + "\n" + m.group(2), text)
-    results.atomic_write(path, lambda tmp: tmp.write_text(updated))
+    store.atomic_write(path, lambda tmp: tmp.write_text(updated))

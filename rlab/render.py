@@ -32,7 +32,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from rlab.errors import UsageError
-from rlab.results import atomic_write
+from rlab.store import atomic_write
 
 MUJOCO_FAMILIES = "reacher_nd, cartpole_poles, brax/<name>, playground/<Name>"
 

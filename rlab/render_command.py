@@ -7,7 +7,8 @@ import sys
 
 import jax
 
-from rlab import policies, render
+from rlab import render
+from rlab.store import policies
 from rlab.trainers import rollout
 
 EXIT_OK, EXIT_FAILED = 0, 1

@@ -17,7 +17,8 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from rlab import plots, results, stats
+from rlab import plots, stats
+from rlab import store
 
 SUCCESS_SHARE = 0.5
 FIGURE_KINDS = ("fan", "success", "final", "degradation", "profile", "improvement", "survival", "power")
@@ -253,9 +254,9 @@ def _png_data(fig) -> str:
 def build(directory, seed: int = 0) -> pathlib.Path:
     """Writes DIR/report/index.html and DIR/report/summary.md; returns the HTML path."""
     directory = pathlib.Path(directory)
-    manifest = results.read_manifest(directory)
-    spec_text = results.stored_spec_text(directory)  # refuses a spec edited after the run, before any work
-    frame = results.load(directory)
+    manifest = store.read_manifest(directory)
+    spec_text = store.stored_spec_text(directory)  # refuses a spec edited after the run, before any work
+    frame = store.load(directory)
     out = directory / "report"
     out.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -292,12 +293,12 @@ def build(directory, seed: int = 0) -> pathlib.Path:
         rule=SUCCESS_SHARE, style=STYLE, script=FIGURE_CHECK,
     )
     html_path = out / "index.html"
-    results.atomic_write(html_path, lambda tmp: tmp.write_text(page))
+    store.atomic_write(html_path, lambda tmp: tmp.write_text(page))
     markdown = [f"# {manifest['name']} ({manifest['status']}, {len(manifest['chunks'])} chunks)", ""]
     markdown += [f"- Note: {n}" for n in notes] + ([""] if notes else [])
     if len(summary):
         markdown += [summary.to_markdown(index=False) if _has_tabulate() else summary.to_string(index=False)]
-    results.atomic_write(out / "summary.md", lambda tmp: tmp.write_text("\n".join(markdown) + "\n"))
+    store.atomic_write(out / "summary.md", lambda tmp: tmp.write_text("\n".join(markdown) + "\n"))
     return html_path
 
 

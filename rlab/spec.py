@@ -60,7 +60,7 @@ TOP_LEVEL_KEYS = (
 )
 MAX_SEED = 2**32 - 1  # seeds become uint32 PRNG keys
 MAX_NAME = 100
-# Lane widths a spec may give; the plan layer imports no JAX, so these mirror `rlab.lanes`.
+# Lane widths a spec may give; the plan layer imports no JAX, so these mirror `rlab.run.widths`.
 MAX_LANE_WIDTH = 1024
 MEASURE_WIDTH = "measure"
 NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
@@ -69,6 +69,8 @@ MAX_CELLS = 10_000
 
 # Hyperparameters the spec's budget sets for every algorithm.
 BUDGET_HPARAMS = ("env_steps_per_eval", "iterations_per_eval")
+# Stored chunks a sweep may plan before it is refused (counted before any is made).
+MAX_CHUNKS = 200_000
 
 
 class SpecError(UsageError):
@@ -135,6 +137,109 @@ class Spec:
     def identity_hash(self) -> str:
         canonical = json.dumps(self.identity(), sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    def groups(self) -> list["Group"]:
+        """The spec's groups, in a fixed order: environment axes slowest, then algorithms, then static axes."""
+        result = []
+        budget = {"env_steps_per_eval": self.env_steps_per_eval} if self.env_steps_per_eval else {}
+        for env_combo in combinations(self.env_axes):
+            for algo in self.algorithms:
+                floats = tuple(combinations(algo.float_axes()))
+                for static_combo in combinations(algo.static_axes()):
+                    result.append(
+                        Group(
+                            index=len(result), algo=algo.name,
+                            env_params={**self.env_params, **env_combo}, env_axes=env_combo,
+                            hparams={**algo.hparams, **static_combo, **budget}, static_axes=static_combo,
+                            float_combos=floats,
+                        )
+                    )
+        return result
+
+    def chunks(self, chunk_size: int) -> list["Chunk"]:
+        """Every group's chunks of at most `chunk_size` lanes, groups in order (see `Group.chunks`).
+
+        Raises:
+          UsageError: the plan would exceed MAX_CHUNKS chunks (counted before
+            any is made), or a group has more float combinations than a chunk holds.
+        """
+        groups = self.groups()
+        total = 0
+        for group in groups:
+            total += -(-self.num_seeds // max(chunk_size // len(group.float_combos), 1))
+            if total > MAX_CHUNKS:
+                raise UsageError(
+                    f"the sweep would have more than {MAX_CHUNKS:,} chunks ({len(groups)} groups x "
+                    f"{self.num_seeds:,} seeds in chunks of {chunk_size} lanes); allowed: fewer seeds or groups, "
+                    "or a larger --chunk-size"
+                )
+        return [chunk for group in groups for chunk in group.chunks(self.seed_start, self.num_seeds, chunk_size)]
+
+
+@dataclasses.dataclass(frozen=True)
+class Group:
+    """Grid cells sharing one compiled program: they differ only in float hyperparameters.
+
+    Attributes:
+      index: position in the spec's enumeration (fixes the group id).
+      algo: algorithm name.
+      env_params: every environment parameter (fixed and this group's axis values).
+      env_axes: this group's values of the spec's environment axes.
+      hparams: every hyperparameter given (fixed, static axes, the budget).
+      static_axes: its values of the algorithm's non-float axes.
+      float_combos: every combination of the algorithm's float axes ([{}] if none).
+    """
+
+    index: int
+    algo: str
+    env_params: dict
+    env_axes: dict
+    hparams: dict
+    static_axes: dict
+    float_combos: tuple[dict, ...]
+
+    @property
+    def id(self) -> str:
+        return f"g{self.index:03d}"
+
+    def describe(self) -> dict:
+        return {
+            "algo": self.algo, "env_axes": self.env_axes, "static_axes": self.static_axes,
+            "float_combos": list(self.float_combos),
+        }
+
+    def chunks(self, seed_start: int, num_seeds: int, chunk_size: int) -> list["Chunk"]:
+        """Cuts the group's lanes into chunks by fixed blocks of seeds.
+
+        Seed block b holds seeds seed_start + [b * k, (b + 1) * k) with
+        k = chunk_size // (number of float combinations), so adding seeds to a
+        sweep only fills the last block and appends new ones.
+        """
+        num_floats = len(self.float_combos)
+        if num_floats > chunk_size:
+            raise UsageError(
+                f"chunk size {chunk_size} is smaller than the {num_floats} float-hyperparameter combinations "
+                f"of {self.algo}; allowed: a chunk size >= {num_floats}"
+            )
+        seeds_per_block = chunk_size // num_floats
+        chunks = []
+        for block in range(-(-num_seeds // seeds_per_block)):
+            first = seed_start + block * seeds_per_block
+            seeds = tuple(range(first, min(first + seeds_per_block, seed_start + num_seeds)))
+            lanes = tuple((seed, f) for seed in seeds for f in range(num_floats))
+            chunks.append(Chunk(f"{self.id}-c{block:05d}", block, seeds, lanes, self))
+        return chunks
+
+
+@dataclasses.dataclass(frozen=True)
+class Chunk:
+    """The unit stored, resumed and shared among processes: `lanes` = (seed, float-combo index) pairs."""
+
+    id: str
+    block: int
+    seeds: tuple[int, ...]
+    lanes: tuple[tuple[int, int], ...]
+    group: Group | None = None
 
 
 def load(path: str | pathlib.Path) -> Spec:

@@ -12,7 +12,7 @@ import sys
 import pytest
 
 # One CPU device in tests and in the `rlab` commands they start (the command line's
-# default is one device per core, `rlab.host`): the two pytest workers already use
+# default is one device per core, `rlab.run.devices`): the two pytest workers already use
 # both cores, and more devices would only oversubscribe them.
 # Tests that check the device split set their own value.
 os.environ["RLAB_CPU_DEVICES"] = "1"

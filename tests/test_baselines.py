@@ -18,7 +18,7 @@ from scipy import stats
 import envs
 import rlab
 import rlab.trainers
-import rlab.training
+import rlab.run.training
 from rlab.trainers import rollout
 from rlab.trainers.estimators import score_function_gradient
 from rlab.trainers.reinforce import baseline_of
@@ -123,8 +123,8 @@ SMALL = dict(width=4, depth=1, eval_episodes=2, iterations_per_eval=3)
 ])
 def test_search_methods_stand_still_on_a_plateau_with_default_hyperparameters(algo, field, hparams):
     trainer = rlab.trainers.make(algo, plateau(), **SMALL, **hparams)
-    init, _ = rlab.training.compiled(trainer)
-    start = init(rlab.training.seed_keys([0, 1]), {k: jnp.broadcast_to(v, (2,)) for k, v in trainer.hparams().items()})
+    init, _ = rlab.run.training.compiled(trainer)
+    start = init(rlab.run.training.seed_keys([0, 1]), {k: jnp.broadcast_to(v, (2,)) for k, v in trainer.hparams().items()})
     curves = rlab.train(trainer, [0, 1], 2, progress=False)
     assert np.all(curves.metrics["plateau_fraction"] == 1.0)
     np.testing.assert_array_equal(getattr(curves.final_state, field), getattr(start, field))

@@ -12,7 +12,7 @@ from rlab.trainers import networks
 from rlab.trainers.advantages import gae, reward_to_go
 from rlab.trainers.estimators import ars_direction, centred_ranks, es_gradient, score_function_gradient
 from rlab.trainers.normalization import RunningStats
-from rlab.training import train
+from rlab.run.training import train
 
 # ----- returns and advantages ------------------------------------------------------------
 

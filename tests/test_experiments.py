@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 
-from rlab import spec as spec_lib, sweep
+from rlab import spec as spec_lib
 
 SPECS = sorted((pathlib.Path(__file__).resolve().parents[1] / "experiments").glob("**/*.toml"))
 
@@ -17,7 +17,7 @@ def test_there_are_experiment_specs():
 def test_spec_validates_and_plans_groups(path):
     spec = spec_lib.load(path)
     assert spec.name == path.stem
-    assert sweep.groups(spec)
+    assert spec.groups()
 
 
 def _experiment_module(name):

@@ -1,12 +1,12 @@
-"""One CPU device per core (`rlab.host`): the default of the command line, and what overrides it."""
+"""One CPU device per core (`rlab.run.devices`): the default of the command line, and what overrides it."""
 
 import os
 import subprocess
 import sys
 
-from rlab import host
+from rlab.run import devices
 
-SHOW_DEVICES = "from rlab import host; print(host.use_cpu_cores()); import jax; print(len(jax.devices()))"
+SHOW_DEVICES = "from rlab.run import devices; print(devices.use_cpu_cores()); import jax; print(len(jax.devices()))"
 
 
 def devices_with(env: dict) -> list[str]:
@@ -18,7 +18,7 @@ def devices_with(env: dict) -> list[str]:
 
 
 def test_one_cpu_device_per_usable_core_unless_the_user_chose():
-    cores = host.usable_cores()
+    cores = devices.usable_cores()
     assert cores == len(os.sched_getaffinity(0))
     assert devices_with({}) == [str(cores), str(cores)]
     assert devices_with({"RLAB_CPU_DEVICES": "3"}) == ["3", "3"]
@@ -38,4 +38,4 @@ def test_too_late_to_choose_changes_nothing():
     import jax
 
     jax.devices()  # the backends have started in this process
-    assert host.use_cpu_cores(4) is None
+    assert devices.use_cpu_cores(4) is None

@@ -5,7 +5,8 @@ import pytest
 
 import envs
 import rlab
-from rlab import lanes
+from rlab.run import lanes
+from rlab.run import widths
 from tests.trainer_cases import tiny
 
 
@@ -35,28 +36,28 @@ def test_train_splits_the_seeds_over_the_devices_by_default_and_runs_any_width_o
 
 
 def test_rule_width_gives_every_device_one_block():
-    assert [lanes.rule_width(n, 1) for n in (1, 5, 64)] == [1, 5, 64]
-    assert [lanes.rule_width(n, 2, "gpu") for n in (1, 2, 7, 8, 64)] == [1, 1, 4, 4, 32]
+    assert [widths.rule_width(n, 1) for n in (1, 5, 64)] == [1, 5, 64]
+    assert [widths.rule_width(n, 2, "gpu") for n in (1, 2, 7, 8, 64)] == [1, 1, 4, 4, 32]
     # Several CPU devices at once: at most 8 lanes a block (wider MJX blocks deadlock in jaxlib 0.10.2).
-    assert [lanes.rule_width(n, 2) for n in (1, 8, 64, 256)] == [1, 4, 8, 8]
-    assert lanes.rule_width(10**6, 1) == lanes.MAX_WIDTH
+    assert [widths.rule_width(n, 2) for n in (1, 8, 64, 256)] == [1, 4, 8, 8]
+    assert widths.rule_width(10**6, 1) == widths.MAX_WIDTH
     with pytest.raises(ValueError, match="num_devices"):
-        lanes.rule_width(4, 0)
+        widths.rule_width(4, 0)
 
 
 def test_fitting_width_halves_the_rule_until_xla_s_memory_plan_fits(trainer):
     import jax
 
     device = jax.local_devices()[0]
-    assert lanes.fitting_width(trainer, 8, [device], budget_bytes=2**40).width == 8
-    one_lane = lanes.step_bytes(trainer, 1, device)
-    eight_lanes = lanes.step_bytes(trainer, 8, device)
+    assert widths.fitting_width(trainer, 8, [device], budget_bytes=2**40).width == 8
+    one_lane = widths.step_bytes(trainer, 1, device)
+    eight_lanes = widths.step_bytes(trainer, 8, device)
     assert eight_lanes > one_lane > 0
     # A budget below the 8-lane plan but above the 2-lane one: halved until it fits.
-    budget = lanes.step_bytes(trainer, 2, device)
-    choice = lanes.fitting_width(trainer, 8, [device], budget_bytes=budget)
+    budget = widths.step_bytes(trainer, 2, device)
+    choice = widths.fitting_width(trainer, 8, [device], budget_bytes=budget)
     assert choice.width == 2 and choice.reason.startswith("rule")
-    assert lanes.fitting_width(trainer, 8, [device], budget_bytes=0).width == 1  # never below one lane
+    assert widths.fitting_width(trainer, 8, [device], budget_bytes=0).width == 1  # never below one lane
 
 
 def test_per_lane_hyperparameters_follow_their_lanes_across_blocks(trainer):
@@ -70,14 +71,14 @@ def test_per_lane_hyperparameters_follow_their_lanes_across_blocks(trainer):
 def _search(rates: dict, ruled_out=()) -> dict:
     """The widths `next_width` has timed, in order, on a throughput curve given in advance."""
     timings = {}
-    while (width := lanes.next_width(sorted(rates), timings, set(ruled_out))) is not None:
+    while (width := widths.next_width(sorted(rates), timings, set(ruled_out))) is not None:
         timings[width] = rates[width]
     return timings
 
 
 def test_width_search_finds_the_fastest_width_of_any_rise_then_fall_curve():
-    candidates = lanes.candidate_widths(300)
-    assert candidates == [1, 2, 4, 8, 16, 32, 64, 128, 256] and lanes.candidate_widths(1) == [1]
+    candidates = widths.candidate_widths(300)
+    assert candidates == [1, 2, 4, 8, 16, 32, 64, 128, 256] and widths.candidate_widths(1) == [1]
     rng = np.random.default_rng(0)
     for _ in range(300):
         peak = rng.integers(len(candidates))
@@ -94,22 +95,22 @@ def test_width_search_finds_the_fastest_width_of_any_rise_then_fall_curve():
 
 
 def test_measure_width_times_both_ends_first_and_picks_the_fastest(trainer):
-    choice = lanes.measure_width(trainer, max_width=8, repeats=1)
+    choice = widths.measure_width(trainer, max_width=8, repeats=1)
     tried = list(choice.steps_per_second)
     assert tried[:2] == [1, 8] and set(tried) <= {1, 2, 4, 8}
     assert choice.width == max(choice.steps_per_second, key=choice.steps_per_second.get)
     assert choice.reason == "measured" and all(v > 0 for v in choice.steps_per_second.values())
-    assert lanes.measure_width(trainer, max_width=8, fits=lambda w: w <= 2, repeats=1).width <= 2
+    assert widths.measure_width(trainer, max_width=8, fits=lambda w: w <= 2, repeats=1).width <= 2
     described = choice.describe()
     assert described["lane_width"] == choice.width and set(described["lane_width_steps_per_second"]) == set(map(str, tried))
 
 
 def test_measure_width_stops_when_the_search_would_outweigh_the_run(trainer):
     # A run of a few env steps is over long before a second compile pays: only W = 1 is measured.
-    short = lanes.measure_width(trainer, max_width=8, repeats=1, run_env_steps=10)
+    short = widths.measure_width(trainer, max_width=8, repeats=1, run_env_steps=10)
     assert list(short.steps_per_second) == [1] and short.width == 1 and "budget" in short.reason
     # A run of 10^12 env steps affords every candidate.
-    long = lanes.measure_width(trainer, max_width=8, repeats=1, run_env_steps=1e12)
+    long = widths.measure_width(trainer, max_width=8, repeats=1, run_env_steps=1e12)
     assert set(long.steps_per_second) >= {1, 8} and long.reason == "measured"
 
 
@@ -140,12 +141,15 @@ COPIED_PROGRAM = """
 import jax
 import numpy as np
 
-from rlab import host
+from rlab.run import devices
 
-host.use_cpu_cores(2)
+devices.use_cpu_cores(2)
 jax.config.update("jax_enable_compilation_cache", False)  # count compiles, not reads of an earlier run's cache
 import envs
-from rlab import executables, lanes, xla
+from rlab.run import executables
+from rlab.run import lanes
+from rlab.run import widths
+from rlab.run import xla
 from tests.trainer_cases import tiny
 
 compiles = []
@@ -201,14 +205,16 @@ import sys
 import jax
 import numpy as np
 
-from rlab import host
+from rlab.run import devices
 
-host.use_cpu_cores(2)
+devices.use_cpu_cores(2)
 jax.config.update("jax_compilation_cache_dir", sys.argv[1])
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
 jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
 import envs
-from rlab import executables, lanes
+from rlab.run import executables
+from rlab.run import lanes
+from rlab.run import widths
 from tests.trainer_cases import tiny
 
 trainer = tiny("ppo", envs.make("cheese_point_mass", dim=2))

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 import envs
-from rlab import policies, sweep
+from rlab.store import policies, policy_codec
+from rlab.run import sweep
 from rlab.errors import UsageError
 from tests.sweep_cases import tiny_spec
 from tests.trainer_cases import all_algos, tiny
@@ -17,13 +18,12 @@ def test_restored_parameters_give_bitwise_the_same_actions(algo):
     trainer = tiny(algo, env)
     keys = jax.random.split(jax.random.PRNGKey(3), 3)
     state, _ = jax.jit(jax.vmap(trainer.step))(jax.jit(jax.vmap(trainer.init))(keys))
-    chunk = sweep.Chunk(id="c", block=0, seeds=(0, 1, 2), lanes=((0, 0), (1, 0), (2, 0)))
-    arrays = sweep.policy_arrays(trainer, jax.device_get(state), chunk)
-    template = sweep.policy_template(trainer)
+    arrays = policy_codec.policy_arrays(trainer, jax.device_get(state), ((0, 0), (1, 0), (2, 0)))
+    template = policy_codec.policy_template(trainer)
     observations = jax.random.normal(jax.random.PRNGKey(9), (16, env.observation_size))
     for lane in range(3):
         original = jax.tree.map(lambda x: x[lane], state)
-        restored = sweep.restore_policy_params(template, arrays, lane)
+        restored = policy_codec.restore_policy_params(template, arrays, lane)
         expected = jax.vmap(trainer.policy(original))(observations)
         actual = jax.vmap(lambda obs: trainer.act(restored, obs))(observations)
         np.testing.assert_array_equal(np.asarray(actual), np.asarray(expected))
@@ -59,7 +59,7 @@ def test_ranks_pick_the_best_median_and_worst_final_return(finished_sweep):
 
 def test_a_stored_policy_acts_like_a_fresh_training_of_its_seed(finished_sweep):
     from rlab.trainers import rollout
-    from rlab.training import seed_keys
+    from rlab.run.training import seed_keys
 
     chosen = policies.pick(finished_sweep, ["2"], group="g001")[0]
     policy = policies.load(finished_sweep, chosen)

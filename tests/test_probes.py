@@ -14,7 +14,8 @@ from scipy import stats as scipy_stats
 
 import envs
 from rlab import cli, stats
-from rlab.probes import budget, gradients, laws, probe_report, run, store, surface, zero_law
+from rlab.probes import budget, gradients, laws, probe_report, run, surface, zero_law
+from rlab.store import probes as store
 from rlab.trainers.population import FlatPolicy
 
 

@@ -13,7 +13,8 @@ import pytest
 from PIL import Image
 
 import envs
-from rlab import cli, render, sweep
+from rlab import cli, render
+from rlab.run import sweep
 from rlab import spec as spec_lib
 from rlab.errors import UsageError
 

@@ -7,7 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from rlab import plots, report, results, spec as spec_lib, stats, sweep
+from rlab import plots, report, spec as spec_lib, stats
+from rlab import store
+from rlab.run import sweep
 from tests.sweep_cases import RANDOM_SEARCH, tiny_spec
 
 SPEC = tiny_spec(noise="[0.02]", extra=RANDOM_SEARCH, budget=32)
@@ -42,7 +44,7 @@ def test_report_page_embeds_every_figure_and_the_summary(finished):
 
 
 def test_every_curve_is_drawn_at_its_own_env_steps(finished):
-    frame = results.load(finished).assign(config=lambda f: report.configurations(f))
+    frame = store.load(finished).assign(config=lambda f: report.configurations(f))
     rows = frame[frame["env.dim"] == 1]
     grids = {c: report.step_grid(r) for c, r in rows.groupby("config")}
     assert set(grids.values()) == {(32, 64)}  # one budget: one grid for every algorithm
@@ -57,7 +59,7 @@ def test_configurations_at_different_budgets_are_drawn_apart_and_not_compared(tm
         "reevaluation_episodes = 2", "reevaluation_episodes = 2\niterations_per_eval = 2")))
     out = tmp_path / "out"
     sweep.run(spec_lib.load(tmp_path / "spec.toml"), out)
-    frame = results.load(out).assign(config=lambda f: report.configurations(f))
+    frame = store.load(out).assign(config=lambda f: report.configurations(f))
     grids = {c: report.step_grid(r) for c, r in frame[frame["env.dim"] == 1].groupby("config")}
     assert grids == {"openai_es noise_std=0.02": (16, 32), "random_search": (64, 128)}
     notes = []
@@ -75,7 +77,7 @@ def test_report_works_on_a_sweep_still_running(tmp_path):
     (tmp_path / "spec.toml").write_text(SPEC)
     out = tmp_path / "out"
     sweep.run(spec_lib.load(tmp_path / "spec.toml"), out, process=(0, 2))  # half the chunks
-    assert len(results.read_manifest(out)["chunks"]) < 8  # the other process's chunks are missing
+    assert len(store.read_manifest(out)["chunks"]) < 8  # the other process's chunks are missing
     page = report.build(out).read_text()
     assert "<img" in page and "chunks complete" in page
 
@@ -141,6 +143,6 @@ def test_demo_command_runs_a_sweep_and_writes_the_report(tmp_path):
     result = run_cli("demo", "--seeds", "2", "--lane-width", "2", "--out", str(out), "--quiet")
     assert result.returncode == 0, result.stderr
     assert "report at" in result.stdout and (out / "report" / "index.html").exists()
-    frame = results.load(out)
+    frame = store.load(out)
     assert set(frame["algo"]) == {"ppo", "openai_es", "random_search"} and set(frame["env.dim"]) == {1, 2, 3, 4}
     assert run_cli("demo", "--seeds", "0").returncode == 2

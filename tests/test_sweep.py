@@ -9,7 +9,9 @@ import time
 import pandas as pd
 import pytest
 
-from rlab import results, spec as spec_lib, sweep
+from rlab import spec as spec_lib
+from rlab import store
+from rlab.run import sweep
 from rlab.errors import UsageError
 from tests.sweep_cases import tiny_spec
 
@@ -27,7 +29,7 @@ def run_cli(*args, env=None, timeout=600):
 
 
 def rows(directory, seeds=None):
-    frame = results.load(directory)
+    frame = store.load(directory)
     if seeds is not None:
         frame = frame[frame["seed"].isin(seeds)]
     return frame.sort_values(["group", "seed", "hp_index", "eval"]).reset_index(drop=True)
@@ -39,7 +41,7 @@ def rows(directory, seeds=None):
 def test_a_valid_spec_parses_into_groups_that_share_float_axes(tmp_path):
     spec = spec_lib.load(write_spec(tmp_path))
     assert spec.env == "cheese_point_mass" and spec.num_seeds == 6 and spec.num_evals == 2
-    groups = sweep.groups(spec)
+    groups = spec.groups()
     assert [g.env_axes for g in groups] == [{"dim": 1}, {"dim": 2}]
     assert all(len(g.float_combos) == 2 for g in groups)  # noise_std rides inside one program
 
@@ -109,15 +111,15 @@ def reference(tmp_path_factory):
 
 
 def test_a_sweep_stores_every_cell_seed_and_evaluation(reference):
-    frame = results.load(reference)
+    frame = store.load(reference)
     assert len(frame) == 2 * 2 * 6 * 2  # dims x noise values x seeds x evaluations
     assert set(frame["env.dim"]) == {1, 2} and set(frame["hp.noise_std"].round(3)) == {0.02, 0.05}
     assert not frame["diverged"].any()
-    manifest = results.read_manifest(reference)
+    manifest = store.read_manifest(reference)
     assert manifest["status"] == "complete" and manifest["chunk_size"] == 4
     assert manifest["versions"]["jax"] and manifest["backend"]["platform"] == "cpu"
     assert (reference / "spec.toml").read_text().startswith("\nname = \"tiny\"")
-    params = results.load_params(reference, "g000-c00000")
+    params = store.load_params(reference, "g000-c00000")
     assert params["seed"].tolist() == [0, 0, 1, 1] and params["policy"].shape[0] == 4  # ES: theta itself
 
 
@@ -132,7 +134,7 @@ def test_rerunning_a_finished_sweep_runs_nothing_and_changes_nothing(reference, 
 def stored_chunks(out) -> int:
     """How many chunks the sweep's manifest lists so far (0 before it has one)."""
     try:
-        return len(results.read_manifest(out)["chunks"])
+        return len(store.read_manifest(out)["chunks"])
     except ValueError:  # no manifest yet (a UsageError)
         return 0
 
@@ -151,7 +153,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(reference, tmp_path):
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    partial = results.read_manifest(out)
+    partial = store.read_manifest(out)
     assert partial["status"] == "running" and 2 <= len(partial["chunks"]) < 4
     resumed = run_cli("sweep", str(spec_path), "--out", str(out), "--quiet", "--cache-dir", "none")
     assert resumed.returncode == 0, resumed.stderr
@@ -164,12 +166,12 @@ def test_raising_the_seed_count_runs_only_new_seeds_and_keeps_stored_ones(refere
     spec = spec_lib.load(write_spec(tmp_path, seeds=3))
     sweep.run(spec, out)
     first = rows(out)
-    chunk_times = {k: v["completed_at"] for k, v in results.read_manifest(out)["chunks"].items()}
+    chunk_times = {k: v["completed_at"] for k, v in store.read_manifest(out)["chunks"].items()}
     sweep.run(spec.with_seeds(6), out)
     extended = rows(out)
     pd.testing.assert_frame_equal(first, rows(out, seeds=[0, 1, 2]))
     pd.testing.assert_frame_equal(rows(reference), extended)
-    manifest = results.read_manifest(out)
+    manifest = store.read_manifest(out)
     # Chunks holding only old seeds were not rerun.
     assert manifest["chunks"]["g000-c00000"]["completed_at"] == chunk_times["g000-c00000"]
     assert manifest["num_seeds"] == 6
@@ -195,7 +197,7 @@ def test_a_diverging_lane_is_flagged_and_the_others_are_unaffected(reference, tm
     out = tmp_path / "out"
     # noise_std 3e38 overflows the perturbed weights to inf: those lanes diverge.
     sweep.run(spec_lib.load(write_spec(tmp_path, noise="[0.02, 0.05, 3e38]")), out)
-    frame = results.load(out)
+    frame = store.load(out)
     bad = frame[frame["hp.noise_std"] > 1]
     good = frame[frame["hp.noise_std"] < 1]
     assert bad["diverged"].all() and (bad["diverged_eval"] == 0).all()
@@ -209,10 +211,10 @@ def test_sharding_over_four_devices_gives_the_same_bits_as_one(reference, tmp_pa
     out = tmp_path / "sharded"
     result = run_cli(
         "sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet", "--cache-dir", "none",
-        env={"RLAB_CPU_DEVICES": "4"},  # four CPU devices (`rlab.host`), blocks round robin over them
+        env={"RLAB_CPU_DEVICES": "4"},  # four CPU devices (`rlab.run.devices`), blocks round robin over them
     )
     assert result.returncode == 0, result.stderr
-    assert len(results.read_manifest(out)["backend"]["devices"]) == 4
+    assert len(store.read_manifest(out)["backend"]["devices"]) == 4
     pd.testing.assert_frame_equal(rows(reference), rows(out))
 
 
@@ -228,7 +230,8 @@ import sys
 import jax
 
 jax.distributed.initialize(coordinator_address=sys.argv[1], num_processes=2, process_id=int(sys.argv[2]))
-from rlab import spec, sweep
+from rlab import spec
+from rlab.run import sweep
 
 sweep.run(spec.load(sys.argv[3]), sys.argv[4])
 """
@@ -258,12 +261,12 @@ def test_two_processes_under_jax_distributed_share_the_chunks(reference, tmp_pat
     assert [p.returncode for p in processes] == [0, 0], logs
     manifests = sorted(p.name for p in out.glob("manifest*.json"))
     assert manifests == ["manifest.p0.json", "manifest.p1.json"]
-    assert len(results.read_manifest(out)["chunks"]) == 6
+    assert len(store.read_manifest(out)["chunks"]) == 6
     for name in manifests:
         written = json_chunks(out / name)
         assert 0 < len(written) < 6  # each process wrote its own share
     pd.testing.assert_frame_equal(rows(reference), rows(out))
-    assert results.read_manifest(out)["status"] == "complete"
+    assert store.read_manifest(out)["status"] == "complete"
 
 
 def json_chunks(path):
@@ -288,7 +291,7 @@ def test_lane_width_is_a_chunk_over_the_devices_by_default(tmp_path):
     path.write_text(tiny_spec(3, "[0.02]").replace("lane_width = 2\n", "").replace("dim = [1, 2]", "dim = [1]"))
     out = tmp_path / "out"
     sweep.run(spec_lib.load(path), out)  # chunks of 4 lanes, 3 lanes in the group, one device in the tests
-    entry = results.read_manifest(out)["lane_widths"]["g000"]
+    entry = store.read_manifest(out)["lane_widths"]["g000"]
     assert entry["lane_width"] == 3 and entry["lane_width_reason"].startswith("rule")
     assert entry["lane_width_steps_per_second"] == {}  # nothing timed, nothing compiled beyond the run's program
 
@@ -299,13 +302,13 @@ def test_lane_width_is_measured_on_request_recorded_and_reused(tmp_path):
                     .replace("dim = [1, 2]", "dim = [1]"))
     out = tmp_path / "out"
     sweep.run(spec_lib.load(path), out)
-    entry = results.read_manifest(out)["lane_widths"]["g000"]
+    entry = store.read_manifest(out)["lane_widths"]["g000"]
     assert entry["lane_width_reason"].startswith("measured")
     timings = {int(w): v for w, v in entry["lane_width_steps_per_second"].items()}
     assert set(timings) <= {1, 2} and entry["lane_width"] == max(timings, key=timings.get)
     first = rows(out)
     sweep.run(spec_lib.load(path).with_seeds(3), out)  # extension: the recorded width is reused
-    assert results.read_manifest(out)["lane_widths"]["g000"] == entry
+    assert store.read_manifest(out)["lane_widths"]["g000"] == entry
     pd.testing.assert_frame_equal(first, rows(out, seeds=[0, 1]))
     other = 3 - entry["lane_width"]
     with pytest.raises(UsageError, match=f"ran with lane width {entry['lane_width']}"):
@@ -330,12 +333,12 @@ def test_a_second_writer_of_one_directory_is_refused_and_nothing_is_lost(tmp_pat
     assert second.returncode == 2 and "is being written by pid" in second.stderr, second.stderr
     assert "Traceback" not in second.stderr and len(second.stderr.strip().splitlines()) == 1
     assert first.wait(timeout=300) == 0, first.stderr.read()
-    manifest = results.read_manifest(out)
+    manifest = store.read_manifest(out)
     assert manifest["status"] == "complete" and manifest["num_seeds"] == 6
     assert len(manifest["chunks"]) == len(list((out / "chunks").glob("*.parquet"))) == 6
     # Once the first writer is done, the lock is free: the extension runs.
     assert run_cli("sweep", str(spec_path), "--out", str(out), "--quiet", "--seeds", "8", "--cache-dir", "none").returncode == 0
-    assert sorted(results.load(out)["seed"].unique()) == list(range(8))
+    assert sorted(store.load(out)["seed"].unique()) == list(range(8))
 
 
 # ----- integrity: damaged chunks, manifests and specs -----------------------------------------
@@ -352,19 +355,19 @@ def damaged_copy(reference, tmp_path):
 
 def test_a_deleted_chunk_is_reported_left_out_and_recomputed_alone(reference, damaged_copy):
     (damaged_copy / "chunks" / "g000-c00001.parquet").unlink()
-    assert results.verify(damaged_copy) == {"g000-c00001": "chunks/g000-c00001.parquet is missing"}
+    assert store.verify(damaged_copy) == {"g000-c00001": "chunks/g000-c00001.parquet is missing"}
     status = run_cli("status", str(damaged_copy), "--verify")
     assert status.returncode == 1 and "damaged g000-c00001: chunks/g000-c00001.parquet is missing" in status.stdout
-    assert len(results.load(damaged_copy)) == len(results.load(reference)) - 2 * 2 * 2  # 2 seeds x 2 noise x 2 evals
+    assert len(store.load(damaged_copy)) == len(store.load(reference)) - 2 * 2 * 2  # 2 seeds x 2 noise x 2 evals
     page = run_cli("report", str(damaged_copy))
     assert page.returncode == 0 and "1 damaged chunk(s) left out" in (damaged_copy / "report" / "index.html").read_text()
-    before = {k: v["completed_at"] for k, v in results.read_manifest(damaged_copy)["chunks"].items()}
+    before = {k: v["completed_at"] for k, v in store.read_manifest(damaged_copy)["chunks"].items()}
     resumed = run_cli("sweep", str(damaged_copy / "spec.toml"), "--out", str(damaged_copy), "--quiet", "--cache-dir", "none")
     assert resumed.returncode == 0, resumed.stderr
-    after = {k: v["completed_at"] for k, v in results.read_manifest(damaged_copy)["chunks"].items()}
+    after = {k: v["completed_at"] for k, v in store.read_manifest(damaged_copy)["chunks"].items()}
     assert [k for k in after if after[k] != before[k]] == ["g000-c00001"]  # exactly the damaged chunk
     pd.testing.assert_frame_equal(rows(reference), rows(damaged_copy))
-    assert results.verify(damaged_copy) == {}
+    assert store.verify(damaged_copy) == {}
 
 
 def test_truncated_or_swapped_chunk_files_fail_their_checksums_and_are_recomputed(reference, damaged_copy):
@@ -372,9 +375,9 @@ def test_truncated_or_swapped_chunk_files_fail_their_checksums_and_are_recompute
     table.write_bytes(table.read_bytes()[:100])  # truncated
     swapped = damaged_copy / "chunks" / "g001-c00002.parquet"
     swapped.write_bytes((damaged_copy / "chunks" / "g001-c00001.parquet").read_bytes())  # another valid chunk
-    damaged = results.verify(damaged_copy)
+    damaged = store.verify(damaged_copy)
     assert set(damaged) == {"g001-c00000", "g001-c00002"} and all("checksum" in v for v in damaged.values())
-    frame = results.load(damaged_copy)
+    frame = store.load(damaged_copy)
     assert not frame.duplicated(["group", "seed", "hp_index", "eval"]).any()  # nothing duplicated, nothing half-read
     sweep.run(spec_lib.load(damaged_copy / "spec.toml"), damaged_copy)
     pd.testing.assert_frame_equal(rows(reference), rows(damaged_copy))
@@ -388,11 +391,11 @@ def test_manifest_paths_cannot_leave_the_sweep_directory(damaged_copy):
     manifest["chunks"]["g000-c00000"]["file"] = "../../../etc/passwd"
     manifest["chunks"]["g000-c00001"]["params"] = "/etc/hostname"
     path.write_text(json.dumps(manifest))
-    damaged = results.verify(damaged_copy)
+    damaged = store.verify(damaged_copy)
     assert "leaves the sweep directory" in damaged["g000-c00000"] and "leaves the sweep directory" in damaged["g000-c00001"]
     with pytest.raises(UsageError, match="g000-c00001 is damaged"):
-        results.load_params(damaged_copy, "g000-c00001")
-    frame = results.load(damaged_copy)
+        store.load_params(damaged_copy, "g000-c00001")
+    frame = store.load(damaged_copy)
     assert not ((frame["group"] == "g000") & frame["seed"].isin([0, 1])).any()  # g000-c00000's rows left out
 
 
@@ -410,13 +413,13 @@ def test_a_lost_manifest_is_rebuilt_from_the_intact_chunks(reference, damaged_co
     rebuilt = run_cli("status", str(damaged_copy), "--rebuild")
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert "left out g001-c00001" in rebuilt.stdout and "checksum" in rebuilt.stdout
-    manifest = results.read_manifest(damaged_copy)
-    original = results.read_manifest(reference)
+    manifest = store.read_manifest(damaged_copy)
+    original = store.read_manifest(reference)
     assert set(manifest["chunks"]) == set(original["chunks"]) - {"g001-c00001"}
     for key in ("spec_hash", "chunk_size", "num_seeds", "groups", "lane_widths"):
         assert manifest[key] == original[key], key
     with pytest.raises(UsageError, match="intact; nothing to rebuild"):
-        results.rebuild_manifest(damaged_copy)
+        store.rebuild_manifest(damaged_copy)
     sweep.run(spec_lib.load(damaged_copy / "spec.toml"), damaged_copy)  # recomputes the one left out
     pd.testing.assert_frame_equal(rows(reference), rows(damaged_copy))
 
@@ -426,7 +429,7 @@ def test_a_spec_edited_after_the_run_is_refused_by_report_and_render(damaged_cop
     spec_path.write_text(spec_path.read_text().replace("horizon = 4", "horizon = 5"))
     result = run_cli("report", str(damaged_copy))
     assert result.returncode == 2 and "changed after the sweep ran" in result.stderr, result.stderr
-    from rlab import policies
+    from rlab.store import policies
 
     with pytest.raises(UsageError, match="changed after the sweep ran"):
         policies.StoredGroup(damaged_copy, "g000")  # what `rlab render` rebuilds policies with
@@ -457,23 +460,25 @@ def test_default_chunk_size_fits_xla_s_memory_plan_in_the_budget():
     import numpy as np
 
     import envs
-    from rlab import lanes
+    from rlab.run import lanes
+    from rlab.run import widths
     from tests.trainer_cases import tiny
 
     trainer = tiny("openai_es", envs.make("cheese_point_mass", dim=2, reward="dense", horizon=4))
-    plan = lanes.step_bytes(trainer, 1, jax.local_devices()[0])
+    plan = widths.step_bytes(trainer, 1, jax.local_devices()[0])
     # The plan holds at least the step's own arguments: the trainer state of one lane.
     state = jax.eval_shape(lanes.compiled(trainer)[0], lanes.seed_keys([0]), lanes.lane_hparams(trainer, None, 1))
     assert plan >= sum(leaf.size * np.dtype(leaf.dtype).itemsize for leaf in jax.tree.leaves(state)) > 0
     # Each lane charged the one-lane plan: chunks are powers of two times the devices, within the budget per device.
-    assert sweep.default_chunk_size([trainer], 1, budget_bytes=5 * plan, probe_lanes=1) == 4
-    assert sweep.default_chunk_size([trainer], 2, budget_bytes=5 * plan, probe_lanes=1) == 8
-    assert sweep.default_chunk_size([trainer], 1, budget_bytes=3 * plan, probe_lanes=1) == 2
-    assert sweep.default_chunk_size([trainer], 1, budget_bytes=10**6 * plan, probe_lanes=1) == sweep.DEFAULT_MAX_CHUNK
+    assert widths.default_chunk_size([trainer], 1, budget_bytes=5 * plan, probe_lanes=1) == 4
+    assert widths.default_chunk_size([trainer], 2, budget_bytes=5 * plan, probe_lanes=1) == 8
+    assert widths.default_chunk_size([trainer], 1, budget_bytes=3 * plan, probe_lanes=1) == 2
+    assert widths.default_chunk_size([trainer], 1, budget_bytes=10**6 * plan, probe_lanes=1) == widths.DEFAULT_MAX_CHUNK
 
 
 def test_a_sweep_compiles_one_program_per_group_its_sizing_probe_included(tmp_path, monkeypatch):
-    from rlab import lanes
+    from rlab.run import lanes
+    from rlab.run import widths
 
     compiled = []
     compile_for_device = lanes.compile_for_device
@@ -486,7 +491,7 @@ def test_a_sweep_compiles_one_program_per_group_its_sizing_probe_included(tmp_pa
     path = tmp_path / "spec.toml"
     path.write_text(tiny_spec(3, "[0.02]").replace("lane_width = 2\n", "").replace("chunk_size = 4\n", ""))
     sweep.run(spec_lib.load(path), tmp_path / "out")
-    manifest = results.read_manifest(tmp_path / "out")
-    assert manifest["chunk_size"] == sweep.DEFAULT_MAX_CHUNK  # the probe sized the chunks...
+    manifest = store.read_manifest(tmp_path / "out")
+    assert manifest["chunk_size"] == widths.DEFAULT_MAX_CHUNK  # the probe sized the chunks...
     assert compiled == [("openai_es", 3), ("openai_es", 3)]  # ...with the program of one group, which the run reused
     assert {entry["lane_width"] for entry in manifest["lane_widths"].values()} == {3}

@@ -9,7 +9,7 @@ import envs
 import rlab
 import rlab.trainers
 from rlab.seeds import split_streams
-from rlab.training import compiled, seed_keys
+from rlab.run.training import compiled, seed_keys
 from tests.trainer_cases import all_algos, swept, tiny
 
 ENVS = {

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import pytest
 
 import envs
-from rlab import lanes, xla
+from rlab.run import lanes
+from rlab.run import xla
 from tests.trainer_cases import tiny
 
 

@@ -22,7 +22,9 @@ import numpy as np
 import pandas as pd
 
 import envs
-from rlab import lanes, markdown, plots, results, spec as spec_lib, stats, trainers
+from rlab import markdown, plots, spec as spec_lib, stats, trainers
+from rlab.run import lanes
+from rlab import store
 from rlab.probes import gradients
 from rlab.trainers.population import FlatPolicy
 
@@ -32,13 +34,13 @@ SPEC = HERE / "es_noise.toml"
 
 
 def extract(sweep_dir) -> pd.DataFrame:
-    frame = results.load(sweep_dir)
+    frame = store.load(sweep_dir)
     if frame.attrs.get("damaged"):
         sys.exit(f"{sweep_dir} has damaged chunks: {sorted(frame.attrs['damaged'])}")
     columns = ["algo", "hp.noise_std", "seed", "eval", "env_steps", "eval_return", "eval_success"]
     curves = frame.reindex(columns=columns).sort_values(["algo", "hp.noise_std", "seed", "eval"])
     RESULTS.mkdir(exist_ok=True)
-    results.atomic_write(RESULTS / "curves.parquet", lambda tmp: curves.to_parquet(tmp, index=False))
+    store.atomic_write(RESULTS / "curves.parquet", lambda tmp: curves.to_parquet(tmp, index=False))
     return curves
 
 
@@ -132,7 +134,7 @@ def main(argv=None) -> int:
     curves = extract(args.sweep) if args.sweep else pd.read_parquet(RESULTS / "curves.parquet")
     tables = analyse(curves)
     for name, table in tables.items():
-        results.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+        store.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
     tables = load_tables()  # the README shows exactly what the CSVs hold
     figures(tables)
     block = results_block(tables)

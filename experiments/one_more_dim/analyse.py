@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 import envs
-from rlab import lanes, markdown, plots, results, spec as spec_lib, stats, trainers
+from rlab import markdown, plots, spec as spec_lib, stats, trainers
+from rlab.run import lanes
+from rlab import store
 from rlab.probes import budget as budget_probe, zero_law
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -57,7 +59,7 @@ def curves_path(task: str) -> pathlib.Path:
 def extract(task: str, sweep_dir) -> pd.DataFrame:
     """Every seed's evaluation curve of one task's sweep: algo, reward, level, seed, eval, env_steps, eval_*."""
     spec_file, axis, _ = TASKS[task]
-    frame = results.load(sweep_dir)
+    frame = store.load(sweep_dir)
     if frame.attrs.get("damaged"):
         sys.exit(f"{sweep_dir} has damaged chunks: {sorted(frame.attrs['damaged'])}; rerun the sweep first")
     spec = spec_lib.load(HERE / spec_file)
@@ -68,7 +70,7 @@ def extract(task: str, sweep_dir) -> pd.DataFrame:
         "eval_return": frame["eval_return"].astype(np.float32), "eval_success": frame["eval_success"].astype(np.float32),
     }).sort_values(["algo", "reward", "level", "seed", "eval"])
     RESULTS.mkdir(exist_ok=True)
-    results.atomic_write(curves_path(task), lambda tmp: curves.to_parquet(tmp, index=False))
+    store.atomic_write(curves_path(task), lambda tmp: curves.to_parquet(tmp, index=False))
     return curves
 
 
@@ -330,7 +332,7 @@ def main(argv=None) -> int:
         parser.error("no curves: give --sweep TASK=DIR")
     tables = analyse(curves, with_prediction=not args.keep_prediction)
     for name, table in tables.items():
-        results.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+        store.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
     tables = load_tables()  # the README shows exactly what the CSVs hold
     figures(tables)
     block = results_block(tables)

@@ -18,7 +18,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-from rlab import markdown, plots, results, stats
+from rlab import markdown, plots, stats
+from rlab import store
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -33,12 +34,12 @@ COVERAGE_K = (3, 5, 10, 25, 50)
 
 
 def extract(sweep_dir) -> pd.DataFrame:
-    frame = results.load(sweep_dir)
+    frame = store.load(sweep_dir)
     if frame.attrs.get("damaged"):
         sys.exit(f"{sweep_dir} has damaged chunks: {sorted(frame.attrs['damaged'])}; rerun the sweep first")
     curves = frame[["seed", "eval", "env_steps", "eval_return", "eval_success"]].sort_values(["seed", "eval"])
     RESULTS.mkdir(exist_ok=True)
-    results.atomic_write(RESULTS / "curves.parquet", lambda tmp: curves.to_parquet(tmp, index=False))
+    store.atomic_write(RESULTS / "curves.parquet", lambda tmp: curves.to_parquet(tmp, index=False))
     return curves
 
 
@@ -178,7 +179,7 @@ def main(argv=None) -> int:
     curves = extract(args.sweep) if args.sweep else pd.read_parquet(RESULTS / "curves.parquet")
     tables = analyse(curves)
     for name, table in tables.items():
-        results.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
+        store.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
     tables = load_tables()  # the README shows exactly what the CSVs hold
     figures(curves, tables)
     markdown.replace_block(HERE / "README.md", "results", results_block(tables))

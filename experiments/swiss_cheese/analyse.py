@@ -16,7 +16,8 @@ import sys
 import pandas as pd
 
 from rlab import markdown
-from rlab.probes import figures, probe_report, store, surface
+from rlab.probes import figures, probe_report, surface
+from rlab.store import probes as store
 
 HERE = pathlib.Path(__file__).resolve().parent
 PROBES = {"bandit": HERE / "bandit", "point_mass": HERE / "point_mass"}

@@ -24,7 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from rlab import lanes, stats, trainers, xla
+from rlab import stats, trainers
+from rlab.run import lanes
+from rlab.run import xla
 from rlab.errors import UsageError
 from rlab.probes import laws, zero_law
 from rlab.trainers import rollout

@@ -1,6 +1,6 @@
 """Figures of a probe directory: measured points with intervals, predicted curves drawn over them.
 
-Each function takes the tables of `rlab.probes.store.load` and returns a list
+Each function takes the tables of `rlab.store.probes.load` and returns a list
 of (title, figure). Grids of panels have one row per hole radius and one
 column per dimension.
 """

@@ -23,7 +23,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from scipy import stats as scipy_stats
 
-from rlab import xla
+from rlab.run import xla
 from rlab.errors import UsageError
 from rlab.trainers import networks
 from rlab.trainers.estimators import centred_ranks, es_gradient, score_function_gradient

@@ -12,10 +12,12 @@ import re
 import numpy as np
 import pandas as pd
 
-from rlab import report, results
+from rlab import report
+from rlab.store import files
 from rlab.plots import plt
 from rlab.probes import budget as budget_probe
-from rlab.probes import figures, store, surface
+from rlab.probes import figures, surface
+from rlab.store import probes as probe_store
 
 
 def tables(loaded: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -55,8 +57,8 @@ def first_hit_summary(frame: pd.DataFrame) -> pd.DataFrame:
 def build(directory) -> pathlib.Path:
     """Writes the report and the PNG figures; returns the HTML path."""
     directory = pathlib.Path(directory)
-    manifest = store.read_manifest(directory)
-    loaded = store.load(directory)
+    manifest = probe_store.read_manifest(directory)
+    loaded = probe_store.load(directory)
     damaged = sorted(set(manifest["parts"]) - {p for frame in loaded.values() for p in frame["part"].unique()})
     out = directory / "report"
     out.mkdir(exist_ok=True)
@@ -75,7 +77,7 @@ def build(directory) -> pathlib.Path:
         fig.savefig(buffer, format="png", dpi=110)
         plt.close(fig)
         data = buffer.getvalue()
-        results.atomic_write(directory / "figures" / name, lambda tmp: tmp.write_bytes(data))
+        files.atomic_write(directory / "figures" / name, lambda tmp: tmp.write_bytes(data))
         images.append(f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
                       f"<figcaption>{html.escape(title)}</figcaption></figure>")
     page = _PAGE.format(
@@ -84,8 +86,8 @@ def build(directory) -> pathlib.Path:
         figures="\n".join(images), tables="\n".join(sections), style=report.STYLE, script=report.FIGURE_CHECK,
     )
     html_path = out / "index.html"
-    results.atomic_write(html_path, lambda tmp: tmp.write_text(page))
-    results.atomic_write(out / "summary.md", lambda tmp: tmp.write_text("\n".join(markdown) + "\n"))
+    files.atomic_write(html_path, lambda tmp: tmp.write_text(page))
+    files.atomic_write(out / "summary.md", lambda tmp: tmp.write_text("\n".join(markdown) + "\n"))
     return html_path
 
 

@@ -11,7 +11,6 @@ steps per seed (`budget`).
 
 from __future__ import annotations
 
-import sys
 import time
 
 import jax
@@ -19,8 +18,10 @@ import numpy as np
 import pandas as pd
 
 import envs
+from rlab.console import Progress
 from rlab.errors import UsageError
-from rlab.probes import budget, gradients, store, surface, zero_law
+from rlab.probes import budget, gradients, surface, zero_law
+from rlab.store import probes as store
 from rlab.trainers.population import FlatPolicy
 
 PROBES = ("zero_law", "gradients", "budget", "surface")
@@ -136,6 +137,7 @@ def run(config: dict, directory, quiet: bool = False) -> store.ProbeStore:
     check_config(config)
     todo = plan(config)
     probe_store = store.ProbeStore.open(directory, config)
+    progress = Progress(quiet=quiet).start(len(todo), "probe parts")
     try:
         for index, (probe, part, what) in enumerate(todo, 1):
             if probe_store.has(part):
@@ -145,12 +147,14 @@ def run(config: dict, directory, quiet: bool = False) -> store.ProbeStore:
             seconds = time.perf_counter() - started
             info = {k: v for k, v in what.items() if k != "hparams"}
             probe_store.write(part, probe, frame, {**info, "seconds": round(seconds, 2)})
-            if not quiet:
-                print(f"[{index}/{len(todo)}] {part}: {summary} ({seconds:.1f} s)", file=sys.stderr, flush=True)
+            progress.note(f"[{index}/{len(todo)}] {part}: {summary} ({seconds:.1f} s)")
+            progress.advance()
         probe_store.finish()
     except BaseException:
         probe_store.release()
         raise
+    finally:
+        progress.stop()
     return probe_store
 
 

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from rlab import xla
+from rlab.run import xla
 from rlab.probes import gradients
 from rlab.trainers import rollout
 from rlab.trainers.population import FlatPolicy

@@ -17,7 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 from scipy import special
 
-from rlab import lanes, stats, trainers, xla
+from rlab import stats, trainers
+from rlab.run import lanes
+from rlab.run import xla
 from rlab.errors import UsageError
 from rlab.probes import laws
 from rlab.trainers import networks, rollout

@@ -16,8 +16,9 @@ import re
 
 import pandas as pd
 
-from rlab import results
 from rlab.errors import UsageError
+from rlab.store import files
+from rlab.store.directory import RunDirectory
 
 MANIFEST = "probe.json"
 
@@ -31,11 +32,11 @@ def part_file(part: str) -> str:
     return "parts/" + re.sub(r"[^A-Za-z0-9._=,-]", "_", part) + ".parquet"
 
 
-class ProbeStore:
+class ProbeStore(RunDirectory):
     """An open probe directory (holds its writer lock until `finish` or `release`)."""
 
-    def __init__(self, directory: pathlib.Path, manifest: dict, lock):
-        self.directory, self.manifest, self.lock = directory, manifest, lock
+    KIND = "probe"
+    MANIFEST = MANIFEST
 
     @classmethod
     def open(cls, directory, config: dict) -> "ProbeStore":
@@ -44,17 +45,9 @@ class ProbeStore:
         Raises:
           UsageError: DIR is a file, holds a sweep or another probe's config, or is a non-empty other directory.
         """
-        directory = pathlib.Path(directory)
-        if directory.exists() and not directory.is_dir():
-            raise UsageError(f"{directory} is a file, not a probe directory; choose another --out")
-        manifest_path = directory / MANIFEST
-        if directory.exists() and not manifest_path.exists() and any(
-            p for p in directory.iterdir() if not p.name.startswith(".lock")
-        ):
-            raise UsageError(f"{directory} exists, is not empty, and holds no {MANIFEST}; choose another --out")
-        lock = results.WriterLock.take(directory, 0)
+        directory, lock = cls.claim(directory)
         try:
-            if manifest_path.exists():
+            if cls.has_manifest(directory):
                 manifest = read_manifest(directory)
                 if manifest["config"] != config:
                     raise UsageError(
@@ -64,17 +57,13 @@ class ProbeStore:
                 manifest["status"] = "running"
             else:
                 manifest = {"kind": "probe", "config": config, "status": "running", "parts": {},
-                            "versions": results._versions(), "started_at": results._now()}
-            store = cls(directory, manifest, lock)
+                            "versions": files.versions(), "started_at": files.now()}
+            store = cls(directory, manifest, lock=lock)
             store.save()
             return store
         except BaseException:
             lock.release()
             raise
-
-    def save(self) -> None:
-        text = json.dumps(self.manifest, indent=1, sort_keys=True, default=str)
-        results.atomic_write(self.directory / MANIFEST, lambda tmp: tmp.write_text(text))
 
     def has(self, part: str) -> bool:
         """Whether `part` is stored and its file is intact."""
@@ -85,33 +74,19 @@ class ProbeStore:
         """Stores one part's table atomically, then records it (file, rows, checksum, `info`)."""
         relative = part_file(part)
         path = self.directory / relative
-        results.atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+        files.atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
         self.manifest["parts"][part] = {
             "probe": probe, "file": relative, "rows": len(frame),
-            "sha256": results._sha256(path), **info,
+            "sha256": files.sha256(path), **info,
         }
         self.save()
-
-    def finish(self) -> None:
-        self.manifest["status"] = "complete"
-        self.manifest["finished_at"] = results._now()
-        self.save()
-        self.release()
-
-    def release(self) -> None:
-        self.lock.release()
 
 
 def part_problem(directory, entry: dict) -> str | None:
     """Why a stored part cannot be trusted (path outside DIR, missing, changed), or None."""
-    path = results._inside(pathlib.Path(directory), entry.get("file"))
-    if path is None:
-        return f"its file path {entry.get('file')!r} leaves the probe directory"
-    if not path.exists():
-        return f"{entry['file']} is missing"
-    if results._sha256(path) != entry.get("sha256"):
-        return f"{entry['file']} changed since it was written (checksum)"
-    return None
+    # A part records one checksum (a string), a sweep's chunk one per file: every part has one.
+    return files.entry_problem(directory, {"file": entry.get("file"), "sha256": {"file": entry.get("sha256", "")}},
+                               ("file",), "probe")
 
 
 def read_manifest(directory) -> dict:

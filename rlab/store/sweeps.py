@@ -17,80 +17,20 @@ either complete or absent, whatever happens to the process.
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import json
-import os
 import pathlib
-import platform
-import subprocess
-import tempfile
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from rlab.errors import UsageError
+from rlab.store import files
+from rlab.store.directory import RunDirectory
+from rlab.store.lock import WriterLock
 
 MANIFEST = "manifest.json"
-
-
-def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
-    """Calls `write(temporary_path)`, then renames the result onto `path` in one step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    temporary = pathlib.Path(temporary)
-    try:
-        write(temporary)
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; results are as shareable as any file
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _in_flight(path: pathlib.Path) -> bool:
-    """A writer's lock or a temporary not yet renamed: what another process of a starting sweep may leave."""
-    return path.name.startswith(".lock") or (path.name.startswith(".") and path.name.endswith(".tmp"))
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _write_text(path: pathlib.Path, text: str) -> None:
-    atomic_write(path, lambda tmp: tmp.write_text(text))
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-
-
-def _git_revision() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
-            cwd=pathlib.Path(__file__).resolve().parent,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    versions = {"python": platform.python_version()}
-    for package in ("rlab", "jax", "jaxlib", "flax", "optax", "brax", "mujoco", "numpy"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            pass
-    return versions
 
 
 def manifest_name(process_index: int = 0, process_count: int = 1) -> str:
@@ -98,13 +38,32 @@ def manifest_name(process_index: int = 0, process_count: int = 1) -> str:
     return MANIFEST if process_count == 1 else f"manifest.p{process_index}.json"
 
 
-class SweepStore:
+def resolve_chunk_size(directory, spec, given: int | None = None) -> int | None:
+    """The chunk size a sweep into `directory` uses: `given`, else the spec's, else the one the directory recorded.
+
+    None when none of them says (a new sweep without one: the runner sizes
+    chunks to memory). `SweepStore.open` refuses a size that differs from
+    the recorded one.
+    """
+    if given or spec.chunk_size:
+        return given or spec.chunk_size
+    for manifest in sorted(pathlib.Path(directory).glob("manifest*.json")):
+        try:
+            return json.loads(manifest.read_text())["chunk_size"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # `open` says what is wrong with it
+    return None
+
+
+class SweepStore(RunDirectory):
     """One sweep directory, opened for writing by the runner (by one process of possibly several)."""
 
-    def __init__(self, directory: pathlib.Path, manifest: dict, name: str = MANIFEST):
-        self.directory = directory
-        self.manifest = manifest
-        self.name = name
+    KIND = "sweep"
+    MANIFEST = MANIFEST
+
+    def __init__(self, directory: pathlib.Path, manifest: dict, name: str = MANIFEST, lock=None):
+        super().__init__(directory, manifest, name, lock)
+        directory = self.directory
         # Chunks whose files are missing or changed: recomputed by a resume, never merged with.
         self.damaged = {k: why for k, why in verify(directory, manifest["chunks"]).items()}
         # What other processes of the sweep had stored when this one opened it.
@@ -121,21 +80,16 @@ class SweepStore:
           UsageError: if the directory holds a different sweep (another spec
             or chunk size), or exists and is not a sweep directory.
         """
-        directory = pathlib.Path(directory)
-        name = manifest_name(*process)
-        manifest_path = directory / name
-        if directory.exists() and not directory.is_dir():
-            raise UsageError(f"{directory} is a file, not a sweep directory; choose another --out")
-        if directory.exists() and not manifest_path.exists() and not any(directory.glob("manifest*.json")) and any(
-            p for p in directory.iterdir() if not _in_flight(p)
-        ):
-            raise UsageError(f"{directory} exists, is not empty, and holds no {MANIFEST}; choose another --out")
-        lock = WriterLock.take(directory, process[0])
+        directory, lock = cls.claim(directory, process[0])
         try:
             return cls._open_locked(directory, spec, chunk_size, backend, process, lock)
         except BaseException:
             lock.release()
             raise
+
+    @classmethod
+    def has_manifest(cls, directory: pathlib.Path) -> bool:
+        return any(directory.glob("manifest*.json"))
 
     @classmethod
     def _open_locked(cls, directory, spec, chunk_size, backend, process, lock) -> "SweepStore":
@@ -170,7 +124,7 @@ class SweepStore:
                     stale.unlink(missing_ok=True)
             manifest["num_seeds"] = max(manifest["num_seeds"], spec.num_seeds)
             manifest["status"] = "running"
-            manifest["resumed_at"] = manifest.get("resumed_at", []) + [_now()]
+            manifest["resumed_at"] = manifest.get("resumed_at", []) + [files.now()]
         else:
             manifest = {
                 "name": spec.name,
@@ -178,10 +132,10 @@ class SweepStore:
                 "spec": spec.identity(),
                 "num_seeds": spec.num_seeds,
                 "chunk_size": chunk_size,
-                "versions": _versions(),
+                "versions": files.versions(),
                 "backend": backend,
-                "git_revision": _git_revision(),
-                "started_at": _now(),
+                "git_revision": files.git_revision(),
+                "started_at": files.now(),
                 "finished_at": None,
                 "process": {"index": process[0], "count": process[1]},
                 "status": "running",
@@ -189,17 +143,13 @@ class SweepStore:
                 "chunks": {},
                 "spec_text_sha256": hashlib.sha256(spec.text.encode()).hexdigest(),
             }
-        store = cls(directory, manifest, name)
-        store.lock = lock
+        store = cls(directory, manifest, name, lock)
         # The manifest first: another process of the sweep, starting now, must find a
         # manifest beside any file it sees, or it would take the directory for a stranger's.
         store.save()
         if new:
-            _write_text(directory / "spec.toml", spec.text)
+            files.write_text(directory / "spec.toml", spec.text)
         return store
-
-    def save(self) -> None:
-        _write_text(self.directory / self.name, json.dumps(self.manifest, indent=1, sort_keys=True, default=str))
 
     def describe_group(self, group_id: str, description: dict) -> None:
         self.manifest["groups"][group_id] = description
@@ -210,6 +160,10 @@ class SweepStore:
         if not entry or chunk_id in self.damaged or chunk_problem(self.directory, entry):
             return set()
         return set(entry["seeds"])
+
+    def pending(self, chunks) -> list:
+        """The chunks (anything with `id` and `seeds`) that still have seeds to compute."""
+        return [chunk for chunk in chunks if not set(chunk.seeds) <= self.stored_seeds(chunk.id)]
 
     def plan(self, chunk_ids) -> None:
         """Records how many chunks the sweep will have once the planned ones are written."""
@@ -269,15 +223,15 @@ class SweepStore:
             frame, params = self._merge_stored(chunk_id, frame, params)
         table_path = self.directory / "chunks" / f"{chunk_id}.parquet"
         params_path = self.directory / "params" / f"{chunk_id}.npz"
-        atomic_write(table_path, lambda tmp: frame.to_parquet(tmp, index=False))
-        atomic_write(params_path, lambda tmp: _save_npz(tmp, params))
+        files.atomic_write(table_path, lambda tmp: frame.to_parquet(tmp, index=False))
+        files.atomic_write(params_path, lambda tmp: files.save_npz(tmp, params))
         entry = {
             **info,
             "file": str(table_path.relative_to(self.directory)),
             "params": str(params_path.relative_to(self.directory)),
             "rows": len(frame),
-            "sha256": {"file": _sha256(table_path), "params": _sha256(params_path)},
-            "completed_at": _now(),
+            "sha256": {"file": files.sha256(table_path), "params": files.sha256(params_path)},
+            "completed_at": files.now(),
         }
         group_id = info.get("group")
         sidecar = {
@@ -285,21 +239,9 @@ class SweepStore:
             "group": self.manifest["groups"].get(group_id), "lane_width": self.lane_width(group_id),
             "sweep": {k: self.manifest.get(k) for k in _IDENTITY_FIELDS},
         }
-        _write_text(table_path.with_suffix(".json"), json.dumps(sidecar, indent=1, sort_keys=True, default=str))
+        files.write_text(table_path.with_suffix(".json"), json.dumps(sidecar, indent=1, sort_keys=True, default=str))
         self.manifest["chunks"][chunk_id] = entry
         self.save()
-
-    def finish(self) -> None:
-        self.manifest["status"] = "complete"
-        self.manifest["finished_at"] = _now()
-        self.save()
-        self.release()
-
-    def release(self) -> None:
-        """Lets another writer open the directory (also done by the OS when this process ends)."""
-        lock = getattr(self, "lock", None)
-        if lock is not None:
-            lock.release()
 
 
 # Manifest fields a chunk's sidecar repeats, so that a lost manifest can be rebuilt.
@@ -363,75 +305,10 @@ def rebuild_manifest(directory) -> dict[str, Any]:
                 manifest["lane_widths"][sidecar["group_id"]] = sidecar["lane_width"]
         if manifest is None:
             raise UsageError(f"{directory}: no intact chunk left to rebuild a manifest from ({len(skipped)} damaged)")
-        _write_text(manifest_path, json.dumps(manifest, indent=1, sort_keys=True, default=str))
+        files.write_text(manifest_path, json.dumps(manifest, indent=1, sort_keys=True, default=str))
     finally:
         lock.release()
     return {"chunks": len(manifest["chunks"]), "skipped": skipped}
-
-
-class WriterLock:
-    """One writer per sweep directory and process index: an OS lock (flock) on DIR/.lock.p<index>.
-
-    The kernel drops the lock when its holder exits, so a killed sweep leaves
-    no stale lock; the file keeps the holder's pid and host for the message a
-    second writer gets.
-    """
-
-    def __init__(self, handle, path: pathlib.Path):
-        self.handle, self.path = handle, path
-
-    @classmethod
-    def take(cls, directory: pathlib.Path, process_index: int) -> "WriterLock":
-        import fcntl
-        import socket
-
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-            path = directory / f".lock.p{process_index}"
-            handle = open(path, "a+")
-        except OSError as err:
-            raise UsageError(f"{directory}: cannot create the sweep directory: {err.strerror}") from None
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
-            raise UsageError(
-                f"{directory} is being written by {holder} (lock {path.name}); wait for it to finish, "
-                "or choose another --out"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
-        handle.flush()
-        return cls(handle, path)
-
-    @staticmethod
-    def held(directory: pathlib.Path) -> bool:
-        """Whether any process now holds a writer lock of the sweep directory."""
-        import fcntl
-
-        for path in directory.glob(".lock.p*"):
-            with open(path) as handle:
-                try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    return True
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        return False
-
-    def release(self) -> None:
-        if not self.handle.closed:
-            import fcntl
-
-            fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
-            self.handle.close()
-
-
-def _save_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
-    with open(path, "wb") as handle:
-        np.savez_compressed(handle, **arrays)
 
 
 def _manifests(directory) -> list[dict]:
@@ -449,36 +326,9 @@ def _manifests(directory) -> list[dict]:
     return manifests
 
 
-def _sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _inside(directory: pathlib.Path, relative) -> pathlib.Path | None:
-    """`directory / relative` if that stays inside `directory`, else None (a manifest path is data, not trusted)."""
-    if not isinstance(relative, str):
-        return None
-    root = directory.resolve()
-    path = (directory / relative).resolve()
-    return path if path.is_relative_to(root) and path != root else None
-
-
 def chunk_problem(directory, entry: dict) -> str | None:
     """Why a manifest's chunk entry cannot be trusted (path outside the sweep, missing, changed), or None."""
-    directory = pathlib.Path(directory)
-    for field in ("file", "params"):
-        path = _inside(directory, entry.get(field))
-        if path is None:
-            return f"its {field} path {entry.get(field)!r} leaves the sweep directory"
-        if not path.exists():
-            return f"{entry[field]} is missing"
-        recorded = (entry.get("sha256") or {}).get(field)
-        if recorded is not None and _sha256(path) != recorded:
-            return f"{entry[field]} changed since it was written (checksum)"
-    return None
+    return files.entry_problem(directory, entry, ("file", "params"), "sweep")
 
 
 def verify(directory, chunks: dict | None = None) -> dict[str, str]:

@@ -10,11 +10,11 @@ went from 157 k to 250 k env steps/s (128 seeds, W = 64), PPO on
 `reacher_nd` from 33 k to 49 k (4 seeds, W = 1). A lane's results do not
 depend on which device runs its block (tested bitwise). A program is
 compiled once, for the first device, and copied to the others
-(`rlab.executables`): JAX alone compiles it again for every device.
+(`rlab.run.executables`): JAX alone compiles it again for every device.
 
 JAX fixes its devices when its backends start, so this must run first: the
 `rlab` command line calls it before anything touches JAX; Python users call
-`rlab.host.use_cpu_cores()` at the top of their script.
+`rlab.run.devices.use_cpu_cores()` at the top of their script.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
     action = policy.act(obs)          # obs [obs_size] -> the deterministic action evaluation runs
 
 A sweep stores every seed's final policy (`Trainer.policy_params`, in
-DIR/params/*.npz, see `rlab.sweep.policy_arrays`); this module rebuilds the
+DIR/params/*.npz, see `rlab.store.policy_codec`); this module rebuilds the
 environment and trainer of the seed's group from DIR/spec.toml and acts with
 those parameters through the trainer's pure `act`.
 """
@@ -24,9 +24,10 @@ import pandas as pd
 
 import envs
 import rlab.trainers
-from rlab import results, sweep
 from rlab import spec as spec_lib
 from rlab.errors import UsageError
+from rlab.store import policy_codec
+from rlab.store import sweeps
 
 RANKS = ("best", "median", "worst")
 
@@ -66,7 +67,7 @@ class StoredPolicy:
 
 def final_results(directory) -> pd.DataFrame:
     """One row per stored (group, hp_index, seed): its last evaluation's return, success and divergence."""
-    frame = results.load(directory)
+    frame = sweeps.load(directory)
     if frame.empty:
         raise UsageError(f"{directory} holds no completed chunks yet; wait for `rlab status {directory}` to show one")
     last = frame.sort_values("eval").groupby(["group", "hp_index", "seed"], as_index=False).last()
@@ -141,7 +142,7 @@ def _describe(group: dict) -> str:
 
 def read_groups(directory) -> dict[str, dict]:
     """The manifest's description of every group (algorithm and axis values)."""
-    return results.read_manifest(directory)["groups"]
+    return sweeps.read_manifest(directory)["groups"]
 
 
 class StoredGroup:
@@ -150,21 +151,21 @@ class StoredGroup:
 
     def __init__(self, directory, group_id: str):
         self.directory = pathlib.Path(directory)
-        text = results.stored_spec_text(self.directory)
+        text = sweeps.stored_spec_text(self.directory)
         spec = spec_lib.parse(tomllib.loads(text), text, str(self.directory / "spec.toml"),
                               default_name=self.directory.name)
-        matches = [g for g in sweep.groups(spec) if g.id == group_id]
+        matches = [g for g in spec.groups() if g.id == group_id]
         if not matches:
             raise UsageError(f"group {group_id!r} is not in {self.directory / 'spec.toml'}")
         self.group = matches[0]
         self.env = envs.make(spec.env, **self.group.env_params)
         self.trainer = rlab.trainers.make(self.group.algo, self.env, **self.group.hparams)
-        self._template = sweep.policy_template(self.trainer)
+        self._template = policy_codec.policy_template(self.trainer)
         self._act = jax.jit(self.trainer.act)
 
     def policy(self, chosen: Pick) -> StoredPolicy:
         arrays, lane = _stored_lane(self.directory, chosen)
-        params = sweep.restore_policy_params(self._template, arrays, lane)
+        params = policy_codec.restore_policy_params(self._template, arrays, lane)
         return StoredPolicy(chosen, self.env, self.trainer, functools.partial(self._act, params))
 
 
@@ -174,10 +175,10 @@ def load(directory, chosen: Pick) -> StoredPolicy:
 
 
 def _stored_lane(directory: pathlib.Path, chosen: Pick) -> tuple[dict[str, np.ndarray], int]:
-    for chunk_id, entry in results.read_manifest(directory)["chunks"].items():
+    for chunk_id, entry in sweeps.read_manifest(directory)["chunks"].items():
         if entry["group"] != chosen.group or chosen.seed not in entry["seeds"]:
             continue
-        arrays = results.load_params(directory, chunk_id)
+        arrays = sweeps.load_params(directory, chunk_id)
         lanes = np.flatnonzero((arrays["seed"] == chosen.seed) & (arrays["hp_index"] == chosen.hp_index))
         if lanes.size:
             return arrays, int(lanes[0])

@@ -4,20 +4,21 @@
     curves.metrics["eval_success"]        # numpy [seed, eval]
     curves.to_frame()                     # tidy pandas DataFrame
 
-This is the simple in-memory path; the sweep runner adds chunking, devices,
-persistence and resumption around the same lane runner (`rlab.lanes`).
+This is the simple in-memory path; the sweep runner (`rlab.run.sweep`) adds
+chunking, persistence and resumption around the same lane runner
+(`rlab.run.lanes`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import sys
 from typing import Any, Iterable, Mapping
 
 import jax
 import numpy as np
 
-from rlab import lanes
+from rlab.console import Progress
+from rlab.run import lanes, widths
 from rlab.trainers.base import Trainer
 
 
@@ -56,7 +57,7 @@ def train(
     progress: bool | None = None,
     lane_width: int | str | None = None,
 ) -> Curves:
-    """Trains every seed for `num_evals` trainer steps with the lane runner (`rlab.lanes`).
+    """Trains every seed for `num_evals` trainer steps with the lane runner (`rlab.run.lanes`).
 
     Args:
       trainer: from `rlab.trainers.make`.
@@ -69,8 +70,8 @@ def train(
         evenly over the local devices, one program per device (at most 8
         seeds a program with several CPU devices), narrower only if that
         would not fit in half the available memory
-        (`rlab.lanes.fitting_width`). "measure": the fastest width measured
-        on this device (`rlab.lanes.measure_width`, a search of at most a
+        (`rlab.run.widths.fitting_width`). "measure": the fastest width measured
+        on this device (`rlab.run.widths.measure_width`, a search of at most a
         quarter of the run's time). A seed's results are bitwise the same
         whatever other seeds run, for the same W.
 
@@ -82,45 +83,20 @@ def train(
         raise ValueError("seeds: give at least one integer seed")
     if num_evals < 1:
         raise ValueError(f"num_evals = {num_evals}; allowed: an integer >= 1")
-    if lane_width == lanes.MEASURE:
+    if lane_width == widths.MEASURE:
         run_env_steps = seeds.size * num_evals * trainer.env_steps_per_step
-        lane_width = lanes.measure_width(trainer, max_width=seeds.size, run_env_steps=run_env_steps).width
+        lane_width = widths.measure_width(trainer, max_width=seeds.size, run_env_steps=run_env_steps).width
     elif lane_width is None:
-        budget = lanes.available_memory_bytes() // 2
-        lane_width = lanes.fitting_width(trainer, seeds.size, jax.local_devices(), budget).width
+        budget = widths.available_memory_bytes() // 2
+        lane_width = widths.fitting_width(trainer, seeds.size, jax.local_devices(), budget).width
     elif not (isinstance(lane_width, int) and not isinstance(lane_width, bool) and lane_width >= 1):
-        raise ValueError(f"lane_width = {lane_width!r}; allowed: an integer >= 1, {lanes.MEASURE!r} or None")
-    show = sys.stderr.isatty() if progress is None else progress
-    with _progress_bar(show, num_evals, f"{trainer.algo} x {seeds.size} seeds") as advance:
-        run = lanes.run_lanes(trainer, seeds, hparams, num_evals, lane_width, on_eval=advance)
+        raise ValueError(f"lane_width = {lane_width!r}; allowed: an integer >= 1, {widths.MEASURE!r} or None")
+    live = None if progress is None else progress
+    with Progress(quiet=progress is False, live=live).start(num_evals, f"{trainer.algo} x {seeds.size} seeds") as bar:
+        run = lanes.run_lanes(trainer, seeds, hparams, num_evals, lane_width, on_eval=bar.advance)
     return Curves(seeds=seeds, metrics=run.metrics, final_state=run.final_state)
 
 
 # Re-exported: the lane runner owns compilation and keys.
 compiled = lanes.compiled
 seed_keys = lanes.seed_keys
-
-
-class _progress_bar:
-    """A rich progress bar over evaluations, or nothing."""
-
-    def __init__(self, show: bool, total: int, label: str):
-        self.show, self.total, self.label = show, total, label
-
-    def __enter__(self):
-        if not self.show:
-            return lambda: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
-
-        self.bar = Progress(
-            "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), TimeRemainingColumn(), transient=True,
-        )
-        self.bar.__enter__()
-        task = self.bar.add_task(self.label, total=self.total)
-        return lambda: self.bar.advance(task)
-
-    def __exit__(self, *exc):
-        if self.show:
-            self.bar.__exit__(*exc)
-        return False

@@ -2,7 +2,7 @@
 
 JAX compiles a program once per device it runs on: the device is part of
 the compile options, and of the persistent cache's key on CPU. With the
-CPU split into one device per core (`rlab.host`), every lane width of every
+CPU split into one device per core (`rlab.run.devices`), every lane width of every
 group compiled twice on a 2-core machine, 8-10 s for PPO on the point mass
 and 40-70 s on a physics task each time. The machine code does not depend
 on which device runs it, so `copy_to` serialises the executable compiled for

@@ -1,0 +1,265 @@
+"""The sweep runner: every chunk of a spec's plan, run with the lane runner and written to the store.
+
+The plan is the spec's (`Spec.groups()`, `Spec.chunks(size)`): grid cells
+that differ only in float hyperparameters form one group and share one
+compiled program; a group's lanes are cut into chunks by fixed blocks of
+seeds (the unit stored, resumed and shared among processes). The runner
+resolves the chunk size through the store (given, the spec's, the one a
+resumed directory recorded, else sized to memory: `rlab.run.widths`), asks
+the store which chunks are pending, fixes each group's lane width W (by
+rule, recorded in the store), runs the chunks (`rlab.run.lanes`) and writes
+them. A seed's results depend only on the spec, the seed and W, never on how
+many other seeds run, on the chunk size or on the number of devices blocks
+are spread over.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from typing import Any
+
+import jax
+import numpy as np
+import pandas as pd
+
+import envs
+import rlab.trainers
+from rlab import spec as spec_lib
+from rlab.console import Progress
+from rlab.errors import UsageError
+from rlab.run import lanes, widths, xla
+from rlab.store import SweepStore, resolve_chunk_size
+from rlab.store.policy_codec import policy_arrays
+
+
+def run_chunk(trainer, group: spec_lib.Group, chunk: spec_lib.Chunk, width: int, num_evals: int, devices, on_eval=None):
+    """Trains one chunk with the lane runner: (metrics name -> [lanes, evals] numpy, final states [lanes])."""
+    overrides = {
+        name: np.array([group.float_combos[f][name] for _, f in chunk.lanes], np.float32)
+        for name in group.float_combos[0]
+    }
+    seeds = [seed for seed, _ in chunk.lanes]
+    run = lanes.run_lanes(trainer, seeds, overrides, num_evals, width, devices, on_eval)
+    return run.metrics, run.final_state
+
+
+def chunk_frame(group: spec_lib.Group, chunk: spec_lib.Chunk, metrics: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Tidy rows of a chunk, with divergence flags: one row per (lane, evaluation)."""
+    num_lanes, num_evals = metrics["env_steps"].shape
+    finite = np.ones((num_lanes, num_evals), bool)
+    for values in metrics.values():
+        finite &= np.isfinite(values)
+    diverged = ~finite.all(axis=1)
+    diverged_eval = np.where(diverged, np.argmin(finite, axis=1), -1)
+    columns: dict[str, Any] = {
+        "group": group.id,
+        "algo": group.algo,
+        "seed": np.repeat([seed for seed, _ in chunk.lanes], num_evals),
+        "hp_index": np.repeat([f for _, f in chunk.lanes], num_evals),
+        "eval": np.tile(np.arange(num_evals), num_lanes),
+    }
+    for name, value in group.env_axes.items():
+        columns[f"env.{name}"] = value
+    for name, value in group.static_axes.items():
+        columns[f"hp.{name}"] = value
+    for name in group.float_combos[0]:
+        columns[f"hp.{name}"] = np.repeat([group.float_combos[f][name] for _, f in chunk.lanes], num_evals)
+    for name, values in metrics.items():
+        columns[name] = values.reshape(-1)
+    columns["diverged"] = np.repeat(diverged, num_evals)
+    columns["diverged_eval"] = np.repeat(diverged_eval, num_evals)
+    return pd.DataFrame(columns)
+
+
+def run(
+    spec: spec_lib.Spec,
+    out_dir,
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
+    memory_budget: int | None = None,
+    process: tuple[int, int] | None = None,
+    lane_width: int | None = None,
+) -> SweepStore:
+    """Runs (or resumes, or extends) a sweep into `out_dir`; returns its store.
+
+    Args:
+      chunk_size: lanes per chunk (the unit stored, resumed and shared among
+        processes); default: the spec's, else the one a resumed directory
+        used, else the largest that fits `memory_budget` bytes (default: half
+        the available memory), at most 64.
+      lane_width: W, lanes per compiled program, for every group (default: the
+        spec's `lane_width`), or "measure" for the fastest width measured on
+        this device (`rlab.widths.measure_width`, at most the chunk size, the
+        search capped at a quarter of the group's estimated run time).
+        Otherwise the width a resumed directory recorded for the group, else
+        the rule: a chunk's lanes split evenly over the local devices
+        (`rlab.widths.rule_width`; chunks already fit memory); with several
+        processes and none recorded, the chunk size, so that all processes
+        agree. Recorded per group in the manifest.
+      process: (index, count) of this process among those sharing the sweep;
+        default `(jax.process_index(), jax.process_count())`, so that under
+        `jax.distributed.initialize()` every host takes its share of chunks
+        (chunk i goes to process i mod count) and writes its own files.
+      progress: where progress lines go (default: none).
+    """
+    process = process or (jax.process_index(), jax.process_count())
+    if not 0 <= process[0] < process[1]:
+        raise UsageError(f"process index {process[0]} is not in [0, {process[1]})")
+    lane_width = lane_width or spec.lane_width
+    if lane_width is not None and lane_width != widths.MEASURE and not (
+        isinstance(lane_width, int) and 1 <= lane_width <= widths.MAX_WIDTH
+    ):
+        raise UsageError(f"lane width {lane_width!r}; allowed: an integer from 1 to {widths.MAX_WIDTH} or "
+                         f"{widths.MEASURE!r}")
+    progress = progress or Progress(quiet=True)
+    devices = jax.local_devices()
+    backend = {"platform": jax.default_backend(), "devices": [str(d) for d in devices],
+               "compiler_options": xla.compiler_options()}
+    groups = spec.groups()
+    chunk_size = resolve_chunk_size(out_dir, spec, chunk_size)
+    probes: dict[int, Any] = {}  # group index -> the trainer whose program sized the chunks, reused by the run
+    if chunk_size is None:
+        probes = _probe_trainers(spec, groups)
+        probe_lanes = _probe_width(lane_width, groups, spec.num_seeds, len(devices))
+        progress.note(f"sizing chunks: compiling one {probe_lanes}-lane step of "
+                      f"{', '.join(t.algo for t in probes.values())} to read XLA's memory plan "
+                      f"(--chunk-size skips this)")
+        chunk_size = widths.default_chunk_size(list(probes.values()), len(devices), memory_budget, probe_lanes)
+    chunks = spec.chunks(chunk_size)
+    _check_builds(spec, groups)
+    store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
+    try:
+        _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes)
+    finally:
+        store.release()
+    return store
+
+
+def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes) -> None:
+    """Runs the chunks this process still owes into the (locked) store."""
+    for group in groups:
+        store.describe_group(group.id, group.describe())
+    mine = [chunk for position, chunk in enumerate(chunks) if position % process[1] == process[0]]
+    plan = store.pending(mine)
+    store.plan(chunk.id for chunk in plan)
+    if not plan:
+        progress.note("nothing to run: every chunk is already stored")
+    else:
+        progress.note(f"running {len(plan)} chunks x {spec.num_evals} evaluations")
+    progress.start(len(plan) * spec.num_evals, "evaluations")
+    started = time.perf_counter()
+    trainers: dict[int, Any] = {}
+    for done, chunk in enumerate(plan, start=1):
+        group = chunk.group
+        if group.index not in trainers:
+            trainers.clear()  # one group's program at a time keeps memory bounded
+            # ... and executable memory too: XLA keeps every compiled program (each width
+            # measured, each group) mapped until its caches are cleared, and a long sweep of
+            # physics groups otherwise runs out of memory mappings (LLVM "Cannot allocate memory").
+            jax.clear_caches()
+            gc.collect()  # the last group's trainer and its programs form a cycle: free them now, not at some later GC
+            trainer = probes.pop(group.index, None)  # its program compiled while sizing chunks
+            if trainer is None:
+                trainer = rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
+            trainers[group.index] = trainer
+            choice = _lane_width(store, trainer, group, lane_width, store.manifest["chunk_size"], spec.num_seeds,
+                                 spec.num_evals, process, len(devices))
+            progress.note(_width_line(group, choice))
+        trainer, width = trainers[group.index], store.lane_width(group.id)["lane_width"]
+        chunk_started = time.perf_counter()
+        metrics, final = run_chunk(trainer, group, chunk, width, spec.num_evals, devices, on_eval=progress.advance)
+        seconds = time.perf_counter() - chunk_started
+        frame = chunk_frame(group, chunk, metrics)
+        store.write_chunk(
+            chunk.id, frame, policy_arrays(trainer, final, chunk.lanes),
+            {"group": group.id, "seeds": list(chunk.seeds), "lanes": len(chunk.lanes), "seconds": round(seconds, 3),
+             "diverged_lanes": int(frame.groupby(["seed", "hp_index"])["diverged"].first().sum())},
+        )
+        env_steps = trainer.env_steps_per_step * spec.num_evals * len(chunk.lanes)
+        remaining = (time.perf_counter() - started) / done * (len(plan) - done)
+        progress.note(f"chunk {done}/{len(plan)} {chunk.id} ({group.algo} {group.env_axes}): "
+                      f"{env_steps / max(seconds, 1e-9):,.0f} env steps/s, ETA {remaining:.0f}s")
+    store.finish()
+    progress.stop()
+    progress.note(f"done: {store.directory} ({len(store.manifest['chunks'])} chunks)")
+
+
+def _width_line(group: spec_lib.Group, choice: widths.WidthChoice) -> str:
+    timings = ", ".join(f"{w}: {v:,.0f}" for w, v in choice.steps_per_second.items())
+    return (f"{group.id} ({group.algo} {group.env_axes}): lane width {choice.width} ({choice.reason}"
+            + (f"; env steps/s by width {timings}" if timings else "") + ")")
+
+
+def _check_builds(spec, all_groups) -> None:
+    """Builds one trainer per distinct (algorithm, hyperparameters), before any directory is made.
+
+    Some constraints only an algorithm's build knows (OpenAI-ES's even
+    population, ARS's top_directions <= num_directions, PPO's minibatch
+    division); a sweep that would hit one is refused up front, not after its
+    directory exists.
+    """
+    seen = set()
+    for group in all_groups:
+        key = (group.algo, repr(sorted(group.hparams.items())))
+        if key not in seen:
+            seen.add(key)
+            rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
+
+
+def _lane_width(
+    store, trainer, group: spec_lib.Group, given, chunk_size: int, num_seeds: int, num_evals: int, process, num_devices: int
+) -> widths.WidthChoice:
+    """The group's lane width: the one recorded for it, else given, else the rule; recorded in the store.
+
+    The rule (`widths.rule_width`) splits a chunk's lanes over the devices and
+    compiles nothing. Asked for ("measure"), the measurement's time is capped
+    at a quarter of the group's estimated run time (`widths.measure_width`),
+    so a short physics group is not spent compiling candidate widths.
+    """
+    stored = store.lane_width(group.id)
+    if stored is not None:
+        if given not in (None, widths.MEASURE) and given != stored["lane_width"]:
+            raise UsageError(
+                f"{store.directory}: group {group.id} ran with lane width {stored['lane_width']}; results depend on "
+                f"it, so it cannot continue with --lane-width {given} (omit it to reuse {stored['lane_width']})"
+            )
+        return widths.WidthChoice(stored["lane_width"], {}, "stored")
+    group_lanes = num_seeds * len(group.float_combos)
+    if given == widths.MEASURE:
+        run_env_steps = group_lanes * num_evals * trainer.env_steps_per_step
+        choice = widths.measure_width(trainer, max_width=min(chunk_size, group_lanes), run_env_steps=run_env_steps)
+    elif given is not None:
+        choice = widths.WidthChoice(given, {}, "given")
+    elif process[1] > 1:
+        choice = widths.WidthChoice(chunk_size, {}, "default for several processes")
+    else:
+        lanes_per_chunk = min(chunk_size, group_lanes)
+        choice = widths.WidthChoice(widths.rule_width(lanes_per_chunk, num_devices, jax.default_backend()), {},
+                                   f"rule: {lanes_per_chunk} lanes per chunk over {num_devices} device(s)")
+    store.record_lane_width(group.id, choice.describe())
+    return choice
+
+
+def _probe_trainers(spec, all_groups) -> dict[int, Any]:
+    """One trainer per algorithm, on its group with the largest environment (the memory probes), by group index."""
+    largest = {}
+    for group in all_groups:
+        env = envs.make(spec.env, **group.env_params)
+        size = env.observation_size + env.action_size
+        if group.algo not in largest or size > largest[group.algo][0]:
+            largest[group.algo] = (size, group, env)
+    return {g.index: rlab.trainers.make(g.algo, env, **g.hparams) for _, g, env in largest.values()}
+
+
+def _probe_width(lane_width, all_groups, num_seeds: int, num_devices: int) -> int:
+    """Lanes of the memory probe's step: the width the run will use if the chunk is the largest default.
+
+    A given integer width; else the rule's width for a chunk of
+    `widths.DEFAULT_MAX_CHUNK` lanes (or the largest group's lanes, if fewer), so
+    that on a machine where that chunk fits the run reuses the probe's program.
+    """
+    if isinstance(lane_width, int):
+        return lane_width
+    most_lanes = max(num_seeds * len(group.float_combos) for group in all_groups)
+    return widths.rule_width(min(widths.DEFAULT_MAX_CHUNK, most_lanes), num_devices, jax.default_backend())

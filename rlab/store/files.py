@@ -1,0 +1,126 @@
+"""File primitives of every run directory: atomic writes, checksums, paths that stay inside, provenance.
+
+Every result file is written to a temporary name beside its target and
+renamed into place in one step, so a reader (or a killed writer) never sees
+half a file.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import pathlib
+import platform
+import subprocess
+import tempfile
+from typing import Callable
+
+import numpy as np
+
+
+def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> None:
+    """Calls `write(temporary_path)`, then renames the result onto `path` in one step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    temporary = pathlib.Path(temporary)
+    try:
+        write(temporary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; results are as shareable as any file
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_text(path: pathlib.Path, text: str) -> None:
+    """`path.write_text(text)`, atomically."""
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def save_npz(path: pathlib.Path, arrays: dict[str, np.ndarray]) -> None:
+    """Compressed arrays to `path` (not atomic by itself: call through `atomic_write`)."""
+    with open(path, "wb") as handle:
+        np.savez_compressed(handle, **arrays)
+
+
+def is_in_flight(path: pathlib.Path) -> bool:
+    """A writer's lock or a temporary not yet renamed: what another process of a starting run may leave."""
+    return path.name.startswith(".lock") or (path.name.startswith(".") and path.name.endswith(".tmp"))
+
+
+def sha256(path: pathlib.Path) -> str:
+    """The hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def inside(directory: pathlib.Path, relative) -> pathlib.Path | None:
+    """`directory / relative` if that stays inside `directory`, else None (a manifest path is data, not trusted)."""
+    if not isinstance(relative, str):
+        return None
+    root = directory.resolve()
+    path = (directory / relative).resolve()
+    return path if path.is_relative_to(root) and path != root else None
+
+
+def entry_problem(directory, entry: dict, fields: tuple[str, ...], what: str) -> str | None:
+    """Why a manifest entry's files cannot be trusted (a path leaving `directory`, missing, changed), or None.
+
+    Args:
+      entry: holds a relative path per field of `fields`, and `sha256`:
+        field -> checksum (a field without one is only checked to exist).
+      what: the directory's kind, for the message ("sweep", "probe").
+    """
+    directory = pathlib.Path(directory)
+    for field in fields:
+        path = inside(directory, entry.get(field))
+        if path is None:
+            return f"its {field} path {entry.get(field)!r} leaves the {what} directory"
+        if not path.exists():
+            return f"{entry[field]} is missing"
+        recorded = (entry.get("sha256") or {}).get(field)
+        if recorded is not None and sha256(path) != recorded:
+            return f"{entry[field]} changed since it was written (checksum)"
+    return None
+
+
+def now() -> str:
+    """The current UTC time, ISO 8601 to the second."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def git_revision() -> str | None:
+    """The commit the installed rlab was run from, when it runs from a git checkout."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+            cwd=pathlib.Path(__file__).resolve().parent,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and of the packages a result depends on."""
+    from importlib import metadata
+
+    found = {"python": platform.python_version()}
+    for package in ("rlab", "jax", "jaxlib", "flax", "optax", "brax", "mujoco", "numpy"):
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return found
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -1,0 +1,69 @@
+"""One writer per run directory and process index: an OS lock (flock) on DIR/.lock.p<index>."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pathlib
+import socket
+
+from rlab.errors import UsageError
+
+
+class WriterLock:
+    """A held writer lock of a run directory.
+
+    The kernel drops the lock when its holder exits, so a killed run leaves
+    no stale lock; the file keeps the holder's pid and host for the message a
+    second writer gets.
+    """
+
+    def __init__(self, handle, path: pathlib.Path):
+        self.handle, self.path = handle, path
+
+    @classmethod
+    def take(cls, directory: pathlib.Path, process_index: int = 0) -> "WriterLock":
+        """Creates `directory` if needed and locks it for this process index.
+
+        Raises:
+          UsageError: the directory cannot be made, or another process holds the lock.
+        """
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / f".lock.p{process_index}"
+            handle = open(path, "a+")
+        except OSError as err:
+            raise UsageError(f"{directory}: cannot create the directory: {err.strerror}") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise UsageError(
+                f"{directory} is being written by {holder} (lock {path.name}); wait for it to finish, "
+                "or choose another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        return cls(handle, path)
+
+    @staticmethod
+    def held(directory: pathlib.Path) -> bool:
+        """Whether any process now holds a writer lock of the directory."""
+        for path in pathlib.Path(directory).glob(".lock.p*"):
+            with open(path) as handle:
+                try:
+                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return False
+
+    def release(self) -> None:
+        """Lets another writer open the directory (also done by the OS when this process ends)."""
+        if not self.handle.closed:
+            fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
+            self.handle.close()
