@@ -38,6 +38,7 @@ from brax.envs.base import Env, State
 from flax import struct
 
 from envs import params as params_lib
+from envs.task import Task
 
 TASK_SEED = params_lib.Param(
     "task_seed", int, 0, "seed of the task itself (holes, code, action mapping)", low=0
@@ -64,25 +65,14 @@ class LabState:
     core: Any
 
 
-class LabEnv(Env):
+class LabEnv(Task, Env):
     """Base class of rlab's pure-JAX environments (no physics pipeline)."""
 
-    #: Declared constructor parameters, in the order `rlab envs` lists them.
-    PARAMS: ClassVar[tuple[params_lib.Param, ...]] = ()
-    #: The id under which the class is registered (set by the registry).
-    env_id: ClassVar[str] = ""
-
-    #: `None` for continuous actions, else the number of discrete actions.
-    num_actions: int | None = None
-    #: Whether `metrics["success"]` means something (False for wrapped tasks that define none).
-    has_success: ClassVar[bool] = True
     #: Number of steps in every episode (set by each subclass's constructor).
     horizon: int
 
     def __init__(self, **params: Any):
-        owner = self.env_id or type(self).__name__
-        self.params: dict[str, Any] = params_lib.resolve(owner, self.PARAMS, params)
-        for name, value in self.params.items():
+        for name, value in self.declare(params).items():
             setattr(self, name, value)
         self.task_rng = np.random.default_rng(self.params.get("task_seed", 0))
 
@@ -130,10 +120,9 @@ class LabEnv(Env):
         # Once the horizon is reached the episode is over: keep the final state
         # and pay nothing, so an over-long rollout cannot count a success twice.
         active = lab.t < self.horizon
-        core = jax.tree.map(lambda new, old: jnp.where(active, new, old), core, lab.core)
+        core = self.after_horizon(active, core, lab.core)
         t = jnp.where(active, lab.t + 1, lab.t)
-        reward = jnp.where(active, reward, 0.0).astype(jnp.float32)
-        success = jnp.where(active, success, 0.0).astype(jnp.float32)
+        reward, success = (x.astype(jnp.float32) for x in self.after_horizon(active, (reward, success), (0.0, 0.0)))
         return state.replace(
             pipeline_state=LabState(t=t, core=core),
             obs=self._observe(core, t),
@@ -192,7 +181,3 @@ class LabEnv(Env):
                 f"of {self.num_actions} preferences; got dtype {action.dtype}, shape {action.shape}"
             )
         return jnp.argmax(action).astype(jnp.int32)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
-        return f"{type(self).__name__}({args})"

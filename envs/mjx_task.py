@@ -16,25 +16,22 @@ import jax
 import jax.numpy as jnp
 from brax.envs.base import PipelineEnv, State
 
-from envs.params import Param, resolve
+from envs.params import Param
+from envs.task import Task
 
 BACKENDS = ("mjx", "generalized", "positional", "spring")
 BACKEND = Param("backend", str, "mjx", "Brax physics pipeline", choices=BACKENDS)
 
 
-class MjxTask(PipelineEnv):
+class MjxTask(Task, PipelineEnv):
     """A fixed-horizon MuJoCo task with rlab's conventions (subclasses fill in the task)."""
 
-    PARAMS: ClassVar[tuple[Param, ...]] = ()
-    env_id: ClassVar[str] = ""
-    num_actions = None
-    has_success = True
     n_frames: ClassVar[int] = 2
 
     def __init__(self, **params: Any):
         from brax.io import mjcf
 
-        self.params = resolve(self.env_id or type(self).__name__, self.PARAMS, params)
+        self.declare(params)
         self.horizon = self.params["horizon"]
         self.xml = self.make_mjcf()
         with warnings.catch_warnings():
@@ -77,16 +74,16 @@ class MjxTask(PipelineEnv):
         active = t < self.horizon
         stepped = self.pipeline_step(state.pipeline_state, jnp.clip(action, -1.0, 1.0))
         # After the horizon the episode is over: the state stays and nothing is paid.
-        pipeline_state = jax.tree.map(lambda new, old: jnp.where(active, new, old), stepped, state.pipeline_state)
+        pipeline_state = self.after_horizon(active, stepped, state.pipeline_state)
         t_next = jnp.where(active, t + 1, t)
         reward, success, extra = self._judge(state.pipeline_state, pipeline_state, state.info, t_next == self.horizon)
         info = {**state.info, "t": t_next}
         return state.replace(
             pipeline_state=pipeline_state,
             obs=self._observe(pipeline_state, info, t_next),
-            reward=jnp.where(active, reward, 0.0).astype(jnp.float32),
+            reward=self.after_horizon(active, reward, 0.0).astype(jnp.float32),
             done=(t_next >= self.horizon).astype(jnp.float32),
-            metrics={**state.metrics, "success": jnp.where(active, success, 0.0).astype(jnp.float32), **extra},
+            metrics={**state.metrics, "success": self.after_horizon(active, success, 0.0).astype(jnp.float32), **extra},
             info=info,
         )
 
@@ -97,6 +94,3 @@ class MjxTask(PipelineEnv):
 
     def time_fraction(self, t: jax.Array) -> jax.Array:
         return (t / self.horizon).astype(jnp.float32)[None]
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"

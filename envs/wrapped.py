@@ -11,25 +11,22 @@ trainers cut episodes there and bootstrap their values), and
 from __future__ import annotations
 
 import functools
-from typing import Any, ClassVar
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 from brax.envs.base import Env
 
-from envs.params import Param, resolve
+from envs.task import Task
 
 
-class WrappedTask(Env):
+class WrappedTask(Task, Env):
     """Another library's environment (`self.inner`, built by `build_inner`) under rlab's conventions."""
 
-    PARAMS: ClassVar[tuple[Param, ...]] = ()
-    env_id: ClassVar[str] = ""
-    num_actions = None
     has_success = False
 
     def __init__(self, **params: Any):
-        self.params = resolve(self.env_id, self.PARAMS, params)
+        self.declare(params)
         self.episode_length = self.params["episode_length"]
         self.inner = self.build_inner()
 
@@ -59,6 +56,3 @@ class WrappedTask(Env):
     @property
     def action_size(self) -> int:
         return self.inner.action_size
-
-    def __repr__(self) -> str:
-        return f"{self.env_id}({', '.join(f'{k}={v!r}' for k, v in self.params.items())})"

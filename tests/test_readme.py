@@ -47,7 +47,15 @@ def test_python_examples_run():
 
 
 def test_every_registered_environment_is_documented():
+    page = (ROOT / "docs" / "environments.md").read_text()
     for env_id in envs.registered():
         family = env_id.split("/")[0]
         documented_family = {"brax": "`brax/<name>`", "playground": "`playground/<Name>`"}.get(family)
-        assert f"`{env_id}`" in README or (documented_family is not None and documented_family in README)
+        assert f"`{env_id}`" in page or (documented_family is not None and documented_family in page)
+
+
+def test_readme_is_a_front_page_and_links_every_docs_page():
+    assert len(README.splitlines()) <= 250
+    for page in sorted((ROOT / "docs").glob("*.md")):
+        if page.name != "index.md":
+            assert f"(docs/{page.name})" in README, f"README.md does not link docs/{page.name}"

@@ -131,21 +131,21 @@ def test_streams_can_be_held_fixed_independently(trainer):
 
 
 def test_an_algorithm_is_added_by_one_register_call(monkeypatch):
+    import dataclasses
     import types
 
     from rlab.trainers import reinforce
 
     monkeypatch.setattr(rlab.trainers, "_REGISTRY", dict(rlab.trainers._REGISTRY))
-    module = types.SimpleNamespace(**{k: getattr(reinforce, k) for k in
-                                      ("DESCRIPTION", "PARAMS", "steps_per_iteration", "build", "SMALL")})
-    rlab.trainers.register("reinforce_copy", module)
+    record = dataclasses.replace(reinforce.ALGORITHM, name="reinforce_copy")
+    rlab.trainers.register(record)
     assert "reinforce_copy" in rlab.trainers.registered()
     env = envs.make("cheese_point_mass", dim=2, reward="dense", horizon=4)
     copy = rlab.train(tiny("reinforce_copy", env), [0, 1], 1, progress=False)
     original = rlab.train(tiny("reinforce", env), [0, 1], 1, progress=False)
     np.testing.assert_array_equal(copy.metrics["eval_return"], original.metrics["eval_return"])
     with pytest.raises(ValueError, match="already registered"):
-        rlab.trainers.register("reinforce_copy", module)
-    with pytest.raises(ValueError, match="lacks SMALL"):
-        rlab.trainers.register("broken", types.SimpleNamespace(DESCRIPTION="", PARAMS=(), steps_per_iteration=None,
-                                                               build=None))
+        rlab.trainers.register(record)
+    with pytest.raises(ValueError, match="lacks .*plateau, small"):
+        rlab.trainers.register(types.SimpleNamespace(name="broken", description="", params=(),
+                                                     steps_per_iteration=None, build=None, batch_param="n"))

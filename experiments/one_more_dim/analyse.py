@@ -111,16 +111,16 @@ def cliff_tables(task: str, curves: pd.DataFrame, rng: np.random.Generator) -> t
     return pd.DataFrame(cliffs), pd.DataFrame(drops)
 
 
-def budget_episodes(spec, algo: str) -> tuple[int, int]:
-    """(training episodes, policies screened) per seed over the whole budget of a sparse point-mass spec."""
-    horizon = spec.env_params["horizon"]
-    episodes = spec.env_steps_per_eval * spec.num_evals // horizon
-    if algo != "random_search":
-        return episodes, episodes
+def budget_tries(spec, algo: str, env) -> int:
+    """Independent tries one seed's whole budget buys `algo`: its iterations x the batch of each.
+
+    Episodes of the stochastic policy for a policy gradient, policies drawn
+    for random search (the algorithm's `Plateau`); the budget is the spec's,
+    spent as the trainers spend it.
+    """
     hparams = next(a for a in spec.algorithms if a.name == algo).hparams
-    population = hparams.get("population", 64)
-    per_iteration = population + 2 * hparams.get("reevaluation_episodes", 32)
-    return episodes, episodes // per_iteration * population
+    trainer = trainers.make(algo, env, **hparams, env_steps_per_eval=spec.env_steps_per_eval)
+    return trainer.static["iterations_per_eval"] * spec.num_evals * trainer.algorithm.plateau.batch_size(trainer.static)
 
 
 def prediction_table(spec_file: str = TASKS["point_mass"][0]) -> pd.DataFrame:
@@ -147,7 +147,7 @@ def prediction_table(spec_file: str = TASKS["point_mass"][0]) -> pd.DataFrame:
         rs_hits = int(round(rs_p * RANDOM_DRAWS))
         for method, hits, trials in (("pg", pg_hits, pg_trials), ("random_search", rs_hits, RANDOM_DRAWS)):
             rate = stats.success_rate(hits, trials)
-            _, budget = budget_episodes(spec, "random_search" if method == "random_search" else "ppo")
+            budget = budget_tries(spec, "random_search" if method == "random_search" else "reinforce", env)
             rows.append({"dim": dim, "policy": method, "hits": hits, "episodes": trials, "p": float(rate.point),
                          "p_low": float(rate.low), "p_high": float(rate.high), "budget": budget,
                          "budget_x_p": budget * float(rate.point)})

@@ -24,12 +24,13 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from envs.params import ParamError
 from rlab import stats, trainers
-from rlab.run import lanes
-from rlab.run import xla
 from rlab.errors import UsageError
 from rlab.probes import laws, zero_law
+from rlab.run import lanes, xla
 from rlab.trainers import rollout
+from rlab.trainers.base import iterations_for_budget
 
 # Policies drawn to estimate random search's p: its standard error must stay well inside a
 # 1 - (1 - p)^S interval over hundreds of seeds, whose slope in p is about S / 2.
@@ -40,10 +41,11 @@ SUCCESS_SHARE = 0.5  # a seed succeeds when its final evaluation succeeds in at 
 def make_budget_trainer(algo: str, env, hparams: dict, budget: int, eval_episodes: int):
     """The trainer, stepping one iteration per evaluation, and the number of iterations `budget` buys."""
     trainer = trainers.make(algo, env, **{**hparams, "iterations_per_eval": 1, "eval_episodes": eval_episodes})
-    per_iteration = trainer.env_steps_per_step
-    if budget < per_iteration:
-        raise UsageError(f"budget = {budget} env steps is less than one {algo} iteration ({per_iteration} steps)")
-    return trainer, budget // per_iteration
+    per_iteration, how = trainer.algorithm.steps_per_iteration(env, trainer.static)
+    try:  # the trainers' own rule: a budget is spent exactly, never rounded
+        return trainer, iterations_for_budget(algo, budget, per_iteration, how)
+    except ParamError as err:
+        raise UsageError(f"budget: {err}") from None
 
 
 def measure(algo: str, env, hparams: dict, seeds, budget: int, eval_episodes: int = 16,
@@ -76,40 +78,37 @@ def measure(algo: str, env, hparams: dict, seeds, budget: int, eval_episodes: in
 
 
 def _predict(trainer, seeds, iterations: int, mc_episodes: int) -> dict[str, np.ndarray]:
-    algo, static, env = trainer.algo, trainer.static, trainer.env
+    plateau, static, env = trainer.algorithm.plateau, trainer.static, trainer.env
     size = len(seeds)
     nothing = np.full(size, np.nan)
     law = {"p": nothing, "predicted_success": nothing, "miss_per_iteration": nothing,
            "miss_count": nothing, "miss_draws": nothing, "miss_batch": nothing}
-    if algo == "random_search":
-        if zero_law._is_bandit(env):
+    batch = plateau.batch_size(static)
+    if plateau.batch_of == "policy_draws":
+        if laws.is_bandit(env):
             p = random_policy_hit_probability(trainer, RANDOM_POLICY_DRAWS)
-            law.update(p=np.full(size, p), miss_per_iteration=np.full(size, laws.no_hit_per_iteration(algo, static, p=p)),
-                       predicted_success=np.full(size, laws.random_search_success(p, static["population"] * iterations)))
+            miss = laws.no_hit_per_iteration(plateau.batch_of, batch, p=p)
+            law.update(p=np.full(size, p), miss_per_iteration=np.full(size, miss),
+                       predicted_success=np.full(size, laws.random_search_success(p, batch * iterations)))
         return law
-    stands_still = (
-        (algo == "reinforce" and static["baseline"] in ("none", "leave_one_out"))
-        or (algo == "openai_es" and static["tie_break"] == "average" and float(trainer.defaults["weight_decay"]) == 0)
-        or (algo == "ars" and static["version"] == "v1")
-    )
+    stands_still = trainer.stands_still_on_a_plateau()
     init, _ = lanes.compiled(trainer)
     initial = xla.jit(jax.vmap(trainer.policy_params))(init(lanes.seed_keys(seeds), lanes.lane_hparams(trainer, None, size)))
-    if algo in ("reinforce", "ppo"):
+    if plateau.batch_of == "episodes":
         p, misses = zero_law.hit_probabilities(trainer, initial, seeds, mc_episodes)
         law["p"] = p
         if stands_still and misses is None:
-            law["miss_per_iteration"] = laws.no_hit_per_iteration(algo, static, p=p)
+            law["miss_per_iteration"] = laws.no_hit_per_iteration(plateau.batch_of, batch, p=p)
         elif stands_still:
             law.update(miss_count=misses.astype(float), miss_draws=np.full(size, float(mc_episodes)),
-                       miss_batch=np.full(size, float(static["num_envs"])))
+                       miss_batch=np.full(size, float(batch)))
         return law
     if static.get("episodes_per_member", 1) != 1:
         return law
     n00, n11 = zero_law.pair_counts(trainer, initial, seeds, mc_episodes)
     law["p"] = 1.0 - (2 * n00 + (mc_episodes - n00 - n11)) / (2 * mc_episodes)
     if stands_still:
-        pairs = static["population"] // 2 if algo == "openai_es" else static["num_directions"]
-        law.update(miss_count=n00, miss_draws=np.full(size, float(mc_episodes)), miss_batch=np.full(size, float(pairs)))
+        law.update(miss_count=n00, miss_draws=np.full(size, float(mc_episodes)), miss_batch=np.full(size, float(batch)))
     return law
 
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-# Algorithms whose first update is exactly zero only by a law below, and the batch-size hyperparameter N.
-BATCH_PARAM = {"reinforce": "num_envs", "ppo": "num_envs", "openai_es": "population", "ars": "num_directions"}
+def is_bandit(env) -> bool:
+    """Whether `env` is a one-step task with a closed-form hit probability (the cheese bandit)."""
+    return hasattr(env, "hit_probability") and env.horizon == 1
 
 
 def reinforce_zero(p, batch_size: int, baseline: str):
@@ -62,24 +63,22 @@ def ars_zero(p00, p11, directions: int, top: int):
     return p00**directions + terms.sum(axis=-1)
 
 
-def no_hit_per_iteration(algo: str, static: dict, p=None, p00=None):
+def no_hit_per_iteration(batch_of: str, batch_size: int, p=None, p00=None):
     """P(one training iteration's batch has no rewarded episode), while the policy stands still.
 
-    REINFORCE (no baseline or leave-one-out, which stand still on a batch
-    without reward): (1 - p)^num_envs; OpenAI-ES (average ranks, no weight
-    decay): P00^(population / 2); ARS V1: P00^num_directions; random search on
-    a deterministic task: (1 - p)^population, p the chance that a policy drawn
-    from the initialisation distribution is rewarded.
+    By what the batch is made of (`rlab.trainers.base.Plateau`): N
+    independent "episodes" of one policy (REINFORCE with no baseline or
+    leave-one-out): (1 - p)^N; N "antithetic_pairs" (OpenAI-ES with average
+    ranks and no weight decay: N = population / 2; ARS V1: N =
+    num_directions): P00^N; N "policy_draws" from the initialisation
+    distribution (random search on a deterministic task): (1 - p)^N, p the
+    chance that a drawn policy is rewarded.
     """
-    if algo == "reinforce":
-        return (1 - np.asarray(p, np.float64)) ** static["num_envs"]
-    if algo == "openai_es":
-        return np.asarray(p00, np.float64) ** (static["population"] // 2)
-    if algo == "ars":
-        return np.asarray(p00, np.float64) ** static["num_directions"]
-    if algo == "random_search":
-        return (1 - np.asarray(p, np.float64)) ** static["population"]
-    raise ValueError(f"no first-hit law for {algo!r}")
+    if batch_of in ("episodes", "policy_draws"):
+        return (1 - np.asarray(p, np.float64)) ** batch_size
+    if batch_of == "antithetic_pairs":
+        return np.asarray(p00, np.float64) ** batch_size
+    raise ValueError(f"no first-hit law for a batch of {batch_of!r}")
 
 
 def survival(miss_per_iteration, iterations) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 import envs
+from rlab import trainers
 from rlab.console import Progress
 from rlab.errors import UsageError
 from rlab.probes import budget, gradients, surface, zero_law
@@ -163,7 +164,7 @@ def _compute(config: dict, probe: str, what: dict) -> tuple[pd.DataFrame, str]:
     seeds = range(config["seeds"])
     if probe == "zero_law":
         hparams = dict(what["hparams"])
-        if what["algo"] == "ppo":
+        if "rollout_length" in trainers.registered()[what["algo"]].defaults:
             hparams["rollout_length"] = env.horizon  # one episode per environment: N episodes, like the others
         flags = zero_law.measure(what["algo"], env, hparams, seeds)
         frame = pd.DataFrame({"seed": np.asarray(seeds), **flags})

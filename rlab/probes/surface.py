@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from rlab.run import xla
-from rlab.probes import gradients
+from rlab.probes import gradients, laws
 from rlab.trainers import rollout
 from rlab.trainers.population import FlatPolicy
 
@@ -79,15 +79,11 @@ def measure(env, seed: int = 0, width: int = 16, depth: int = 1, output_scale: f
     weights = lambda p: {k: v for k, v in p.items() if k != "log_std"}  # noqa: E731
     thetas = jax.vmap(lambda p: jax.flatten_util.ravel_pytree(weights(p))[0])(moved)
     std = float(np.exp(np.asarray(params["log_std"])[0])) if "log_std" in params else init_std
-    if zero_law_is_bandit(env):
+    if laws.is_bandit(env):
         frame = _bandit(env, policy, flat, moved, thetas, std, noise_std, perturbations, mc_key)
     else:
         frame = _monte_carlo(env, policy, flat, moved, thetas, noise_std, episodes, perturbations, mc_key)
     return pd.DataFrame({"alpha": coords[:, 0], "beta": coords[:, 1], **frame})
-
-
-def zero_law_is_bandit(env) -> bool:
-    return hasattr(env, "hit_probability") and env.horizon == 1
 
 
 def _bandit(env, policy, flat, moved, thetas, std, noise_std, perturbations, key) -> dict:

@@ -41,8 +41,9 @@ def unbiased_power(count, total: int, n: int) -> np.ndarray:
 
 def make_probe_trainer(algo: str, env, hparams: dict):
     """The trainer whose first iteration is measured: one iteration per step, one evaluation episode."""
-    if algo not in laws.BATCH_PARAM:
-        raise UsageError(f"zero-update law for algo = {algo!r}: allowed: {', '.join(laws.BATCH_PARAM)}")
+    with_law = [name for name, a in trainers.registered().items() if a.plateau.zero_law is not None]
+    if algo not in with_law:
+        raise UsageError(f"zero-update law for algo = {algo!r}: allowed: {', '.join(with_law)}")
     if getattr(env, "reward", "sparse") != "sparse":
         raise UsageError("the zero-update laws hold for sparse rewards in {0, 1}; set reward = 'sparse'")
     return trainers.make(algo, env, **{**hparams, "iterations_per_eval": 1, "eval_episodes": 1})
@@ -89,15 +90,15 @@ def predict(trainer, initial, seeds, mc_episodes: int) -> tuple[np.ndarray, np.n
     rollout_length episodes agree: (1 - p)^M + p^M. Elsewhere its advantages
     vary with the state and no law is claimed (NaN).
     """
-    algo, static = trainer.algo, trainer.static
-    batch = static[laws.BATCH_PARAM[algo]]
+    law, static = trainer.algorithm.plateau.zero_law, trainer.static
+    batch = trainer.batch_size
     nothing = np.full(len(seeds), np.nan)
-    if algo == "ppo":
+    if law == "normalised_advantages":
         p, _ = hit_probabilities(trainer, initial, seeds, mc_episodes)
-        if not _is_bandit(trainer.env):
+        if not laws.is_bandit(trainer.env):
             return nothing, p
         return laws.reinforce_zero(p, batch * static["rollout_length"], "batch_mean"), p
-    if algo == "reinforce":
+    if law == "score_function":
         p, misses = hit_probabilities(trainer, initial, seeds, mc_episodes)
         if static["baseline"] == "learned" or misses is None:
             return laws.reinforce_zero(p, batch, static["baseline"]), p
@@ -106,19 +107,15 @@ def predict(trainer, initial, seeds, mc_episodes: int) -> tuple[np.ndarray, np.n
             law = law + unbiased_power(mc_episodes - misses, mc_episodes, batch)
         return law, p
     if static["episodes_per_member"] != 1:
-        raise UsageError(f"{algo}: the zero-direction law is derived for episodes_per_member = 1")
+        raise UsageError(f"{trainer.algo}: the zero-direction law is derived for episodes_per_member = 1")
     n00, n11 = pair_counts(trainer, initial, seeds, mc_episodes)
     member_p = 1.0 - (2 * n00 + (mc_episodes - n00 - n11)) / (2 * mc_episodes)
-    if algo == "openai_es":
+    if law == "centred_ranks":
         if static["tie_break"] == "order":
             return np.zeros(len(seeds)), member_p
         half = batch // 2
         return unbiased_power(n00, mc_episodes, half) + unbiased_power(n11, mc_episodes, half), member_p
     return laws.ars_zero(n00 / mc_episodes, n11 / mc_episodes, batch, static["top_directions"]), member_p
-
-
-def _is_bandit(env) -> bool:
-    return hasattr(env, "hit_probability") and env.horizon == 1
 
 
 def _log_std_leaf(params):
@@ -139,13 +136,14 @@ def hit_probabilities(trainer, initial, seeds, mc_episodes: int):
     """
     env = trainer.env
     log_std = _log_std_leaf(initial)
-    if _is_bandit(env) and log_std is not None and log_std.ndim == 2:
+    if laws.is_bandit(env) and log_std is not None and log_std.ndim == 2:
         obs = jnp.ones((env.observation_size,), jnp.float32)
         mean = np.asarray(jax.vmap(lambda params: trainer.act(params, obs))(initial), np.float64)
         std = np.exp(np.asarray(log_std, np.float64))
         if np.all(np.ptp(std, axis=1) <= 1e-6 * std.max(axis=1)):
             return np.array([env.hit_probability(m, s[0]) for m, s in zip(mean, std)]), None
-    if trainer.algo != "reinforce":
+    if trainer.algorithm.plateau.zero_law != "score_function":
+        # Only a score-function learner acts with the sampled policy rebuilt below.
         return np.full(len(seeds), np.nan), None
     policy = networks.policy_for(env, trainer.static["width"], trainer.static["depth"], trainer.static["std"])
     length = rollout.episode_length_of(env, trainer.static["episode_length"])

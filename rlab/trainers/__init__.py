@@ -13,71 +13,55 @@ See `rlab.trainers.base` for the static / float hyperparameter split and
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
-from envs.params import Param, ParamError, resolve, unknown_id_message
-from rlab.trainers import ars, es, ppo, random_search, reinforce
-from rlab.trainers.base import COMMON_METRICS, COMMON_PARAMS, Trainer, iterations_for_budget
-
-
-@dataclasses.dataclass(frozen=True)
-class AlgoSpec:
-    """A registered algorithm: name, one-line description, hyperparameters, builder.
-
-    `steps_per_iteration(env, static) -> (env steps, "how they arise")` is what
-    one training iteration costs; `build(env, static) -> (init_fn, step_fn,
-    policy_params_fn, act_fn)` makes the pure per-seed program (see `Trainer`);
-    `small` is a cheap setting of its shape hyperparameters (seconds to
-    compile and run: smoke tests, contract tests, examples).
-    """
-
-    name: str
-    description: str
-    params: tuple[Param, ...]
-    build: Callable
-    steps_per_iteration: Callable
-    small: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-
-    @property
-    def defaults(self) -> dict[str, Any]:
-        return {p.name: p.default for p in self.params}
+from envs.params import ParamError, resolve, unknown_id_message
+from rlab.trainers import ars, es, ppo, random_search, reinforce, rollout
+from rlab.trainers.base import (
+    COMMON_METRICS, COMMON_PARAMS, Algorithm, Plateau, Program, Trainer, iterations_for_budget, train_then_evaluate,
+)
 
 
-_REGISTRY: dict[str, AlgoSpec] = {}
+_REGISTRY: dict[str, Algorithm] = {}
 
 
-def register(name: str, module) -> AlgoSpec:
-    """Adds an algorithm: `module` defines DESCRIPTION, PARAMS, `steps_per_iteration`, `build` and SMALL.
+def register(algorithm: Algorithm) -> Algorithm:
+    """Adds an algorithm (its module's `ALGORITHM` record, see `base.Algorithm`).
 
-    Its hyperparameters are the common ones (`base.COMMON_PARAMS`, which the
-    module may redeclare with other defaults) followed by its own. Every
-    registered algorithm is covered by the contract tests and reachable from
-    specs, `rlab algos` and `rlab.trainers.make`.
+    Its hyperparameters become the common ones (`base.COMMON_PARAMS`, which
+    the algorithm may redeclare with other defaults) followed by its own.
+    Every registered algorithm is covered by the contract tests and reachable
+    from specs, `rlab algos` and `rlab.trainers.make`.
+
+    Returns:
+      the registered record, with the common hyperparameters included.
 
     Raises:
-      ValueError: if `name` is taken or the module lacks a piece.
+      ValueError: if its name is taken or the record lacks a piece.
     """
+    name = getattr(algorithm, "name", None)
+    if not isinstance(algorithm, Algorithm):
+        fields = [f.name for f in dataclasses.fields(Algorithm)]
+        missing = [f for f in fields if not hasattr(algorithm, f)]
+        raise ValueError(f"algorithm {name!r}: not an Algorithm record"
+                         + (f"; it lacks {', '.join(missing)}" if missing else ""))
     if name in _REGISTRY:
         raise ValueError(f"algorithm {name!r} is already registered")
-    missing = [a for a in ("DESCRIPTION", "PARAMS", "steps_per_iteration", "build", "SMALL") if not hasattr(module, a)]
-    if missing:
-        raise ValueError(f"algorithm {name!r}: its module lacks {', '.join(missing)}")
-    own = {p.name for p in module.PARAMS}
+    own = {p.name for p in algorithm.params}
     common = tuple(p for p in COMMON_PARAMS if p.name not in own)
-    spec = AlgoSpec(name, module.DESCRIPTION, common + module.PARAMS, module.build, module.steps_per_iteration,
-                    dict(module.SMALL))
-    _REGISTRY[name] = spec
-    return spec
+    record = dataclasses.replace(algorithm, params=common + tuple(algorithm.params), small=dict(algorithm.small))
+    _REGISTRY[name] = record
+    return record
 
 
-register("ppo", ppo)
-register("reinforce", reinforce)
-register("openai_es", es)
-register("ars", ars)
-register("random_search", random_search)
+register(ppo.ALGORITHM)
+register(reinforce.ALGORITHM)
+register(es.ALGORITHM)
+register(ars.ALGORITHM)
+register(random_search.ALGORITHM)
 
 
-def registered() -> dict[str, AlgoSpec]:
+def registered() -> dict[str, Algorithm]:
     """Every algorithm, with its hyperparameters (defaults, allowed values, meaning)."""
     return dict(_REGISTRY)
 
@@ -95,23 +79,37 @@ def make(algo: str, env, **hparams: Any) -> Trainer:
         or out-of-range value, a budget the batch shape cannot reach exactly;
         the message names the field and what is allowed.
     """
-    spec, values = _resolve(algo, env, hparams)
-    floats = tuple(p for p in spec.params if p.kind is float)
-    static = {p.name: values[p.name] for p in spec.params if p.kind is not float}
-    init_fn, step_fn, policy_params_fn, act_fn = spec.build(env, static)
-    env_steps = spec.steps_per_iteration(env, static)[0] * static["iterations_per_eval"]
+    algorithm, values = _resolve(algo, env, hparams)
+    floats = tuple(p for p in algorithm.params if p.kind is float)
+    static = {p.name: values[p.name] for p in algorithm.params if p.kind is not float}
+    program = algorithm.build(env, static)
+    episode_length = rollout.episode_length_of(env, static["episode_length"])
+
+    def step_fn(state):
+        return train_then_evaluate(env, program.iteration, state, static, program.policy_params, program.act,
+                                   episode_length)
+
     return Trainer(
         algo=algo,
+        algorithm=algorithm,
         env=env,
         static=static,
         defaults={p.name: values[p.name] for p in floats},
         float_params=floats,
-        env_steps_per_step=env_steps,
-        init_fn=init_fn,
+        env_steps_per_step=env_steps_per_eval(algorithm, env, static),
+        init_fn=program.init,
         step_fn=step_fn,
-        policy_params_fn=policy_params_fn,
-        act_fn=act_fn,
+        policy_params_fn=program.policy_params,
+        act_fn=program.act,
     )
+
+
+def env_steps_per_eval(algorithm: Algorithm, env, static: Mapping[str, Any]) -> int:
+    """The budget: training env steps between two evaluations (`iterations_per_eval` iterations).
+
+    The one place it is computed; `Trainer.env_steps_per_step` holds it for a built trainer.
+    """
+    return algorithm.steps_per_iteration(env, static)[0] * static["iterations_per_eval"]
 
 
 def resolve_hparams(algo: str, env, **hparams: Any) -> dict[str, Any]:
@@ -123,17 +121,18 @@ def resolve_hparams(algo: str, env, **hparams: Any) -> dict[str, Any]:
     return _resolve(algo, env, hparams)[1]
 
 
-def _resolve(algo: str, env, hparams: dict) -> tuple[AlgoSpec, dict[str, Any]]:
+def _resolve(algo: str, env, hparams: dict) -> tuple[Algorithm, dict[str, Any]]:
     if algo not in _REGISTRY:
         raise ParamError(unknown_id_message("algorithm", algo, list(_REGISTRY)))
-    spec = _REGISTRY[algo]
-    values = resolve(algo, spec.params, hparams)
+    algorithm = _REGISTRY[algo]
+    values = resolve(algo, algorithm.params, hparams)
     if values["env_steps_per_eval"]:
         if "iterations_per_eval" in hparams:
             raise ParamError(f"{algo}: give env_steps_per_eval (a budget) or iterations_per_eval, not both")
-        per_iteration, how = spec.steps_per_iteration(env, values)
+        per_iteration, how = algorithm.steps_per_iteration(env, values)
         values["iterations_per_eval"] = iterations_for_budget(algo, values["env_steps_per_eval"], per_iteration, how)
-    return spec, values
+    return algorithm, values
 
 
-__all__ = ["AlgoSpec", "COMMON_METRICS", "Trainer", "make", "register", "registered", "resolve_hparams"]
+__all__ = ["Algorithm", "COMMON_METRICS", "Plateau", "Program", "Trainer", "env_steps_per_eval", "make", "register",
+           "registered", "resolve_hparams"]

@@ -17,7 +17,7 @@ from flax import struct
 
 from envs.params import Param, ParamError
 from rlab.trainers import rollout
-from rlab.trainers.base import split_key, train_then_evaluate
+from rlab.trainers.base import Algorithm, Plateau, Program, split_key
 from rlab.trainers.estimators import ars_direction
 from rlab.trainers.normalization import RunningStats
 from rlab.trainers.population import FlatPolicy, evaluate_population, population_metrics
@@ -105,7 +105,15 @@ def build(env, static: dict):
     def act(params, obs):
         return flat_policy.action(params["theta"], preprocess(params["obs_stats"])(obs))
 
-    def step_fn(state: ARSState):
-        return train_then_evaluate(env, iteration, state, static, policy_params_of, act, episode_length)
 
-    return init_fn, step_fn, policy_params_of, act
+    return Program(init_fn, iteration, policy_params_of, act)
+
+
+# V1's step is the reward differences times directions: zero without reward; V2's statistics still move.
+ALGORITHM = Algorithm(
+    name="ars", description=DESCRIPTION, params=PARAMS, steps_per_iteration=steps_per_iteration, build=build,
+    batch_param="num_directions",
+    plateau=Plateau("antithetic_pairs", lambda static: static["num_directions"],
+                    lambda static, floats: static["version"] == "v1", zero_law="top_directions"),
+    small=SMALL,
+)

@@ -1,5 +1,13 @@
 """What every trainer is: a pure program for ONE seed, plus its declared hyperparameters.
 
+An algorithm is one record (`Algorithm`): its hyperparameters, the env
+steps one iteration costs, which hyperparameter is its batch, how it
+behaves on a plateau, and `build`, which makes the pure pieces of one seed's
+program (`Program`: init, one training iteration, the policy's parameters
+and its deterministic action). `rlab.trainers.make` composes those pieces
+with the shared train-then-evaluate loop (`train_then_evaluate`) into a
+`Trainer`:
+
     trainer = rlab.trainers.make("ppo", env, learning_rate=1e-3)
     state = trainer.init(key)                 # jittable, vmappable over keys
     state, metrics = trainer.step(state)      # one evaluation interval: train, then evaluate
@@ -55,12 +63,104 @@ COMMON_PARAMS = (
 )
 
 
+@dataclasses.dataclass(frozen=True)
+class Program:
+    """The pure pieces of one seed's training that an algorithm's `build` makes.
+
+    Attributes:
+      init: `(streams, float hyperparameters) -> state`; the state has `keys`
+        (the named streams), `hparams` and `env_steps` fields.
+      iteration: `(state, None) -> (state, diagnostics)`, one training
+        iteration (a `lax.scan` body); see `train_then_evaluate` for the
+        diagnostics it must report.
+      policy_params: `state -> policy parameters` (a pytree).
+      act: `(policy parameters, obs [obs_size]) -> deterministic action`.
+    """
+
+    init: Callable
+    iteration: Callable
+    policy_params: Callable
+    act: Callable
+
+
+# What one iteration's batch is made of, for the laws of a plateau (`Plateau.batch_of`).
+BATCH_KINDS = ("episodes", "antithetic_pairs", "policy_draws")
+# Why a first update can be exactly zero on sparse {0, 1} rewards (`Plateau.zero_law`; the laws are in
+# `rlab.probes.laws`): score-function weights that all vanish, normalised advantages of a one-step
+# one-observation task that all agree, all-equal centred ranks, top directions without a difference.
+ZERO_LAWS = ("score_function", "normalised_advantages", "centred_ranks", "top_directions")
+
+
+@dataclasses.dataclass(frozen=True)
+class Plateau:
+    """How an algorithm behaves on a plateau, where no episode of a batch is rewarded.
+
+    Attributes:
+      batch_of: what one iteration's batch is made of (BATCH_KINDS): independent
+        "episodes" of one stochastic policy (a miss has chance 1 - p each),
+        "antithetic_pairs" theta +- sigma eps sharing a start state (a miss:
+        neither member rewarded, P00), or fresh "policy_draws" from the
+        initialisation distribution.
+      batch_size: `static -> how many of them one iteration has`.
+      stands_still: `(static, float defaults) -> whether an update from a
+        batch without reward is exactly zero` (then the policy, and the chance
+        of a miss, are unchanged until the first rewarded batch).
+      zero_law: which law of ZERO_LAWS gives the chance that its first update
+        is exactly zero, or None when none is derived.
+    """
+
+    batch_of: str
+    batch_size: Callable[[Mapping[str, Any]], int]
+    stands_still: Callable[[Mapping[str, Any], Mapping[str, float]], bool]
+    zero_law: str | None = None
+
+    def __post_init__(self):
+        if self.batch_of not in BATCH_KINDS:
+            raise ValueError(f"batch_of = {self.batch_of!r}; allowed: {', '.join(BATCH_KINDS)}")
+        if self.zero_law is not None and self.zero_law not in ZERO_LAWS:
+            raise ValueError(f"zero_law = {self.zero_law!r}; allowed: {', '.join(ZERO_LAWS)} or None")
+
+
+@dataclasses.dataclass(frozen=True)
+class Algorithm:
+    """A registered algorithm: everything the lab asks of it, by name.
+
+    Attributes:
+      name: the registered id (specs, `rlab algos`, `rlab.trainers.make`).
+      description: one line.
+      params: its own hyperparameters (`rlab.trainers.register` puts the
+        common ones, `COMMON_PARAMS`, before them).
+      steps_per_iteration: `(env, static) -> (env steps, "how they arise")`,
+        what one training iteration costs: the budget's unit.
+      build: `(env, static) -> Program`.
+      batch_param: the hyperparameter that sets how many episodes (or
+        policies) one update sees: what a probe varies as "the batch size N".
+      plateau: how it behaves where no episode is rewarded (`Plateau`).
+      small: a cheap setting of its shape hyperparameters (seconds to
+        compile and run: smoke tests, contract tests, examples).
+    """
+
+    name: str
+    description: str
+    params: tuple[Param, ...]
+    steps_per_iteration: Callable
+    build: Callable
+    batch_param: str
+    plateau: Plateau
+    small: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+
 @dataclasses.dataclass(frozen=True, eq=False)
 class Trainer:
     """A built trainer for one environment and one set of static hyperparameters.
 
     Attributes:
       algo: the algorithm's registered name.
+      algorithm: its record (batch hyperparameter, plateau behaviour, ...).
       env: the environment it trains on.
       static: shape-fixing hyperparameters (ints, strings, bools).
       defaults: float hyperparameters used when `init` is given no override.
@@ -71,6 +171,7 @@ class Trainer:
     """
 
     algo: str
+    algorithm: Algorithm
     env: Any
     static: Mapping[str, Any]
     defaults: Mapping[str, float]
@@ -115,6 +216,15 @@ class Trainer:
         """The deterministic policy of one seed's state: `obs [obs_size] -> action`."""
         params = self.policy_params(state)
         return lambda obs: self.act(params, obs)
+
+    @property
+    def batch_size(self) -> int:
+        """The value of the algorithm's batch hyperparameter (`Algorithm.batch_param`)."""
+        return self.static[self.algorithm.batch_param]
+
+    def stands_still_on_a_plateau(self) -> bool:
+        """Whether an update from a batch without reward is exactly zero (`Plateau.stands_still`)."""
+        return bool(self.algorithm.plateau.stands_still(self.static, self.defaults))
 
     def hparams(self, overrides: Mapping[str, Any] | None = None) -> dict[str, jax.Array]:
         """The float-hyperparameter pytree: defaults updated by `overrides`, as float32."""

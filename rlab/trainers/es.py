@@ -26,7 +26,7 @@ from flax import struct
 
 from envs.params import Param, ParamError
 from rlab.trainers import rollout
-from rlab.trainers.base import split_key, train_then_evaluate
+from rlab.trainers.base import Algorithm, Plateau, Program, split_key
 from rlab.trainers.estimators import centred_ranks, es_gradient
 from rlab.trainers.population import FlatPolicy, evaluate_population, population_metrics
 
@@ -103,7 +103,16 @@ def build(env, static: dict):
     def policy_params_of(state: ESState):
         return state.theta
 
-    def step_fn(state: ESState):
-        return train_then_evaluate(env, iteration, state, static, policy_params_of, flat_policy.action, episode_length)
 
-    return init_fn, step_fn, policy_params_of, flat_policy.action
+    return Program(init_fn, iteration, policy_params_of, flat_policy.action)
+
+
+# Equal fitness everywhere gives all-zero average ranks; weight decay still moves, order ranks too.
+ALGORITHM = Algorithm(
+    name="openai_es", description=DESCRIPTION, params=PARAMS, steps_per_iteration=steps_per_iteration, build=build,
+    batch_param="population",
+    plateau=Plateau("antithetic_pairs", lambda static: static["population"] // 2,
+                    lambda static, floats: static["tie_break"] == "average" and float(floats["weight_decay"]) == 0,
+                    zero_law="centred_ranks"),
+    small=SMALL,
+)

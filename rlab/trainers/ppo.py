@@ -18,7 +18,7 @@ from flax import struct
 from envs.params import Param, ParamError
 from rlab.trainers import networks, rollout
 from rlab.trainers.advantages import gae
-from rlab.trainers.base import split_key, train_then_evaluate
+from rlab.trainers.base import Algorithm, Plateau, Program, split_key
 from rlab.trainers.normalization import RunningStats
 
 DESCRIPTION = "PPO: clipped-surrogate policy gradient with GAE, minibatch epochs, observation normalisation"
@@ -68,7 +68,7 @@ def steps_per_iteration(env, static: dict) -> tuple[int, str]:
 
 
 def build(env, static: dict):
-    """(init_fn, step_fn, state -> deterministic action fn) for PPO on `env`."""
+    """The pure pieces of PPO on `env` (see `Program`)."""
     batch_size = static["num_envs"] * static["rollout_length"]
     if batch_size % static["num_minibatches"]:
         raise ParamError(
@@ -188,7 +188,15 @@ def build(env, static: dict):
     def act(params, obs):
         return policy.mode(params["policy"], normalize(params["obs_stats"], obs))
 
-    def step_fn(state: PPOState):
-        return train_then_evaluate(env, iteration, state, static, policy_params_of, act, episode_length)
 
-    return init_fn, step_fn, policy_params_of, act
+    return Program(init_fn, iteration, policy_params_of, act)
+
+
+# On a batch without reward the advantages are normalised value errors: PPO still moves.
+ALGORITHM = Algorithm(
+    name="ppo", description=DESCRIPTION, params=PARAMS, steps_per_iteration=steps_per_iteration, build=build,
+    batch_param="num_envs",
+    plateau=Plateau("episodes", lambda static: static["num_envs"], lambda static, floats: False,
+                    zero_law="normalised_advantages"),
+    small=SMALL,
+)

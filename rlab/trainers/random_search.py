@@ -30,7 +30,7 @@ from flax import struct
 
 from envs.params import Param
 from rlab.trainers import rollout
-from rlab.trainers.base import split_key, train_then_evaluate
+from rlab.trainers.base import Algorithm, Plateau, Program, split_key
 from rlab.trainers.population import FlatPolicy, evaluate_population, population_metrics
 
 DESCRIPTION = "Random search: sample policies from the initialisation distribution, keep the best on fresh episodes"
@@ -115,7 +115,14 @@ def build(env, static: dict):
     def policy_params_of(state: RandomSearchState):
         return state.best_theta
 
-    def step_fn(state: RandomSearchState):
-        return train_then_evaluate(env, iteration, state, static, policy_params_of, flat_policy.action, episode_length)
 
-    return init_fn, step_fn, policy_params_of, flat_policy.action
+    return Program(init_fn, iteration, policy_params_of, flat_policy.action)
+
+
+# Its draws never depend on the incumbent, so the chance of a batch without reward never changes.
+ALGORITHM = Algorithm(
+    name="random_search", description=DESCRIPTION, params=PARAMS, steps_per_iteration=steps_per_iteration, build=build,
+    batch_param="population",
+    plateau=Plateau("policy_draws", lambda static: static["population"], lambda static, floats: True),
+    small=SMALL,
+)

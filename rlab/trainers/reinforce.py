@@ -33,7 +33,7 @@ from flax import struct
 from envs.params import Param
 from rlab.trainers import networks, rollout
 from rlab.trainers.advantages import reward_to_go
-from rlab.trainers.base import split_key, train_then_evaluate
+from rlab.trainers.base import Algorithm, Plateau, Program, split_key
 from rlab.trainers.estimators import score_function_gradient
 
 DESCRIPTION = "REINFORCE: Monte Carlo policy gradient with an optional batch-mean or learned baseline"
@@ -161,7 +161,16 @@ def build(env, static: dict):
     def policy_params_of(state: ReinforceState):
         return state.params["policy"]
 
-    def step_fn(state: ReinforceState):
-        return train_then_evaluate(env, iteration, state, static, policy_params_of, policy.mode, episode_length)
 
-    return init_fn, step_fn, policy_params_of, policy.mode
+    return Program(init_fn, iteration, policy_params_of, policy.mode)
+
+
+# Without reward every return is zero (no baseline) or equal to its leave-one-out mean: a zero update.
+# A batch-mean baseline is zero too, but a learned one leaves -V(s) weights.
+ALGORITHM = Algorithm(
+    name="reinforce", description=DESCRIPTION, params=PARAMS, steps_per_iteration=steps_per_iteration, build=build,
+    batch_param="num_envs",
+    plateau=Plateau("episodes", lambda static: static["num_envs"],
+                    lambda static, floats: static["baseline"] in ("none", "leave_one_out"), zero_law="score_function"),
+    small=SMALL,
+)
