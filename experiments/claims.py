@@ -1,51 +1,40 @@
-"""Writes the top-level README's claims table from the committed experiment results.
+"""The lab's committed experiments, in one list, and the top-level README's claims table written from them.
 
     python experiments/claims.py
 
 Each row's numbers are the experiment's `headline`, computed from its
-committed tables (a test checks the README holds exactly these rows).
+committed tables (a test checks the README holds exactly these rows). Adding
+an experiment with a claim: its folder (see `rlab.experiment` for the
+protocol its `analyse.py` follows) and one entry of EXPERIMENTS.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import pathlib
 import sys
 
 from rlab import markdown
+from rlab.experiment import Experiment
 
 HERE = pathlib.Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 
-# (claim, experiment folder, figure shown for it)
-CLAIMS = (
-    ("Seeds disagree", "seeds_disagree", "seeds_disagree/results/figures/false_positives_by_n.png"),
-    ("Sparse reward makes a Swiss-cheese landscape", "swiss_cheese",
-     "swiss_cheese/bandit/figures/00-zero-update-law-measured-against-predicted-every-grid-point.png"),
-    ("Evolution strategies simulate a smoothed problem", "es_noise", "es_noise/results/figures/success_against_sigma.png"),
-    ("One more dimension breaks it", "one_more_dim",
-     "one_more_dim/results/figures/point_mass_success_against_dimension.png"),
+EXPERIMENTS = (
+    Experiment(HERE / "seeds_disagree", "Seeds disagree", "results/figures/false_positives_by_n.png"),
+    Experiment(HERE / "swiss_cheese", "Sparse reward makes a Swiss-cheese landscape",
+               "bandit/figures/00-zero-update-law-measured-against-predicted-every-grid-point.png"),
+    Experiment(HERE / "es_noise", "Evolution strategies simulate a smoothed problem",
+               "results/figures/success_against_sigma.png"),
+    Experiment(HERE / "one_more_dim", "One more dimension breaks it",
+               "results/figures/point_mass_success_against_dimension.png"),
 )
-
-
-def experiment(name: str):
-    path = HERE / name / "analyse.py"
-    spec = importlib.util.spec_from_file_location(f"experiment_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def headline(name: str) -> str:
-    module = experiment(name)
-    return module.headline(module.load_tables()) if hasattr(module, "load_tables") else module.headline()
 
 
 def table() -> str:
     rows = ["| claim | what rlab measured | figure |", "|---|---|---|"]
-    for claim, name, figure in CLAIMS:
-        rows.append(f"| {claim} | {headline(name)} ([{name}](experiments/{name}/README.md)) | "
-                    f"[figure](experiments/{figure}) |")
+    for item in EXPERIMENTS:
+        rows.append(f"| {item.claim} | {item.headline()} ([{item.name}](experiments/{item.name}/README.md)) | "
+                    f"[figure](experiments/{item.name}/{item.figure}) |")
     return "\n".join(rows)
 
 

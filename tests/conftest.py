@@ -6,6 +6,7 @@ a few minutes, the one CI runs); `pytest --slow=all` runs every slow test.
 """
 
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -53,14 +54,16 @@ def pytest_addoption(parser):
 # The longest test files first: with `-n 2 --dist loadfile` a long file collected last
 # (alphabetically, the learning tests) ran alone on one worker while the other idled.
 LONGEST_FIRST = (
-    "test_sweep.py", "test_trainer_learning.py", "test_report.py", "test_probes.py", "test_render.py",
-    "test_reacher_nd.py", "test_cartpole_poles.py", "test_brax_tasks.py", "test_bad_inputs.py", "test_cli.py",
+    "rlab/run/test_sweep.py", "rlab/trainers/test_learning.py", "rlab/test_report.py", "rlab/probes/test_probes.py",
+    "rlab/test_render.py", "envs/test_reacher_nd.py", "envs/test_cartpole_poles.py", "envs/test_brax_tasks.py",
+    "rlab/test_cli_bad_inputs.py", "rlab/test_cli.py",
 )
+TESTS = pathlib.Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(config, items):
     def rank(item):
-        name = item.path.name
+        name = item.path.resolve().relative_to(TESTS).as_posix()
         return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
 
     items.sort(key=rank)  # stable: the order within a file, and of the other files, is kept

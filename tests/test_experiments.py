@@ -20,10 +20,6 @@ def test_spec_validates_and_plans_groups(path):
     assert spec.groups()
 
 
-def _experiment_module(name):
-    return _load_path(pathlib.Path(__file__).resolve().parents[1] / "experiments" / name / "analyse.py")
-
-
 def _load_path(path):
     import importlib.util
 
@@ -33,23 +29,18 @@ def _load_path(path):
     return module
 
 
-def test_seeds_disagree_readme_numbers_come_from_its_committed_results():
-    module = _experiment_module("seeds_disagree")
-    readme = (module.HERE / "README.md").read_text()
-    assert module.results_block(module.load_tables()) in readme
+CLAIMS = _load_path(pathlib.Path(__file__).resolve().parents[1] / "experiments" / "claims.py")
 
 
-def test_es_noise_readme_numbers_come_from_its_committed_results():
-    module = _experiment_module("es_noise")
-    readme = (module.HERE / "README.md").read_text()
-    assert module.results_block(module.load_tables()) in readme
+@pytest.mark.parametrize("item", CLAIMS.EXPERIMENTS, ids=[e.name for e in CLAIMS.EXPERIMENTS])
+def test_readme_numbers_come_from_the_committed_results(item):
+    assert item.results_block() in item.readme.read_text()
+    assert (item.folder / item.figure).is_file()
 
 
-def test_one_more_dim_readme_numbers_come_from_its_committed_results():
-    module = _experiment_module("one_more_dim")
-    readme = (module.HERE / "README.md").read_text()
+def test_one_more_dim_cliff_table_agrees_with_its_curves():
+    module = next(e for e in CLAIMS.EXPERIMENTS if e.name == "one_more_dim").module()
     tables = module.load_tables()
-    assert module.results_block(tables) in readme
     # The cliff table agrees with the success table it summarises, recomputed from the curves.
     curves = module.pd.read_parquet(module.curves_path("point_mass"))
     final = curves[curves["eval"] == curves["eval"].max()]
@@ -58,15 +49,17 @@ def test_one_more_dim_readme_numbers_come_from_its_committed_results():
     assert len(ppo) == 256 and float(row["success"].iloc[0]) == (ppo["eval_success"] >= 0.5).mean()
 
 
-def test_swiss_cheese_readme_numbers_come_from_its_committed_probes():
-    module = _experiment_module("swiss_cheese")
-    readme = (module.HERE / "README.md").read_text()
-    block = module.results_block()
+def test_swiss_cheese_block_holds_both_probed_tasks():
+    item = next(e for e in CLAIMS.EXPERIMENTS if e.name == "swiss_cheese")
+    block = item.results_block()
     assert "### bandit" in block and "### point_mass" in block
-    assert block in readme
 
 
 def test_top_level_claims_table_comes_from_the_experiments():
-    claims = _load_path(pathlib.Path(__file__).resolve().parents[1] / "experiments" / "claims.py")
-    readme = claims.README.read_text()
-    assert claims.table() in readme
+    assert CLAIMS.table() in CLAIMS.README.read_text()
+
+
+def test_every_experiment_folder_with_an_analysis_is_listed():
+    listed = {e.name for e in CLAIMS.EXPERIMENTS}
+    folders = {p.parent.name for p in (CLAIMS.HERE).glob("*/analyse.py")}
+    assert folders == listed

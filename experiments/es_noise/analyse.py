@@ -17,14 +17,12 @@ import argparse
 import pathlib
 import sys
 
-import jax
 import numpy as np
 import pandas as pd
 
 import envs
-from rlab import markdown, plots, spec as spec_lib, stats, trainers
+from rlab import experiment, markdown, plots, spec as spec_lib, stats, store, trainers
 from rlab.run import lanes
-from rlab import store
 from rlab.probes import gradients
 from rlab.trainers.population import FlatPolicy
 
@@ -50,8 +48,7 @@ def smoothed_objective(sigmas, seeds) -> pd.DataFrame:
     env = envs.make(spec.env, **spec.env_params)
     hparams = {k: v for k, v in spec.algorithms[0].hparams.items()}
     trainer = trainers.make("openai_es", env, **hparams)
-    init, _ = lanes.compiled(trainer)
-    thetas = np.asarray(jax.vmap(trainer.policy_params)(init(lanes.seed_keys(seeds), lanes.lane_hparams(trainer, None, len(seeds)))))
+    thetas = np.asarray(lanes.initial_policies(trainer, seeds))
     flat = FlatPolicy(env, trainer.static["width"], trainer.static["depth"])
     rows = []
     for sigma in sigmas:
@@ -132,15 +129,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sweep", metavar="DIR", help="a finished sweep of es_noise.toml")
     args = parser.parse_args(argv)
     curves = extract(args.sweep) if args.sweep else pd.read_parquet(RESULTS / "curves.parquet")
-    tables = analyse(curves)
-    for name, table in tables.items():
-        store.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
-    tables = load_tables()  # the README shows exactly what the CSVs hold
-    figures(tables)
-    block = results_block(tables)
-    markdown.replace_block(HERE / "README.md", "results", block)
-    print(block)
-    return 0
+    return experiment.publish(sys.modules[__name__], analyse(curves), figures)
 
 
 if __name__ == "__main__":

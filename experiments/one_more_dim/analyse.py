@@ -27,14 +27,12 @@ import argparse
 import pathlib
 import sys
 
-import jax
 import numpy as np
 import pandas as pd
 
 import envs
-from rlab import markdown, plots, spec as spec_lib, stats, trainers
+from rlab import experiment, markdown, plots, spec as spec_lib, stats, store, trainers
 from rlab.run import lanes
-from rlab import store
 from rlab.probes import budget as budget_probe, zero_law
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -138,8 +136,7 @@ def prediction_table(spec_file: str = TASKS["point_mass"][0]) -> pd.DataFrame:
         env = envs.make(spec.env, **{**spec.env_params, "dim": dim, "reward": "sparse"})
         pg = trainers.make("reinforce", env, **algos["reinforce"])
         seeds = np.arange(PREDICTION_SEEDS)
-        init, _ = lanes.compiled(pg)
-        initial = jax.jit(jax.vmap(pg.policy_params))(init(lanes.seed_keys(seeds), lanes.lane_hparams(pg, None, seeds.size)))
+        initial = lanes.initial_policies(pg, seeds)
         _, misses = zero_law.hit_probabilities(pg, initial, seeds, PREDICTION_EPISODES)
         pg_hits, pg_trials = int(PREDICTION_EPISODES * seeds.size - misses.sum()), PREDICTION_EPISODES * seeds.size
         searcher = trainers.make("random_search", env, **algos["random_search"])
@@ -330,15 +327,7 @@ def main(argv=None) -> int:
               for task in TASKS if task in given or curves_path(task).exists()}
     if not curves:
         parser.error("no curves: give --sweep TASK=DIR")
-    tables = analyse(curves, with_prediction=not args.keep_prediction)
-    for name, table in tables.items():
-        store.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
-    tables = load_tables()  # the README shows exactly what the CSVs hold
-    figures(tables)
-    block = results_block(tables)
-    markdown.replace_block(HERE / "README.md", "results", block)
-    print(block)
-    return 0
+    return experiment.publish(sys.modules[__name__], analyse(curves, with_prediction=not args.keep_prediction), figures)
 
 
 if __name__ == "__main__":

@@ -18,8 +18,7 @@ import sys
 import numpy as np
 import pandas as pd
 
-from rlab import markdown, plots, stats
-from rlab import store
+from rlab import experiment, markdown, plots, stats, store
 
 HERE = pathlib.Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -177,14 +176,7 @@ def main(argv=None) -> int:
     parser.add_argument("--sweep", metavar="DIR", help="a finished sweep of seeds_disagree.toml to extract curves from")
     args = parser.parse_args(argv)
     curves = extract(args.sweep) if args.sweep else pd.read_parquet(RESULTS / "curves.parquet")
-    tables = analyse(curves)
-    for name, table in tables.items():
-        store.atomic_write(RESULTS / f"{name}.csv", lambda tmp, t=table: t.to_csv(tmp, index=False))
-    tables = load_tables()  # the README shows exactly what the CSVs hold
-    figures(curves, tables)
-    markdown.replace_block(HERE / "README.md", "results", results_block(tables))
-    print(results_block(tables))
-    return 0
+    return experiment.publish(sys.modules[__name__], analyse(curves), lambda tables: figures(curves, tables))
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import sys
 
 import pandas as pd
 
-from rlab import markdown
+from rlab import experiment, markdown
 from rlab.probes import figures, probe_report, surface
 from rlab.store import probes as store
 
@@ -33,13 +33,15 @@ def zero_law_agreement(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                  p_min=("p", "min"), p_max=("p", "max")).reset_index())
 
 
-def results_block() -> str:
+def load_tables() -> dict[str, dict[str, pd.DataFrame]]:
+    """Each probe directory's tables (probe name -> DataFrame), by task; a task not yet probed is left out."""
+    return {name: store.load(directory) for name, directory in PROBES.items() if store.is_probe(directory)}
+
+
+def results_block(probed: dict[str, dict[str, pd.DataFrame]]) -> str:
     parts = []
-    for name, directory in PROBES.items():
-        if not store.is_probe(directory):
-            continue
-        tables = store.load(directory)
-        manifest = store.read_manifest(directory)
+    for name, tables in probed.items():
+        manifest = store.read_manifest(PROBES[name])
         seconds = sum(e.get("seconds", 0) for e in manifest["parts"].values())
         parts.append(f"### {name} ({len(manifest['parts'])} parts, {seconds / 60:.1f} min of measurement)")
         if "zero_law" in tables:
@@ -65,13 +67,13 @@ def results_block() -> str:
     return "\n\n".join(parts)
 
 
-def headline() -> str:
+def headline(probed: dict[str, dict[str, pd.DataFrame]]) -> str:
     """One sentence for the top-level README's claims table."""
     counts = []
-    for name, directory in PROBES.items():
-        agreement = zero_law_agreement(store.load(directory))
+    for name, tables in probed.items():
+        agreement = zero_law_agreement(tables)
         counts.append(f"{int(agreement['inside_99'].sum())} of {int(agreement['points'].sum())} ({name})")
-    gradient = store.load(PROBES["bandit"])["gradients"]
+    gradient = probed["bandit"]["gradients"]
     hard = gradient[(gradient["dim"] == 2) & (gradient["hole_radius"] == 0.15)]
     cosine = hard.pivot_table(index="batch_size", columns="estimator", values="cosine")
     return (f"first update exactly zero as often as each estimator's law says: inside the 99% interval at "
@@ -80,14 +82,11 @@ def headline() -> str:
             f"{cosine['reinforce/none'].iloc[-1]:.4f} at N = {cosine.index[-1]}")
 
 
-def main() -> int:
+def main(argv=None) -> int:
     for directory in PROBES.values():
         if store.is_probe(directory):
             probe_report.build(directory)
-    block = results_block()
-    markdown.replace_block(HERE / "README.md", "results", block)
-    print(block)
-    return 0
+    return experiment.publish(sys.modules[__name__])
 
 
 if __name__ == "__main__":

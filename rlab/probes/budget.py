@@ -92,8 +92,7 @@ def _predict(trainer, seeds, iterations: int, mc_episodes: int) -> dict[str, np.
                        predicted_success=np.full(size, laws.random_search_success(p, batch * iterations)))
         return law
     stands_still = trainer.stands_still_on_a_plateau()
-    init, _ = lanes.compiled(trainer)
-    initial = xla.jit(jax.vmap(trainer.policy_params))(init(lanes.seed_keys(seeds), lanes.lane_hparams(trainer, None, size)))
+    initial = lanes.initial_policies(trainer, seeds)
     if plateau.batch_of == "episodes":
         p, misses = zero_law.hit_probabilities(trainer, initial, seeds, mc_episodes)
         law["p"] = p

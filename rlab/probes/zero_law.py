@@ -67,10 +67,7 @@ def measure(algo: str, env, hparams: dict, seeds, mc_episodes: int = 2048,
     """
     trainer = make_probe_trainer(algo, env, hparams)
     seeds = np.asarray(list(seeds), np.int64)
-    init, _ = lanes.compiled(trainer)
-    initial = xla.jit(jax.vmap(trainer.policy_params))(
-        init(lanes.seed_keys(seeds), lanes.lane_hparams(trainer, lane_values, seeds.size))
-    )
+    initial = lanes.initial_policies(trainer, seeds, lane_values)
     run = lanes.run_lanes(trainer, seeds, lane_values, 1, seeds.size)
     predicted, p = predict(trainer, initial, seeds, mc_episodes)
     return {

@@ -134,6 +134,21 @@ def lane_hparams(trainer, overrides: Mapping[str, Any] | None, num_lanes: int) -
     return result
 
 
+def initial_policies(trainer, seeds, hparams: Mapping[str, Any] | None = None):
+    """The policies the seeds start from (`Trainer.policy_params` of their initial states), batched `[S, ...]`.
+
+    The same initial states `run_lanes` starts from, for any lane width: a
+    seed's initial state is a function of its key alone.
+
+    Args:
+      hparams: float-hyperparameter overrides, scalars or `[S]` per seed.
+    """
+    seeds = np.asarray(list(seeds), np.int64)
+    init, _ = compiled(trainer)
+    states = init(seed_keys(seeds), lane_hparams(trainer, hparams, seeds.size))
+    return xla.jit(jax.vmap(trainer.policy_params))(states)
+
+
 def run_lanes(
     trainer,
     seeds,

@@ -1,7 +1,7 @@
 """The contract of every registered id, physics tasks included: built from the registry, in
 Brax's registry, jittable and vmappable, finite, deterministic, with rlab's success metric.
 
-`tests/test_env_contract.py` adds the fixed-horizon checks of the Swiss-cheese tasks;
+`tests/envs/test_env_contract.py` adds the fixed-horizon checks of the Swiss-cheese tasks;
 this file covers every id. Compiling the larger physics models takes 10-30 s each on
 a 2-core CPU, so their stepping test is `slow` (`pytest --slow=all`); the default
 run steps a fast subset of every family and builds every id.

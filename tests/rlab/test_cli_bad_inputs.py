@@ -4,7 +4,7 @@ import pytest
 
 from rlab import cli
 from tests.sweep_cases import tiny_spec
-from tests.test_sweep import run_cli
+from tests.rlab.run.test_sweep import run_cli
 
 BAD_SWEEP_INPUTS = [
     # (spec edit or None, extra CLI args, text the one-line error must contain)

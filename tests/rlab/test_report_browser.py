@@ -10,7 +10,7 @@ import pytest
 from rlab import report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SCREENSHOTS = pathlib.Path(__file__).resolve().parents[1] / ".cache" / "screenshots"
+SCREENSHOTS = pathlib.Path(__file__).resolve().parents[2] / ".cache" / "screenshots"
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -25,7 +25,7 @@ def page(finished):
     return report.build(finished)
 
 
-from tests.test_report import finished  # noqa: E402,F401  (the sweep fixture)
+from tests.rlab.test_report import finished  # noqa: E402,F401  (the sweep fixture)
 
 
 def browse(page, *flags, tmp_path):

@@ -1,4 +1,4 @@
-"""Sweeps: spec validation, and results that are complete, reproducible and never lost."""
+"""The sweep runner and what it stores: results that are complete, reproducible and never lost."""
 
 import os
 import signal
@@ -14,6 +14,7 @@ from rlab import store
 from rlab.run import sweep
 from rlab.errors import UsageError
 from tests.sweep_cases import tiny_spec
+
 
 def write_spec(tmp_path, seeds=6, noise="[0.02, 0.05]", name="spec.toml"):
     path = tmp_path / name
@@ -33,69 +34,6 @@ def rows(directory, seeds=None):
     if seeds is not None:
         frame = frame[frame["seed"].isin(seeds)]
     return frame.sort_values(["group", "seed", "hp_index", "eval"]).reset_index(drop=True)
-
-
-# ----- spec validation ------------------------------------------------------------------
-
-
-def test_a_valid_spec_parses_into_groups_that_share_float_axes(tmp_path):
-    spec = spec_lib.load(write_spec(tmp_path))
-    assert spec.env == "cheese_point_mass" and spec.num_seeds == 6 and spec.num_evals == 2
-    groups = spec.groups()
-    assert [g.env_axes for g in groups] == [{"dim": 1}, {"dim": 2}]
-    assert all(len(g.float_combos) == 2 for g in groups)  # noise_std rides inside one program
-
-
-def test_every_problem_in_a_spec_is_reported_with_file_and_key(tmp_path):
-    path = tmp_path / "bad.toml"
-    path.write_text(
-        """
-env = "cheese_pointmass"
-seeds = 0
-num_evals = "ten"
-colour = "red"
-[env_axes]
-dim = []
-[algorithms.ppo]
-learning_rte = 0.1
-[algorithms.ppo.axes]
-num_envs = [0, 4]
-[algorithms.sac]
-"""
-    )
-    with pytest.raises(spec_lib.SpecError) as caught:
-        spec_lib.load(path)
-    message = str(caught.value)
-    expected = [
-        "env: unknown environment 'cheese_pointmass' (did you mean 'cheese_point_mass'?)",
-        "seeds: 0; allowed",
-        "num_evals: 'ten'; allowed: an integer >= 1",
-        "colour: unknown key",
-        "env_axes.dim: []; allowed: a non-empty list",
-        "algorithms.ppo: unknown parameter 'learning_rte' (did you mean 'learning_rate'?)",
-        "algorithms.ppo: parameter 'num_envs' = 0 is out of range",
-        "algorithms.sac: unknown algorithm 'sac'",
-    ]
-    for fragment in expected:
-        assert fragment in message, fragment
-    assert all(line.startswith(str(path)) for line in message.splitlines())
-
-
-def test_bad_environment_values_in_axes_are_caught_before_compiling(tmp_path):
-    path = tmp_path / "axes.toml"
-    path.write_text(tiny_spec(2, "[0.1]").replace("dim = [1, 2]", "dim = [1, 0]"))
-    with pytest.raises(spec_lib.SpecError, match="env_params/env_axes: parameter 'dim' = 0 is out of range"):
-        spec_lib.load(path)
-
-
-def test_cli_reports_spec_problems_with_exit_code_2(tmp_path):
-    path = tmp_path / "bad.toml"
-    path.write_text('env = "deep_sea"\nseeds = 2\nnum_evals = 1\n')
-    result = run_cli("sweep", str(path), "--out", str(tmp_path / "out"))
-    assert result.returncode == 2 and "algorithms: missing or empty" in result.stderr
-    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
-    missing = run_cli("sweep", str(tmp_path / "nope.toml"))
-    assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
 # ----- the runner and the store -------------------------------------------------------------
