@@ -150,11 +150,11 @@ def throughput(trainer, num_seeds: int, width: int, timed_env_steps: float, devi
     started = time.perf_counter()
     lanes.run_lanes(trainer, range(num_seeds), None, 1, width, devices)
     first = time.perf_counter() - started
-    evals = max(1, math.ceil(timed_env_steps / (num_seeds * trainer.env_steps_per_step)))
+    evals = max(1, math.ceil(timed_env_steps / (num_seeds * trainer.env_steps_per_eval)))
     started = time.perf_counter()
     lanes.run_lanes(trainer, range(num_seeds), None, evals, width, devices)
     seconds = time.perf_counter() - started
-    return first, num_seeds * trainer.env_steps_per_step * evals / seconds
+    return first, num_seeds * trainer.env_steps_per_eval * evals / seconds
 
 
 def throughput_with_xla_defaults(trainer, num_seeds: int, timed_env_steps: float, device) -> tuple[float, float]:
@@ -166,12 +166,12 @@ def throughput_with_xla_defaults(trainer, num_seeds: int, timed_env_steps: float
     state, _ = step(init(*inputs))
     jax.block_until_ready(state)
     first = time.perf_counter() - started
-    evals = max(1, math.ceil(timed_env_steps / (num_seeds * trainer.env_steps_per_step)))
+    evals = max(1, math.ceil(timed_env_steps / (num_seeds * trainer.env_steps_per_eval)))
     started = time.perf_counter()
     for _ in range(evals):
         state, _ = step(state)
     jax.block_until_ready(state)
-    return first, num_seeds * trainer.env_steps_per_step * evals / (time.perf_counter() - started)
+    return first, num_seeds * trainer.env_steps_per_eval * evals / (time.perf_counter() - started)
 
 
 def main() -> None:
@@ -214,7 +214,7 @@ def main() -> None:
         measured = None
         if args.measure:
             started = time.perf_counter()
-            run_env_steps = max(args.seeds) * 10 * trainer.env_steps_per_step
+            run_env_steps = max(args.seeds) * 10 * trainer.env_steps_per_eval
             measured = widths.measure_width(trainer, max_width=max(args.seeds), run_env_steps=run_env_steps)
             timings = ", ".join(f"W={w}: {v:,.0f}" for w, v in measured.steps_per_second.items())
             print(f"{name}: measured in {time.perf_counter() - started:.0f} s -> W = {measured.width} ({timings})",
@@ -229,7 +229,7 @@ def main() -> None:
             if width not in flops:
                 flops[width] = step_flops(trainer, width)
             step_matmul_flops, whiles = flops[width]
-            achieved = step_matmul_flops * rate / (width * trainer.env_steps_per_step)
+            achieved = step_matmul_flops * rate / (width * trainer.env_steps_per_eval)
             bound = ">=" if whiles else ""  # a while loop's body was counted once
             print(f"{name:<13} {num_seeds:>5} {label:<24} {first:>11.1f} {rate:>12,.0f} {rate / one_seed:>8.2f}x "
                   f"{bound + f'{achieved / 1e9:.1f}':>14}", flush=True)

@@ -5,9 +5,8 @@
 The Brax environment itself is unchanged; rlab adds:
 
 * `backend` as a validated parameter, defaulting to "mjx" (MuJoCo XLA), the
-  fastest of Brax's pipelines on a CPU here (`brax/reacher`: 73 k steps/s for
-  256 parallel episodes against 51 k for "positional" and 26 k for
-  "generalized") and the one MuJoCo maintains;
+  fastest of Brax's pipelines where measured (`benchmarks/env_throughput.py`)
+  and the one MuJoCo maintains;
 * `episode_length`, the time limit. Brax tasks have no fixed horizon, so it is
   a *truncation*: the environment never sets `done` for it; trainers read
   `env.episode_length`, cut episodes there and bootstrap their values;

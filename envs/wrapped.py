@@ -46,8 +46,8 @@ class WrappedTask(Task, Env):
 
     @functools.cached_property
     def observation_size(self) -> int:
-        # Brax's own property runs a reset eagerly: 10-30 s of small compiles for a large
-        # model in a fresh process, on every access. The shape alone needs only a trace.
+        # Brax's own property runs a reset eagerly: many small compiles for a large model
+        # in a fresh process, on every access. The shape alone needs only a trace.
         obs = jax.eval_shape(self.inner.reset, jax.random.PRNGKey(0)).obs
         if not hasattr(obs, "shape"):
             raise TypeError(f"{self.env_id}: dictionary observations are not supported")

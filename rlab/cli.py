@@ -231,13 +231,12 @@ def _run_algos(args: argparse.Namespace) -> int:
 
 def _lane_width(text: str | None) -> int | str | None:
     """`--lane-width`: None, an integer from 1 to the largest width, or "measure"; else a usage error."""
-    from rlab.spec import MAX_LANE_WIDTH, MEASURE_WIDTH
+    from rlab.spec import ALLOWED_LANE_WIDTHS, is_lane_width
 
-    if text is None or text == MEASURE_WIDTH:
-        return text
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LANE_WIDTH:
-        raise UsageError(f"--lane-width = {text}; allowed: an integer from 1 to {MAX_LANE_WIDTH}, or {MEASURE_WIDTH!r}")
-    return int(text)
+    value = int(text) if text is not None and text.isdigit() else text
+    if not is_lane_width(value):
+        raise UsageError(f"--lane-width = {text}; allowed: {ALLOWED_LANE_WIDTHS}")
+    return value
 
 
 def _run_sweep(args: argparse.Namespace) -> int:
@@ -456,8 +455,8 @@ def console_main() -> int:
     """The `rlab` process: `main` without importing MuJoCo Warp.
 
     MJX imports the optional `warp` package, when installed (MuJoCo Playground
-    installs it), as soon as Brax is imported: 4-6 s of every command's start
-    on a 2-core CPU (`import envs` 11 s with it, 5 s without). rlab simulates
+    installs it), as soon as Brax is imported: seconds of every command's
+    start (it doubled `import envs` where measured). rlab simulates
     with MJX's JAX implementation only, so its own process marks `warp` as
     absent, which MJX handles as on a machine without it. Python code that
     imports rlab is left alone, as is a process where warp is already loaded

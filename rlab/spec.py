@@ -60,9 +60,10 @@ TOP_LEVEL_KEYS = (
 )
 MAX_SEED = 2**32 - 1  # seeds become uint32 PRNG keys
 MAX_NAME = 100
-# Lane widths a spec may give; the plan layer imports no JAX, so these mirror `rlab.run.widths`.
+# Lane widths (lanes per compiled program) a run may be given; `rlab.run.widths` uses these.
 MAX_LANE_WIDTH = 1024
 MEASURE_WIDTH = "measure"
+ALLOWED_LANE_WIDTHS = f"an integer from 1 to {MAX_LANE_WIDTH} (lanes per compiled program), or {MEASURE_WIDTH!r}"
 NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
 # Grid cells (environment x hyperparameter combinations) a spec may declare before it is refused.
 MAX_CELLS = 10_000
@@ -307,11 +308,8 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
     if chunk_size is not None and not _positive_int(chunk_size):
         problem("chunk_size", f"{chunk_size!r}; allowed: an integer >= 1")
     lane_width = raw.get("lane_width")
-    if lane_width is not None and lane_width != MEASURE_WIDTH and not (
-        _positive_int(lane_width) and lane_width <= MAX_LANE_WIDTH
-    ):
-        problem("lane_width", f"{lane_width!r}; allowed: an integer from 1 to {MAX_LANE_WIDTH} (lanes per compiled "
-                              f"program) or {MEASURE_WIDTH!r}")
+    if not is_lane_width(lane_width):
+        problem("lane_width", f"{lane_width!r}; allowed: {ALLOWED_LANE_WIDTHS}")
 
     env_params = _table(raw, "env_params", problem)
     env_axes = _axes(raw.get("env_axes", {}), "env_axes", problem)
@@ -367,6 +365,14 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         seed_start=seed_start, num_seeds=num_seeds, num_evals=num_evals, chunk_size=chunk_size, text=text,
         env_steps_per_eval=budget, lane_width=lane_width,
     )
+
+
+def is_lane_width(value) -> bool:
+    """Whether `value` is a lane width a run accepts: None (the rule), an integer 1..MAX_LANE_WIDTH, or "measure".
+
+    The one check of a lane width, wherever one is given (spec, command line, `rlab.train`, the sweep runner).
+    """
+    return value is None or value == MEASURE_WIDTH or (_positive_int(value) and value <= MAX_LANE_WIDTH)
 
 
 def name_error(name) -> str | None:

@@ -72,7 +72,7 @@ def measure(algo: str, env, hparams: dict, seeds, budget: int, eval_episodes: in
     final = run.metrics["eval_success"][:, -1]
     law = _predict(trainer, seeds, iterations, mc_episodes)
     return pd.DataFrame({
-        "seed": seeds, "iterations": iterations, "steps_per_iteration": trainer.env_steps_per_step,
+        "seed": seeds, "iterations": iterations, "steps_per_iteration": trainer.env_steps_per_eval,
         "first_hit": first_hit, "final_success": final, "success": final >= SUCCESS_SHARE, **law,
     })
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rlab import stats
+from rlab import stats, trainers
 from rlab.plots import color_for, plt
 from rlab.probes import budget as budget_probe
 
@@ -131,7 +131,10 @@ def first_hit(frame: pd.DataFrame) -> list:
 
 def crossover_summary(frame: pd.DataFrame) -> pd.DataFrame:
     """Per (method, dim, radius): success rate at the budget with a Wilson interval; random search's prediction."""
-    density = frame[frame["method"] == "reinforce"].groupby(["dim", "hole_radius"])["p"].mean()
+    batches = {method: _batch_of(method) for method in frame["method"].unique()}
+    # The initial stochastic policy's p, from the methods that sample episodes of it.
+    sampled = frame[frame["method"].map(batches) == "episodes"]
+    density = sampled.groupby(["dim", "hole_radius"])["p"].mean()
     rows = []
     for (method, dim, radius), group in frame.groupby(["method", "dim", "hole_radius"]):
         success = group["success"].to_numpy()
@@ -139,8 +142,14 @@ def crossover_summary(frame: pd.DataFrame) -> pd.DataFrame:
         rows.append({"method": method, "dim": dim, "hole_radius": radius, "seeds": success.size,
                      "success": success.mean(), "low": float(interval.low), "high": float(interval.high),
                      "predicted": group["predicted_success"].mean(), "p_initial": density.get((dim, radius), np.nan),
-                     "p_random_policy": group["p"].mean() if method == "random_search" else np.nan})
+                     "p_random_policy": group["p"].mean() if batches[method] == "policy_draws" else np.nan})
     return pd.DataFrame(rows)
+
+
+def _batch_of(method: str) -> str | None:
+    """What the algorithm of a budget-probe method draws per iteration (`Plateau.batch_of`), None if unknown."""
+    algorithm = trainers.registered().get(method.split("/")[0])
+    return algorithm.plateau.batch_of if algorithm is not None else None
 
 
 def crossover(frame: pd.DataFrame) -> list:

@@ -1,13 +1,10 @@
 """One JAX CPU device per core, so that a CPU runs several lane blocks at once.
 
 XLA runs the programs of one device one after another, and a single small
-program does not keep two cores busy: its batched matmuls run on one core
-(measured on a 2-core CPU: [64, 128, 64] x [64, 64, 64] at 60-70 GFLOP/s
-against 150 GFLOP/s for a 2048 x 2048 matmul on both). Split into one
-device per core, the lane runner dispatches its W-wide blocks round robin
-over the devices and they run concurrently: PPO on the dense point mass
-went from 157 k to 250 k env steps/s (128 seeds, W = 64), PPO on
-`reacher_nd` from 33 k to 49 k (4 seeds, W = 1). A lane's results do not
+program does not keep two cores busy: its small batched matmuls run on one
+core. Split into one device per core, the lane runner dispatches its W-wide
+blocks round robin over the devices and they run concurrently
+(`docs/performance.md` has the measurements). A lane's results do not
 depend on which device runs its block (tested bitwise). A program is
 compiled once, for the first device, and copied to the others
 (`rlab.run.executables`): JAX alone compiles it again for every device.

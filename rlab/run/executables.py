@@ -2,13 +2,13 @@
 
 JAX compiles a program once per device it runs on: the device is part of
 the compile options, and of the persistent cache's key on CPU. With the
-CPU split into one device per core (`rlab.run.devices`), every lane width of every
-group compiled twice on a 2-core machine, 8-10 s for PPO on the point mass
-and 40-70 s on a physics task each time. The machine code does not depend
-on which device runs it, so `copy_to` serialises the executable compiled for
-one device and loads it for another with that device in its options: about
-half a second instead of a compile, and the copy computes the same bits as
-a program compiled for the target device (tested).
+CPU split into one device per core (`rlab.run.devices`), every lane width
+of every group would compile once per core, and a physics program takes
+the better part of a minute to compile on a small CPU. The machine code does
+not depend on which device runs it, so `copy_to` serialises the executable
+compiled for one device and loads it for another with that device in its
+options, a fraction of a compile, and the copy computes the same bits as a
+program compiled for the target device (tested).
 
 This leans on JAX's executable serialisation (`jax.experimental.serialize_executable`)
 and on its private compile-options helper; should either change, `copy_to`

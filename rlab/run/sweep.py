@@ -107,11 +107,8 @@ def run(
     if not 0 <= process[0] < process[1]:
         raise UsageError(f"process index {process[0]} is not in [0, {process[1]})")
     lane_width = lane_width or spec.lane_width
-    if lane_width is not None and lane_width != widths.MEASURE and not (
-        isinstance(lane_width, int) and 1 <= lane_width <= widths.MAX_WIDTH
-    ):
-        raise UsageError(f"lane width {lane_width!r}; allowed: an integer from 1 to {widths.MAX_WIDTH} or "
-                         f"{widths.MEASURE!r}")
+    if not spec_lib.is_lane_width(lane_width):
+        raise UsageError(f"lane width {lane_width!r}; allowed: {spec_lib.ALLOWED_LANE_WIDTHS}")
     progress = progress or Progress(quiet=True)
     devices = jax.local_devices()
     backend = {"platform": jax.default_backend(), "devices": [str(d) for d in devices],
@@ -176,7 +173,7 @@ def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progres
             {"group": group.id, "seeds": list(chunk.seeds), "lanes": len(chunk.lanes), "seconds": round(seconds, 3),
              "diverged_lanes": int(frame.groupby(["seed", "hp_index"])["diverged"].first().sum())},
         )
-        env_steps = trainer.env_steps_per_step * spec.num_evals * len(chunk.lanes)
+        env_steps = trainer.env_steps_per_eval * spec.num_evals * len(chunk.lanes)
         remaining = (time.perf_counter() - started) / done * (len(plan) - done)
         progress.note(f"chunk {done}/{len(plan)} {chunk.id} ({group.algo} {group.env_axes}): "
                       f"{env_steps / max(seconds, 1e-9):,.0f} env steps/s, ETA {remaining:.0f}s")
@@ -227,7 +224,7 @@ def _lane_width(
         return widths.WidthChoice(stored["lane_width"], {}, "stored")
     group_lanes = num_seeds * len(group.float_combos)
     if given == widths.MEASURE:
-        run_env_steps = group_lanes * num_evals * trainer.env_steps_per_step
+        run_env_steps = group_lanes * num_evals * trainer.env_steps_per_eval
         choice = widths.measure_width(trainer, max_width=min(chunk_size, group_lanes), run_env_steps=run_env_steps)
     elif given is not None:
         choice = widths.WidthChoice(given, {}, "given")

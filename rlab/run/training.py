@@ -19,6 +19,7 @@ import numpy as np
 
 from rlab.console import Progress
 from rlab.run import lanes, widths
+from rlab.spec import ALLOWED_LANE_WIDTHS, is_lane_width
 from rlab.trainers.base import Trainer
 
 
@@ -83,14 +84,14 @@ def train(
         raise ValueError("seeds: give at least one integer seed")
     if num_evals < 1:
         raise ValueError(f"num_evals = {num_evals}; allowed: an integer >= 1")
+    if not is_lane_width(lane_width):
+        raise ValueError(f"lane_width = {lane_width!r}; allowed: None (the rule), {ALLOWED_LANE_WIDTHS}")
     if lane_width == widths.MEASURE:
-        run_env_steps = seeds.size * num_evals * trainer.env_steps_per_step
+        run_env_steps = seeds.size * num_evals * trainer.env_steps_per_eval
         lane_width = widths.measure_width(trainer, max_width=seeds.size, run_env_steps=run_env_steps).width
     elif lane_width is None:
         budget = widths.available_memory_bytes() // 2
         lane_width = widths.fitting_width(trainer, seeds.size, jax.local_devices(), budget).width
-    elif not (isinstance(lane_width, int) and not isinstance(lane_width, bool) and lane_width >= 1):
-        raise ValueError(f"lane_width = {lane_width!r}; allowed: an integer >= 1, {widths.MEASURE!r} or None")
     live = None if progress is None else progress
     with Progress(quiet=progress is False, live=live).start(num_evals, f"{trainer.algo} x {seeds.size} seeds") as bar:
         run = lanes.run_lanes(trainer, seeds, hparams, num_evals, lane_width, on_eval=bar.advance)

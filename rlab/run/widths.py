@@ -16,16 +16,17 @@ from typing import Callable, Mapping
 
 import jax
 
+from rlab import spec as spec_lib
 from rlab.run.lanes import lane_hparams, programs, seed_keys
 
 # The widest program a run compiles (and the widest candidate `measure_width` tries).
-MAX_WIDTH = 1024
+MAX_WIDTH = spec_lib.MAX_LANE_WIDTH
 
 # The largest chunk `default_chunk_size` gives.
 DEFAULT_MAX_CHUNK = 64
 
 # Asks for a measured lane width (`measure_width`) instead of the rule.
-MEASURE = "measure"
+MEASURE = spec_lib.MEASURE_WIDTH
 
 
 # Lanes per block when several CPU devices run blocks at once (see `rule_width`).
@@ -42,8 +43,7 @@ def rule_width(num_lanes: int, num_devices: int, platform: str = "cpu") -> int:
     environments per program) deadlock in jaxlib 0.10.2, both executing
     threads blocked in the LAPACK Cholesky kernel's parallel batch map,
     which waits on the thread pool they occupy; 8 lanes (512 environments)
-    ran. On the point mass 4-32 lanes per device ran alike (2.4x one seed)
-    and 128 slower (2.0x), so the cap costs nothing measured.
+    ran, and cost no throughput where measured (`docs/performance.md`).
     """
     if num_lanes < 1 or num_devices < 1:
         raise ValueError(f"num_lanes = {num_lanes}, num_devices = {num_devices}; allowed: integers >= 1")
@@ -184,10 +184,9 @@ def measure_width(
 
     Candidates are powers of two up to `max_width` (the lanes a run will
     have), tried in the order `next_width` gives: the two ends, then a
-    bisection in log2(W) towards the fastest (on the point mass at 256 seeds:
-    1, 256, 16, then 4 or 64...; the best of 64 seeds was measured at W = 8-16
-    and throughput can dip at a middle width and rise again: W = 4 at 0.87x
-    of W = 1, W = 64 at 2.3x). A width is timed as the run would use it: with
+    bisection in log2(W) towards the fastest (for 256 seeds: 1, 256, 16,
+    then 4 or 64...; throughput can dip at a middle width and rise again).
+    A width is timed as the run would use it: with
     `devices` (default: every local device) it runs one block on each of
     min(devices, ceil(max_width / W)) devices at once, the round robin of
     `run_lanes`. Each compiles its W-wide program once and copies it to the
@@ -203,11 +202,10 @@ def measure_width(
     width's cost is predicted as the last width's compile time plus its own
     timed work (warm-up and `repeats` steps of W lanes on each device used)
     at the best rate so far: one trainer step is a whole evaluation
-    interval, so timing W = 64 runs 64 times the env steps of W = 1
-    (predicting it as W = 1's cost let a 64-seed `brax/reacher` search run
-    24 minutes). Compiling a physics program takes 40-70 s on a 2-core CPU,
-    so an unbounded search over a short group costs more than any width
-    saves.
+    interval, so timing W = 64 runs 64 times the env steps of W = 1.
+    Compiling a physics program takes the better part of a minute on a
+    small CPU, so an unbounded search over a short group costs more than any
+    width saves.
 
     Returns:
       WidthChoice with the aggregate env steps per second of each width tried;
@@ -226,7 +224,7 @@ def measure_width(
         used = devices[: min(len(devices), -(-max_width // width))]
         if timings and run_env_steps is not None:
             best_rate = max(timings.values())
-            work = (repeats + 1) * len(used) * width * trainer.env_steps_per_step
+            work = (repeats + 1) * len(used) * width * trainer.env_steps_per_eval
             if spent + last_compile + work / best_rate > search_fraction * run_env_steps / best_rate:
                 cut = True
                 ruled_out.add(width)
@@ -243,7 +241,7 @@ def measure_width(
         seconds = time.perf_counter() - timed
         last_compile = max(timed - started - seconds / repeats, 0.0)  # less the warm-up step
         spent += time.perf_counter() - started if timings else 0.0
-        timings[width] = len(used) * width * trainer.env_steps_per_step * repeats / max(seconds, 1e-9)
+        timings[width] = len(used) * width * trainer.env_steps_per_eval * repeats / max(seconds, 1e-9)
     if not timings:
         raise ValueError("no lane width fits the memory budget; lower the network or batch size")
     best = max(timings, key=timings.get)
@@ -259,7 +257,7 @@ def default_chunk_size(trainers, num_devices: int, budget_bytes: int | None = No
     chunks smaller. One compile per algorithm, at the width the run will use
     (the sweep runner probes at the rule's width for the largest chunk), on the
     trainer object the run then uses for that group, so the run reuses it
-    (a physics program compiles in 40-90 s on a 2-core CPU). The chunk is
+    rather than compiling again. The chunk is
     the largest that fits half the available memory (or `budget_bytes`) on
     every device, capped at 64 lanes, a power of two times the device count
     so that chunks shard evenly.

@@ -96,7 +96,7 @@ def make(algo: str, env, **hparams: Any) -> Trainer:
         static=static,
         defaults={p.name: values[p.name] for p in floats},
         float_params=floats,
-        env_steps_per_step=env_steps_per_eval(algorithm, env, static),
+        env_steps_per_eval=env_steps_per_eval(algorithm, env, static),
         init_fn=program.init,
         step_fn=step_fn,
         policy_params_fn=program.policy_params,
@@ -107,7 +107,7 @@ def make(algo: str, env, **hparams: Any) -> Trainer:
 def env_steps_per_eval(algorithm: Algorithm, env, static: Mapping[str, Any]) -> int:
     """The budget: training env steps between two evaluations (`iterations_per_eval` iterations).
 
-    The one place it is computed; `Trainer.env_steps_per_step` holds it for a built trainer.
+    The one place it is computed; `Trainer.env_steps_per_eval` holds it for a built trainer.
     """
     return algorithm.steps_per_iteration(env, static)[0] * static["iterations_per_eval"]
 

@@ -165,7 +165,7 @@ class Trainer:
       static: shape-fixing hyperparameters (ints, strings, bools).
       defaults: float hyperparameters used when `init` is given no override.
       float_params: their declarations (for range checks of overrides).
-      env_steps_per_step: environment steps one `step` consumes (training only).
+      env_steps_per_eval: the budget: training env steps one `step` (one evaluation interval) consumes.
       policy_params_fn: `state -> policy parameters` (a pytree), see `policy_params`.
       act_fn: `(policy parameters, obs) -> deterministic action`, see `act`.
     """
@@ -176,7 +176,7 @@ class Trainer:
     static: Mapping[str, Any]
     defaults: Mapping[str, float]
     float_params: tuple[Param, ...]
-    env_steps_per_step: int
+    env_steps_per_eval: int
     init_fn: Callable
     step_fn: Callable
     policy_params_fn: Callable

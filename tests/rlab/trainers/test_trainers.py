@@ -68,7 +68,7 @@ def test_metrics_are_finite_and_include_the_common_ones(trainer):
         assert values.shape == (4, 2) and np.all(np.isfinite(values)), name
     assert 0 <= curves.metrics["eval_success"].min() and curves.metrics["eval_success"].max() <= 1
     np.testing.assert_array_equal(
-        curves.metrics["env_steps"][0], trainer.env_steps_per_step * np.array([1, 2])
+        curves.metrics["env_steps"][0], trainer.env_steps_per_eval * np.array([1, 2])
     )
 
 
