@@ -155,7 +155,7 @@ def es_estimates(env, flat_policy: FlatPolicy, theta, sigma: float, population: 
         noise = jnp.concatenate([eps, -eps])
         actions = jax.vmap(flat_policy.action, in_axes=(0, None))(theta + sigma * noise, obs)
         fitness = _rewards(env, actions, env_key)
-        return es_gradient(noise, centred_ranks(fitness, tie_break), sigma)
+        return es_gradient(eps, centred_ranks(fitness, tie_break), sigma)
 
     return np.asarray(xla.jit(lambda keys: jax.lax.map(one, keys))(jax.random.split(key, repeats)), np.float64)
 

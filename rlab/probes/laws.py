@@ -36,14 +36,16 @@ def reinforce_zero(p, batch_size: int, baseline: str):
 def es_zero(p00, p11, pairs: int, tie_break: str = "average"):
     """P(OpenAI-ES's direction is exactly zero) with `pairs` antithetic pairs, one episode per member.
 
-    With average ranks the shaped fitness is all zero exactly when every
-    fitness is equal: every pair missed, or every pair hit both times. Ranks
-    that break ties by order are never all zero.
+    The direction is sum_k (F+_k - F-_k) eps_k, and with average ranks a
+    pair's members get equal shaped fitness exactly when their fitness ties:
+    neither rewarded (P00) or both (P11). So the direction is zero when every
+    pair ties, (P00 + P11)^pairs. Ranks that break ties by order give the two
+    members of a tied pair different ranks: never all zero.
     """
     p00, p11 = np.asarray(p00, np.float64), np.asarray(p11, np.float64)
     if tie_break == "order":
         return np.zeros_like(p00)
-    return p00**pairs + p11**pairs
+    return (p00 + p11) ** pairs
 
 
 def ars_zero(p00, p11, directions: int, top: int):

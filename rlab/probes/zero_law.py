@@ -111,7 +111,8 @@ def predict(trainer, initial, seeds, mc_episodes: int) -> tuple[np.ndarray, np.n
         if static["tie_break"] == "order":
             return np.zeros(len(seeds)), member_p
         half = batch // 2
-        return unbiased_power(n00, mc_episodes, half) + unbiased_power(n11, mc_episodes, half), member_p
+        # Every pair ties (laws.es_zero): an unbiased estimate of (P00 + P11)^half from the tied pairs.
+        return unbiased_power(n00 + n11, mc_episodes, half), member_p
     return laws.ars_zero(n00 / mc_episodes, n11 / mc_episodes, batch, static["top_directions"]), member_p
 
 

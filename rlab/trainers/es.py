@@ -87,7 +87,7 @@ def build(env, static: dict):
             static["episodes_per_member"], episode_length,
         )
         fitness = stats.episode_return.mean(axis=1)
-        direction = es_gradient(noise, centred_ranks(fitness, static["tie_break"]), hp["noise_std"])
+        direction = es_gradient(eps, centred_ranks(fitness, static["tie_break"]), hp["noise_std"])
         updates, opt_state = optimizer.update(-direction, state.opt_state)
         step = -hp["learning_rate"] * (updates + hp["weight_decay"] * state.theta)
         diagnostics = population_metrics(stats)

@@ -74,18 +74,27 @@ def centred_ranks(fitness: jax.Array, tie_break: str = "average") -> jax.Array:
     return (twice_rank - (n - 1)).astype(jnp.float32) / (2 * max(n - 1, 1))
 
 
-def es_gradient(noise: jax.Array, shaped_fitness: jax.Array, sigma: jax.Array) -> jax.Array:
-    """OpenAI-ES gradient estimate (1 / (n sigma)) * sum_i F_i eps_i.
+def es_gradient(eps: jax.Array, shaped_fitness: jax.Array, sigma: jax.Array) -> jax.Array:
+    """OpenAI-ES gradient estimate (1 / (n sigma)) * sum_i F_i eps_i over n = 2K antithetic members.
+
+    The members are theta + sigma eps_k (the first K fitnesses) and
+    theta - sigma eps_k (the last K), so the sum is sum_k (F+_k - F-_k) eps_k:
+    the pair differences are taken first, and a pair whose members tie
+    contributes exactly zero (summing F_i eps_i member by member leaves a
+    float32 residue of ~1e-8 that Adam's normalised first step turns into a
+    full-size step).
 
     Args:
-      noise: `[n, P]` perturbation directions eps_i (antithetic pairs included).
-      shaped_fitness: `[n]`.
+      eps: `[K, P]` the pairs' directions.
+      shaped_fitness: `[2K]`, the K `+` members first, then the K `-` members.
       sigma: perturbation scale.
 
     Returns:
       `[P]` ascent direction.
     """
-    return shaped_fitness @ noise / (noise.shape[0] * sigma)
+    pairs = eps.shape[0]
+    differences = shaped_fitness[:pairs] - shaped_fitness[pairs:]
+    return differences @ eps / (2 * pairs * sigma)
 
 
 def ars_direction(

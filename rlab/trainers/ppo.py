@@ -42,6 +42,10 @@ PARAMS = (
     Param("output_scale", float, 0.01, "scale of the policy's initial output weights", low=0.0),
 )
 
+# Advantages of a minibatch that differ by less than this, relative to their size (at least 1),
+# are one value up to float32 rounding: normalised, they would be noise scaled to unit size.
+CONSTANT_SPREAD = 1e-5
+
 # A cheap shape for smoke and contract tests (seconds to compile and run).
 SMALL = dict(num_envs=4, rollout_length=8, num_epochs=2, num_minibatches=2)
 
@@ -108,7 +112,13 @@ def build(env, static: dict):
         log_ratio = log_prob - batch["log_prob"]
         ratio = jnp.exp(log_ratio)
         adv = batch["advantage"]
-        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+        # A constant minibatch prefers no action: make that exact. Equal advantages come out of
+        # float32 arithmetic a few ulps apart (vectorised and remainder rows of a batch whose size
+        # is not a power of two round differently), and normalising that residue to unit scale
+        # gave advantages of order one. A spread below 1e-5 of their size is such a residue.
+        spread = jnp.max(adv) - jnp.min(adv)
+        constant = spread <= CONSTANT_SPREAD * jnp.maximum(jnp.max(jnp.abs(adv)), 1.0)
+        adv = jnp.where(constant, 0.0, (adv - adv.mean()) / (adv.std() + 1e-8))
         clipped = jnp.clip(ratio, 1.0 - hp["clip_range"], 1.0 + hp["clip_range"])
         policy_loss = -jnp.mean(jnp.minimum(ratio * adv, clipped * adv))
         v = value(params, batch["obs"])

@@ -106,6 +106,41 @@ def test_reinforce_zero_gradient_fraction_follows_its_law(baseline):
         np.testing.assert_array_equal(flags["zero"], flags["no_reward"])
 
 
+def _law_holds_per_std(flags, stds, levels=(0.99, 0.999)):
+    """How many init_std points have the mean law inside the measured 99% Wilson interval; all inside 99.9%."""
+    inside = 0
+    for std in np.unique(stds):
+        chosen = stds == std
+        zero = flags["zero"][chosen]
+        predicted = flags["predicted"][chosen].mean()
+        interval = stats.success_rate(int(zero.sum()), zero.size, levels[0])
+        inside += interval.low <= predicted <= interval.high
+        wide = stats.success_rate(int(zero.sum()), zero.size, levels[1])
+        assert wide.low <= predicted <= wide.high, (std, zero.mean(), predicted)
+    return inside
+
+
+def test_ppo_bandit_law_holds_at_a_minibatch_size_that_is_not_a_power_of_two():
+    # One minibatch of 12 one-step episodes: a constant batch must give exactly zero advantages.
+    env = envs.make("cheese_bandit", dim=1, hole_radius=0.5)
+    stds = np.repeat((0.6, 1.0, 2.0, 4.0), 300)
+    flags = zero_law.measure("ppo", env, {"num_envs": 12, "num_minibatches": 1, "rollout_length": 1, "width": 8,
+                                          "depth": 1}, range(stds.size), lane_values={"init_std": stds})
+    assert _law_holds_per_std(flags, stds) >= 3
+    # Zero updates are exactly the constant batches: every episode missed, or every one hit.
+    assert flags["zero"].mean() > 0.05
+
+
+def test_es_trainer_stands_still_exactly_when_every_antithetic_pair_ties():
+    # A wide hole makes both-hit pairs common, where (P00 + P11)^n and P00^n + P11^n part ways.
+    env = envs.make("cheese_bandit", dim=1, hole_radius=0.5)
+    scales = np.repeat((0.01, 1.0, 3.0), 400)  # the initial policies' output scale: where theta starts
+    flags = zero_law.measure("openai_es", env, {"population": 6, "width": 8, "depth": 1, "noise_std": 0.5},
+                             range(scales.size), lane_values={"output_scale": scales}, mc_episodes=4096)
+    assert _law_holds_per_std(flags, scales) >= 2
+    assert flags["zero"].mean() > 0.05
+
+
 # ----- gradient quality ----------------------------------------------------------------------------
 
 

@@ -61,10 +61,20 @@ def test_centred_ranks_breaking_ties_by_order():
 
 
 def test_es_direction_on_a_plateau_is_zero_only_with_averaged_ties():
-    noise = jax.random.normal(jax.random.PRNGKey(0), (8, 5))
+    eps = jax.random.normal(jax.random.PRNGKey(0), (4, 5))
     flat = jnp.zeros(8)
-    assert np.all(es_gradient(noise, centred_ranks(flat, "average"), 0.1) == 0)
-    assert np.linalg.norm(es_gradient(noise, centred_ranks(flat, "order"), 0.1)) > 0.5
+    assert np.all(es_gradient(eps, centred_ranks(flat, "average"), 0.1) == 0)
+    assert np.linalg.norm(es_gradient(eps, centred_ranks(flat, "order"), 0.1)) > 0.5
+
+
+def test_es_direction_is_exactly_zero_when_every_pair_ties_whatever_the_pairs_differ_by():
+    # Pairs tie within (both members missed, or both hit) but not across: the centred
+    # ranks are not all zero, yet each pair's difference is, so the direction must be.
+    eps = jax.random.normal(jax.random.PRNGKey(2), (7, 33))
+    per_pair = jnp.array([0.0, 1.0, 0.0, 0.0, 1.0, 1.0, 0.0])
+    shaped = centred_ranks(jnp.concatenate([per_pair, per_pair]), "average")
+    assert np.any(np.asarray(shaped) != 0)
+    assert np.all(np.asarray(es_gradient(eps, shaped, 0.05)) == 0)
 
 
 def test_es_gradient_estimates_the_gradient_of_a_linear_function():
@@ -74,7 +84,7 @@ def test_es_gradient_estimates_the_gradient_of_a_linear_function():
     noise = jnp.concatenate([eps, -eps])
     sigma = 0.1
     fitness = (sigma * noise) @ w
-    np.testing.assert_allclose(es_gradient(noise, fitness, sigma), w, atol=0.03)
+    np.testing.assert_allclose(es_gradient(eps, fitness, sigma), w, atol=0.03)
 
 
 def test_ars_direction_by_hand():
