@@ -260,10 +260,16 @@ def results_block(tables: dict[str, pd.DataFrame]) -> str:
         grid.columns = [str(c) for c in grid.columns]
         parts.append("Seeds that succeed (Wilson 95%), by " + TASKS[task][2] + ":")
         parts.append(markdown.table(grid))
-    crossings = cliff.pivot(index=["task", "reward", "method"], columns="threshold", values="as_text").reset_index()
-    crossings = crossings[["task", "reward", "method"] + sorted(crossings.columns[3:], reverse=True)]
-    crossings.columns = ["task", "reward", "method"] + [f"crosses {c:g}" for c in crossings.columns[3:]]
-    parts += ["### The cliff", "Where the monotone fit of the success rate crosses 0.8 and 0.1 (bootstrap 95%):",
+    thresholds = sorted(cliff["threshold"].unique(), reverse=True)
+    crossings = pd.DataFrame([
+        {"task": task, "reward": reward, "method": method,
+         **{f"falls to <= {c:g}": below_bracket(success, task, reward, method, c) for c in thresholds}}
+        for (task, reward, method), _ in success.groupby(["task", "reward", "method"], sort=True)
+    ])
+    parts += ["### The cliff",
+              "Between which two levels (dimension, or links) each method's share of succeeding seeds first falls to "
+              "0.8 and to 0.1 or below; levels are integers, so the data bracket a fall between two of them and no "
+              "more precisely:",
               markdown.table(crossings)]
     steep = one_step[["task", "reward", "method", "from_level", "to_level", "before", "after", "cliff_in_one_step"]]
     parts += ["The steepest drop between neighbouring levels, and whether it falls from >= 0.8 to <= 0.1:",
@@ -287,6 +293,20 @@ def budget_text(prediction: pd.DataFrame) -> str:
                      for p, b in budgets.items())
 
 
+def below_bracket(success: pd.DataFrame, task: str, reward: str, method: str, threshold: float) -> str:
+    """Between which two integer levels a method's success first falls to `threshold` or below.
+
+    The dimension is an integer: the data place the fall between two levels
+    and no more precisely (an interpolated crossing would claim more).
+    """
+    rows = success.query(f"task == '{task}' and reward == '{reward}' and method == '{method}'").sort_values("level")
+    levels, rates = rows["level"].to_list(), rows["success"].to_list()
+    for i, rate in enumerate(rates):
+        if rate <= threshold:
+            return f"between {levels[i - 1]} and {levels[i]}" if i else f"already at {levels[0]}"
+    return f"not by {levels[-1]}"
+
+
 def headline(tables: dict[str, pd.DataFrame]) -> str:
     """One sentence for the top-level README's claims table."""
     one_step, success, prediction = tables["one_step"], tables["success"], tables["prediction"]
@@ -299,14 +319,13 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     dense_top = dense[dense["level"] == top]
     best_dense = dense_top.loc[dense_top["success"].idxmax()]
     pg_level = predicted_level(prediction, "pg")
-    cliff = tables["cliff"]
-    measured = {m: cliff.query(f"task == 'point_mass' and reward == 'sparse' and method == '{m}' and threshold == 0.1")
-                ["as_text"].iloc[0] for m in ("ppo", "reinforce")}
+    measured = {m: below_bracket(success, "point_mass", "sparse", m, 0.1) for m in ("ppo", "reinforce")}
     return (f"Sparse point mass, one added dimension: {worst['method']} falls from {worst['before']:.2f} "
             f"(d = {worst['from_level']}) to {worst['after']:.2f} (d = {worst['to_level']}); "
             f"a fall from >= 0.8 to <= 0.1 in one step: {where or 'none'}. Budget x p(d) = 1 predicts "
-            f"d = {pg_level:.1f} for policy gradients; they cross 10% earlier (PPO {measured['ppo']}, REINFORCE "
-            f"{measured['reinforce']}). Dense reward at d = {top}: {best_dense['method']} "
+            f"d = {pg_level:.1f} for policy gradients; they fall to 10% or below earlier (PPO {measured['ppo']}, "
+            f"REINFORCE {measured['reinforce']}: integer dimensions bracket the fall). Dense reward at d = {top}: "
+            f"{best_dense['method']} "
             f"{best_dense['success']:.2f} [{best_dense['low']:.2f}, {best_dense['high']:.2f}]")
 
 
