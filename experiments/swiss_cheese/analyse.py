@@ -13,6 +13,7 @@ from __future__ import annotations
 import pathlib
 import sys
 
+import numpy as np
 import pandas as pd
 
 from rlab import experiment, markdown
@@ -38,6 +39,15 @@ def load_tables() -> dict[str, dict[str, pd.DataFrame]]:
     return {name: store.load(directory) for name, directory in PROBES.items() if store.is_probe(directory)}
 
 
+def with_nonzero_cosine(gradients: pd.DataFrame) -> pd.DataFrame:
+    """The gradient table with `cosine_nonzero`: zero estimates count 0 in `cosine`, so it is cosine / (1 - zero share)."""
+    if "cosine_nonzero" in gradients:
+        return gradients
+    nonzero = 1.0 - gradients["zero_fraction"]
+    return gradients.assign(cosine_nonzero=np.where(nonzero > 0, gradients["cosine"] / nonzero.where(nonzero > 0, 1.0),
+                                                    np.nan))
+
+
 def results_block(probed: dict[str, dict[str, pd.DataFrame]]) -> str:
     parts = []
     for name, tables in probed.items():
@@ -48,9 +58,13 @@ def results_block(probed: dict[str, dict[str, pd.DataFrame]]) -> str:
             parts += ["Zero-update law: grid points whose law lies inside the measured 99% Wilson interval",
                       markdown.table(zero_law_agreement(tables))]
         if "gradients" in tables:
-            grad = tables["gradients"]
-            wide = grad.pivot_table(index=["dim", "hole_radius", "batch_size"], columns="estimator", values="cosine").reset_index()
-            parts += ["Cosine of each estimate with the exact gradient (mean over 64 estimates)", markdown.table(wide)]
+            grad = with_nonzero_cosine(tables["gradients"])
+            grad = grad.assign(shown=[f"{c:.3g} ({z:.2f})" if np.isfinite(c) else f"- ({z:.2f})"
+                                      for c, z in zip(grad["cosine_nonzero"], grad["zero_fraction"])])
+            wide = grad.pivot_table(index=["dim", "hole_radius", "batch_size"], columns="estimator", values="shown",
+                                    aggfunc="first").reset_index()
+            parts += ["Cosine with the exact gradient of the estimates that are not exactly zero, and (in brackets) "
+                      "the share of estimates that are exactly zero; 64 estimates per cell", markdown.table(wide)]
         if "budget" in tables:
             cross = figures.crossover_summary(tables["budget"])
             wide = cross.pivot_table(index=["dim", "hole_radius", "p_initial"], columns="method", values="success").reset_index()
@@ -73,13 +87,15 @@ def headline(probed: dict[str, dict[str, pd.DataFrame]]) -> str:
     for name, tables in probed.items():
         agreement = zero_law_agreement(tables)
         counts.append(f"{int(agreement['inside_99'].sum())} of {int(agreement['points'].sum())} ({name})")
-    gradient = probed["bandit"]["gradients"]
-    hard = gradient[(gradient["dim"] == 2) & (gradient["hole_radius"] == 0.15)]
-    cosine = hard.pivot_table(index="batch_size", columns="estimator", values="cosine")
+    gradient = with_nonzero_cosine(probed["bandit"]["gradients"])
+    hard = gradient[(gradient["dim"] == 2) & (gradient["hole_radius"] == 0.15) & (gradient["estimator"] == "reinforce/none")]
+    hard = hard.sort_values("batch_size")
+    small, large = hard.iloc[0], hard.iloc[-1]
     return (f"first update exactly zero as often as each estimator's law says: inside the 99% interval at "
-            f"{' and '.join(counts)} grid points; REINFORCE's cosine with the exact gradient (bandit, dim 2, "
-            f"radius 0.15) {cosine['reinforce/none'].iloc[0]:.2f} at N = {cosine.index[0]}, "
-            f"{cosine['reinforce/none'].iloc[-1]:.4f} at N = {cosine.index[-1]}")
+            f"{' and '.join(counts)} grid points; REINFORCE without a baseline (bandit, dim 2, radius 0.15): at "
+            f"N = {small['batch_size']} {small['zero_fraction']:.0%} of estimates are exactly zero and the rest have "
+            f"cosine {small['cosine_nonzero']:.2f} with the exact gradient; at N = {large['batch_size']} "
+            f"{large['zero_fraction']:.0%} are zero, cosine {large['cosine_nonzero']:.4f}")
 
 
 def main(argv=None) -> int:

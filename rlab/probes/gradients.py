@@ -168,7 +168,9 @@ def direction_quality(estimates: np.ndarray, exact: np.ndarray, confidence: floa
       zero estimate counts 0) with a t-interval (cosine_low, cosine_high);
       snr = ||E g|| / sqrt(tr Cov g), from the R estimates with the noise's
       contribution to ||mean||^2 removed (0 when noise dominates);
-      zero_fraction: share of exactly-zero estimates.
+      zero_fraction: share of exactly-zero estimates; cosine_nonzero: the
+      mean cosine of the others (NaN if none), so that a low `cosine` can be
+      told apart into estimates that are zero and estimates that point wrong.
     """
     estimates = np.asarray(estimates, np.float64)
     repeats = estimates.shape[0]
@@ -183,4 +185,5 @@ def direction_quality(estimates: np.ndarray, exact: np.ndarray, confidence: floa
         "cosine": mean_cosine, "cosine_low": mean_cosine - half, "cosine_high": mean_cosine + half,
         "snr": float(np.sqrt(signal / noise)) if noise > 0 else np.inf,
         "zero_fraction": float(np.mean(norms == 0)),
+        "cosine_nonzero": float(cosines[norms > 0].mean()) if np.any(norms > 0) else np.nan,
     }
