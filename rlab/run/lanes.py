@@ -21,6 +21,7 @@ sweep runner and the probes use it.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any, Callable, Mapping
 
 import jax
@@ -72,6 +73,7 @@ def programs(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stag
     made = _kept_on(trainer, "_rlab_programs", dict)
     copyable = _kept_on(trainer, "_rlab_copyable_programs", dict)  # width -> programs compiled here
     if (width, device) not in made:
+        started = time.perf_counter()
         source = copyable.get(width)
         copies = source and [executables.copy_to(program, device) for program in source]
         if copies and all(copies):
@@ -83,7 +85,13 @@ def programs(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stag
                 # Only what XLA compiled in this process is copied, never what it read from the
                 # persistent compilation cache (`executables.persistent_cache_hits` says why).
                 copyable[width] = made[width, device]
+        _kept_on(trainer, "_rlab_compile_seconds", lambda: [0.0])[0] += time.perf_counter() - started
     return made[width, device]
+
+
+def compile_seconds(trainer) -> float:
+    """Seconds spent making this trainer's lane programs so far (compiles, cache reads and copies)."""
+    return _kept_on(trainer, "_rlab_compile_seconds", lambda: [0.0])[0]
 
 
 def compile_for_device(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stages.Compiled]:

@@ -103,6 +103,7 @@ def run(
         (chunk i goes to process i mod count) and writes its own files.
       progress: where progress lines go (default: none).
     """
+    run_started = time.perf_counter()
     process = process or (jax.process_index(), jax.process_count())
     if not 0 <= process[0] < process[1]:
         raise UsageError(f"process index {process[0]} is not in [0, {process[1]})")
@@ -127,13 +128,13 @@ def run(
     _check_builds(spec, groups)
     store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
     try:
-        _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes)
+        _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started)
     finally:
         store.release()
     return store
 
 
-def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes) -> None:
+def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started) -> None:
     """Runs the chunks this process still owes into the (locked) store."""
     for group in groups:
         store.describe_group(group.id, group.describe())
@@ -146,10 +147,12 @@ def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progres
         progress.note(f"running {len(plan)} chunks x {spec.num_evals} evaluations")
     progress.start(len(plan) * spec.num_evals, "evaluations")
     started = time.perf_counter()
+    compiling = 0.0  # seconds this run spent making programs (compiles, cache reads, copies), group by group
     trainers: dict[int, Any] = {}
     for done, chunk in enumerate(plan, start=1):
         group = chunk.group
         if group.index not in trainers:
+            compiling += sum(lanes.compile_seconds(done_with) for done_with in trainers.values())
             trainers.clear()  # one group's program at a time keeps memory bounded
             # ... and executable memory too: XLA keeps every compiled program (each width
             # measured, each group) mapped until its caches are cleared, and a long sweep of
@@ -164,22 +167,30 @@ def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progres
                                  spec.num_evals, process, len(devices))
             progress.note(_width_line(group, choice))
         trainer, width = trainers[group.index], store.lane_width(group.id)["lane_width"]
-        chunk_started = time.perf_counter()
+        chunk_started, compiled_before = time.perf_counter(), lanes.compile_seconds(trainer)
         metrics, final = run_chunk(trainer, group, chunk, width, spec.num_evals, devices, on_eval=progress.advance)
         seconds = time.perf_counter() - chunk_started
+        chunk_compile = lanes.compile_seconds(trainer) - compiled_before
         frame = chunk_frame(group, chunk, metrics)
         store.write_chunk(
             chunk.id, frame, policy_arrays(trainer, final, chunk.lanes),
             {"group": group.id, "seeds": list(chunk.seeds), "lanes": len(chunk.lanes), "seconds": round(seconds, 3),
+             "compile_seconds": round(chunk_compile, 3),
              "diverged_lanes": int(frame.groupby(["seed", "hp_index"])["diverged"].first().sum())},
         )
         env_steps = trainer.env_steps_per_eval * spec.num_evals * len(chunk.lanes)
         remaining = (time.perf_counter() - started) / done * (len(plan) - done)
         progress.note(f"chunk {done}/{len(plan)} {chunk.id} ({group.algo} {group.env_axes}): "
                       f"{env_steps / max(seconds, 1e-9):,.0f} env steps/s, ETA {remaining:.0f}s")
+    wall = time.perf_counter() - run_started
+    # Every program this run made, also while sizing chunks and choosing widths, and for groups it did not run.
+    compiling += sum(lanes.compile_seconds(t) for t in [*trainers.values(), *probes.values()])
+    timing = store.record_timing(len(plan), wall, compiling)
     store.finish()
     progress.stop()
-    progress.note(f"done: {store.directory} ({len(store.manifest['chunks'])} chunks)")
+    progress.note(f"done: {store.directory} ({len(store.manifest['chunks'])} chunks; this run {timing['chunks']} "
+                  f"chunks in {timing['wall_seconds']:.0f} s: {timing['compile_seconds']:.0f} s making programs, "
+                  f"{timing['run_seconds']:.0f} s running them)")
 
 
 def _width_line(group: spec_lib.Group, choice: widths.WidthChoice) -> str:

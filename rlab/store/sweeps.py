@@ -184,6 +184,20 @@ class SweepStore(RunDirectory):
         self.manifest.setdefault("lane_widths", {})[group_id] = entry
         self.save()
 
+    def record_timing(self, chunks: int, wall_seconds: float, compile_seconds: float) -> dict:
+        """Appends one run's timing to the manifest's `timing` list: its chunks, wall, compile and run seconds.
+
+        Compile seconds are the time spent making programs (compiling, reading
+        the compilation cache, copying to other devices); run seconds the rest
+        of the wall time. A resumed or extended sweep adds an entry per run.
+        """
+        entry = {"chunks": chunks, "wall_seconds": round(wall_seconds, 3),
+                 "compile_seconds": round(compile_seconds, 3),
+                 "run_seconds": round(max(wall_seconds - compile_seconds, 0.0), 3), "at": files.now()}
+        self.manifest.setdefault("timing", []).append(entry)
+        self.save()
+        return entry
+
     def _merge_stored(self, chunk_id: str, frame: pd.DataFrame, arrays: dict[str, np.ndarray]):
         """Merges a re-run chunk with what is stored: stored seeds keep their stored rows.
 

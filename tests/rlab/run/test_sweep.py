@@ -156,6 +156,16 @@ def test_sharding_over_four_devices_gives_the_same_bits_as_one(reference, tmp_pa
     pd.testing.assert_frame_equal(rows(reference), rows(out))
 
 
+def test_a_sweep_records_compile_time_apart_from_run_time(reference):
+    manifest = store.read_manifest(reference)
+    timing = manifest["timing"][0]  # the run that made this directory (a rerun adds an entry of its own)
+    assert timing["chunks"] == len(manifest["chunks"])
+    assert timing["compile_seconds"] > 0 and timing["run_seconds"] > 0
+    assert timing["compile_seconds"] + timing["run_seconds"] == pytest.approx(timing["wall_seconds"], abs=0.01)
+    per_chunk = sum(entry["compile_seconds"] for entry in manifest["chunks"].values())
+    assert 0 < per_chunk <= timing["compile_seconds"] + 0.01
+
+
 def test_status_summarises_a_sweep(reference):
     result = run_cli("status", str(reference))
     assert result.returncode == 0 and "complete" in result.stdout and "chunks_complete: 6" in result.stdout
