@@ -1,8 +1,12 @@
-"""`cartpole_poles`: cart-pole swing-up with a chain of `num_poles` poles, simulated with MJX.
+"""`cartpole_poles`: cart-pole with a chain of `num_poles` poles, swing-up or balance, simulated with MJX.
 
 The MJCF is generated in code (`cartpole_mjcf`): a cart on a rail (slide
-joint, force-actuated) carrying `num_poles` hinged poles in a chain. Episodes
-start with every pole hanging down (swing-up) and last exactly `horizon`
+joint, force-actuated) carrying `num_poles` hinged poles in a chain. With
+`task="swing_up"` (the default) episodes start with every pole hanging down;
+with `task="balance"` they start near upright, as the DeepMind Control
+Suite's balance task does (cart uniform in +-0.1 m, every hinge uniform in
++-0.034 rad): the classic one-more-pole ladder, where one pole is easy and
+two (the double inverted pendulum) hard. Episodes last exactly `horizon`
 steps. Upright means cos(world angle) > 0.995 for every pole; centred means
 |cart position| < 0.25 m, as in the DeepMind Control Suite's sparse cart-pole.
 
@@ -28,6 +32,9 @@ from envs.params import Param
 POLE_LENGTH = 1.0
 UPRIGHT_COS = 0.995
 CENTRED = 0.25
+TASKS = ("swing_up", "balance")
+# The balance task's start, as in the DeepMind Control Suite: cart and hinges uniform in these ranges.
+BALANCE_CART, BALANCE_HINGE = 0.1, 0.034
 
 
 def cartpole_mjcf(num_poles: int) -> str:
@@ -61,11 +68,13 @@ def cartpole_mjcf(num_poles: int) -> str:
 
 
 class CartpolePoles(MjxTask):
-    """Cart-pole swing-up with a chain of poles (MJX); reward only when centred and upright."""
+    """Cart-pole swing-up or balance with a chain of poles (MJX); reward only when centred and upright."""
 
     PARAMS = (
         Param("num_poles", int, 1, "poles in the chain: the dimension knob", low=1, high=8),
         Param("horizon", int, 200, "steps per episode; success is judged on the last", low=1, high=100_000),
+        Param("task", str, "swing_up", "'swing_up': poles start hanging down; 'balance': near upright",
+              choices=TASKS),
         REWARD,
         BACKEND,
     )
@@ -83,9 +92,13 @@ class CartpolePoles(MjxTask):
 
     def _start(self, key):
         position_key, angle_key = jax.random.split(key)
-        cart = 0.01 * jax.random.normal(position_key)
-        hinges = 0.01 * jax.random.normal(angle_key, (self.num_poles,))
-        hinges = hinges.at[0].add(jnp.pi)  # hanging down: swing-up
+        if self.params["task"] == "balance":
+            cart = jax.random.uniform(position_key, (), minval=-BALANCE_CART, maxval=BALANCE_CART)
+            hinges = jax.random.uniform(angle_key, (self.num_poles,), minval=-BALANCE_HINGE, maxval=BALANCE_HINGE)
+        else:
+            cart = 0.01 * jax.random.normal(position_key)
+            hinges = 0.01 * jax.random.normal(angle_key, (self.num_poles,))
+            hinges = hinges.at[0].add(jnp.pi)  # hanging down: swing-up
         return jnp.concatenate([cart[None], hinges]), jnp.zeros(self.num_poles + 1), {}
 
     def _observe(self, pipeline_state, info, t):

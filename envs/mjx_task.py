@@ -87,6 +87,15 @@ class MjxTask(Task, PipelineEnv):
             info=info,
         )
 
+    # ----- a reference policy (success by Monte Carlo: physics has no closed form) -----
+
+    reference_policy_name: ClassVar[str] = "uniform random actions"
+
+    def reference_policy(self, key: jax.Array, obs: jax.Array) -> jax.Array:
+        """Independent uniform actions in [-1, 1]^action_size every step: the random policy whose
+        success rate per dimension `envs.rollout.reference_successes` estimates."""
+        return jax.random.uniform(key, (self.action_size,), minval=-1.0, maxval=1.0)
+
     def markers(self, state: State) -> list:
         """Task features that are not bodies of the model (targets), drawn by renderers:
         a list of (position [3], radius, rgba) spheres. None by default."""

@@ -54,3 +54,18 @@ def test_swing_up_starts_hanging_and_dense_reward_is_shaped():
     hanging = jax.jit(dense.step)(dense.reset(jax.random.PRNGKey(3)), jnp.zeros(1))
     upright = jax.jit(dense.step)(balanced_start(dense, [0.0]), jnp.zeros(1))
     assert 0.0 <= float(hanging.reward) < 0.05 and float(upright.reward) > 0.99
+
+
+def test_balance_starts_near_upright_and_a_random_policy_rarely_keeps_two_poles_up():
+    one = envs.make("cartpole_poles", num_poles=1, task="balance", horizon=50)
+    starts = jax.vmap(one.reset)(jax.random.split(jax.random.PRNGKey(0), 256))
+    assert np.all(np.abs(np.asarray(starts.pipeline_state.q[:, 0])) <= 0.1)
+    assert np.all(np.abs(np.asarray(starts.pipeline_state.q[:, 1])) <= 0.034)
+    assert float(starts.metrics["upright"].min()) > 0.999
+    # The random reference policy: one pole survives 50 steps more often than two.
+    from envs.rollout import reference_successes
+
+    two = envs.make("cartpole_poles", num_poles=2, task="balance", horizon=50)
+    key = jax.random.PRNGKey(1)
+    rates = [float(reference_successes(env, key, 128).mean()) for env in (one, two)]
+    assert rates[0] > rates[1]
