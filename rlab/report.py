@@ -202,7 +202,12 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list
             for c, r in by_config.items():
                 steps, success = curves(r, "eval_success")
                 success, _ = stats.drop_diverged(success)
+                if success.shape[0] == 0:
+                    _note(notes, f"{c} at {label}: every seed diverged, so it has no survival curve.")
+                    continue
                 data[c] = stats.survival_curve(*stats.time_to_first_success(success, steps))
+            if not data:
+                continue
             fig, _ = plots.survival_plot(data, title=f"time to first success ({label})")
         else:
             raise ValueError(f"figure kind {kind!r}; allowed: {', '.join(FIGURE_KINDS)}")

@@ -146,3 +146,17 @@ def test_demo_command_runs_a_sweep_and_writes_the_report(tmp_path):
     frame = store.load(out)
     assert set(frame["algo"]) == {"ppo", "openai_es", "random_search"} and set(frame["env.dim"]) == {1, 2, 3, 4}
     assert run_cli("demo", "--seeds", "0").returncode == 2
+
+
+def test_a_configuration_whose_every_seed_diverged_still_gets_a_full_report(tmp_path):
+    (tmp_path / "spec.toml").write_text(tiny_spec(seeds=3, noise="[0.02, 3e38]"))  # 3e38 overflows: every seed diverges
+    sweep.run(spec_lib.load(tmp_path / "spec.toml"), tmp_path / "out")
+    page = report.build(tmp_path / "out").read_text()
+    titles = re.findall(r'<img alt="([^"]+)"', page)
+    for kind in ("fan", "success", "final", "profile", "survival", "degradation along dim"):
+        assert any(t.startswith(kind) for t in titles), kind
+    assert "noise_std=3e+38 at dim=1: every seed diverged" in page
+    from rlab import cli
+
+    assert cli.main(["plot", "survival", str(tmp_path / "out"), "--out", str(tmp_path / "survival")]) == 0
+    assert (tmp_path / "survival-0.png").stat().st_size > 5000  # one figure per dimension
