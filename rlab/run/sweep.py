@@ -124,6 +124,9 @@ def run(
                       f"{', '.join(t.algo for t in probes.values())} to read XLA's memory plan "
                       f"(--chunk-size skips this)")
         chunk_size = widths.default_chunk_size(list(probes.values()), len(devices), memory_budget, probe_lanes)
+    if isinstance(lane_width, int) and lane_width > chunk_size:
+        raise UsageError(f"lane width {lane_width} exceeds the chunk size {chunk_size} (a program never holds more "
+                         f"lanes than a chunk); allowed: a lane width from 1 to {chunk_size}, or a larger --chunk-size")
     chunks = spec.chunks(chunk_size)
     _check_builds(spec, groups)
     store = SweepStore.open(out_dir, spec, chunk_size, backend, process)

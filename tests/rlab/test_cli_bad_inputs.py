@@ -46,6 +46,8 @@ BAD_SWEEP_INPUTS = [
     (("lane_width = 2", "lane_width = 0"), [], "lane_width: 0"),
     (("lane_width = 2", 'lane_width = "wide"'), [], "lane_width: 'wide'"),
     (("lane_width = 2", "lane_width = 1000000000"), [], "lane_width: 1000000000"),
+    (("lane_width = 2", "lane_width = 8"), [], "lane width 8 exceeds the chunk size 4"),
+    (None, ["--lane-width", "16", "--chunk-size", "8"], "lane width 16 exceeds the chunk size 8"),
     (('env = "cheese_point_mass"', 'env = "nope"'), [], "unknown environment 'nope'"),
     (("num_evals = 2", "num_evals = 2\ncolour = 1"), [], "colour: unknown key"),
     (("num_evals = 2", "num_evals = 2\nenv_steps_per_eval = 64"), [], "sets it; remove it"),
