@@ -180,7 +180,7 @@ def build(env, static: dict):
         diagnostics = jax.tree.map(jnp.mean, diagnostics)
         diagnostics["rewarded_fraction"] = jnp.mean(jnp.any(traj.reward > 0, axis=0))
         # With no reward in the batch the advantages are value errors, normalised to unit scale:
-        # PPO still moves. The plateau diagnostics (train_then_evaluate) make that visible.
+        # where states differ PPO still moves. The plateau diagnostics (train_then_evaluate) show it.
         diagnostics["no_reward_batch"] = jnp.all(traj.reward <= 0).astype(jnp.float32)
         diagnostics["update_norm"] = optax.tree.norm(jax.tree.map(jnp.subtract, params["policy"], state.params["policy"]))
         diagnostics["train_success"] = jnp.sum(traj.success) / jnp.maximum(
@@ -202,7 +202,7 @@ def build(env, static: dict):
     return Program(init_fn, iteration, policy_params_of, act)
 
 
-# On a batch without reward the advantages are normalised value errors: PPO still moves.
+# On a batch without reward the advantages are normalised value errors: PPO moves where states differ.
 ALGORITHM = Algorithm(
     name="ppo", description=DESCRIPTION, params=PARAMS, steps_per_iteration=steps_per_iteration, build=build,
     batch_param="num_envs",

@@ -141,10 +141,20 @@ def test_reinforce_on_a_plateau_is_exactly_zero_unless_the_baseline_is_learned(b
 
 
 def test_ppo_on_a_plateau_reports_that_it_moves_without_reward():
-    trainer = rlab.trainers.make("ppo", plateau(), num_envs=4, rollout_length=8, num_minibatches=2, **SMALL)
+    # Where states differ, a batch without reward still has advantages (value errors): PPO moves.
+    states_differ = envs.make("cheese_point_mass", dim=2, hole_radius=0.01, reward="sparse", horizon=8)
+    trainer = rlab.trainers.make("ppo", states_differ, num_envs=4, rollout_length=8, num_minibatches=2, **SMALL)
     curves = rlab.train(trainer, [0], 2, progress=False)
     assert np.all(curves.metrics["plateau_fraction"] == 1.0)
     assert np.all(curves.metrics["plateau_update_norm"] > 0.0)
+    # On the bandit every state is the same, so the advantages of a batch without reward are one
+    # value: exactly zero once normalised, and PPO stands still, at any minibatch size.
+    for minibatches in (2, 3):
+        trainer = rlab.trainers.make("ppo", plateau(), num_envs=4, rollout_length=6, num_minibatches=minibatches,
+                                     **SMALL)
+        curves = rlab.train(trainer, [0], 2, progress=False)
+        assert np.all(curves.metrics["plateau_fraction"] == 1.0)
+        assert np.all(curves.metrics["plateau_update_norm"] == 0.0), minibatches
 
 
 def test_plateau_diagnostics_are_zero_where_every_batch_is_rewarded():
