@@ -193,6 +193,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into a reader that closed early, e.g. `| head`
         sys.stderr.close()
         return EXIT_OK
+    except OSError as err:
+        # The file system said no (permissions, a file where a directory belongs, a name too long, a
+        # full disk): one line naming the path; every write is atomic, so nothing half-written is left.
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"rlab {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 def _is_user_error(err: ValueError) -> bool:

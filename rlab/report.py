@@ -17,8 +17,8 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from rlab import plots, stats
-from rlab import store
+from rlab import plots, stats, store
+from rlab.store.directory import run_state
 
 SUCCESS_SHARE = 0.5
 FIGURE_KINDS = ("fan", "success", "final", "degradation", "profile", "improvement", "survival", "power")
@@ -291,15 +291,18 @@ def build(directory, seed: int = 0) -> pathlib.Path:
                    "--verify` says what is wrong, rerunning the sweep recomputes them")
         body = f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>' + body
         notes.insert(0, warning)
+    state = run_state(directory, manifest["status"])
+    planned = manifest.get("chunks_planned")
+    progress = (f"{len(manifest['chunks'])} of {planned}" if isinstance(planned, int) and planned > 0
+                else str(len(manifest["chunks"])))
     page = _PAGE.format(
-        name=html.escape(manifest["name"]), status=html.escape(manifest["status"]),
-        chunks=len(manifest["chunks"]), planned=manifest.get("chunks_planned") or "?",
+        name=html.escape(manifest["name"]), status=html.escape(state), progress=html.escape(progress),
         backend=html.escape(str(manifest["backend"])), spec=html.escape(spec_text), body=body,
         rule=SUCCESS_SHARE, style=STYLE, script=FIGURE_CHECK,
     )
     html_path = out / "index.html"
     store.atomic_write(html_path, lambda tmp: tmp.write_text(page))
-    markdown = [f"# {manifest['name']} ({manifest['status']}, {len(manifest['chunks'])} chunks)", ""]
+    markdown = [f"# {manifest['name']} ({state}, {len(manifest['chunks'])} chunks)", ""]
     markdown += [f"- Note: {n}" for n in notes] + ([""] if notes else [])
     if len(summary):
         markdown += [summary.to_markdown(index=False) if _has_tabulate() else summary.to_string(index=False)]
@@ -338,7 +341,7 @@ _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>rlab report: {name}</title>
 <style>{style}</style></head><body>
 <h1>rlab report: {name}</h1>
-<p>Status: {status}, {chunks} of {planned} chunks complete. Backend: {backend}.</p>
+<p>Status: {status}, {progress} chunks complete. Backend: {backend}.</p>
 <p>A seed counts as a success when its final evaluation succeeds in at least {rule:.0%} of its episodes.
 Success rates carry Wilson 95% intervals; IQM carries a percentile-bootstrap 95% interval (the uncertainty
 of the aggregate); the IQR is the spread across seeds, which more seeds do not shrink.</p>

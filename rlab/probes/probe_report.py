@@ -18,6 +18,7 @@ from rlab.plots import plt
 from rlab.probes import budget as budget_probe
 from rlab.probes import figures, surface
 from rlab.store import probes as probe_store
+from rlab.store.directory import run_state
 
 
 def tables(loaded: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -62,7 +63,8 @@ def build(directory) -> pathlib.Path:
     damaged = sorted(set(manifest["parts"]) - {p for frame in loaded.values() for p in frame["part"].unique()})
     out = directory / "report"
     out.mkdir(exist_ok=True)
-    sections, markdown = [], [f"# Landscape probe: {manifest['config']['task']} ({manifest['status']})", ""]
+    state = run_state(directory, manifest["status"])
+    sections, markdown = [], [f"# Landscape probe: {manifest['config']['task']} ({state})", ""]
     if damaged:
         warning = f"{len(damaged)} damaged part(s) left out: {', '.join(damaged)}; rerunning the probe recomputes them"
         sections.append(f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>')
@@ -81,7 +83,7 @@ def build(directory) -> pathlib.Path:
         images.append(f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
                       f"<figcaption>{html.escape(title)}</figcaption></figure>")
     page = _PAGE.format(
-        task=html.escape(manifest["config"]["task"]), status=html.escape(manifest["status"]),
+        task=html.escape(manifest["config"]["task"]), status=html.escape(state),
         parts=len(manifest["parts"]), config=html.escape(json.dumps(manifest["config"], indent=1)),
         figures="\n".join(images), tables="\n".join(sections), style=report.STYLE, script=report.FIGURE_CHECK,
     )

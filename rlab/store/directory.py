@@ -71,3 +71,14 @@ class RunDirectory:
         """Lets another writer open the directory (also done by the OS when this process ends)."""
         if self.lock is not None:
             self.lock.release()
+
+
+def run_state(directory, recorded: str) -> str:
+    """What a run directory's recorded status means now: "running" only while a writer holds its lock.
+
+    A run killed mid-way leaves "running" in its manifest; without a lock
+    holder it is "interrupted" (rerunning the command resumes it).
+    """
+    if recorded == "running" and not WriterLock.held(pathlib.Path(directory)):
+        return "interrupted"
+    return recorded

@@ -27,7 +27,7 @@ import pandas as pd
 
 from rlab.errors import UsageError
 from rlab.store import files
-from rlab.store.directory import RunDirectory
+from rlab.store.directory import RunDirectory, run_state
 from rlab.store.lock import WriterLock
 
 MANIFEST = "manifest.json"
@@ -436,8 +436,8 @@ def status(directory) -> dict[str, Any]:
     """A summary of a sweep directory: chunks done, seeds stored, times."""
     manifest = read_manifest(directory)
     chunks = manifest["chunks"]
-    state = manifest["status"]
-    if state == "running" and not WriterLock.held(pathlib.Path(directory)):
+    state = run_state(directory, manifest["status"])
+    if state == "interrupted":
         state = "interrupted (no writer holds it; rerun `rlab sweep` to resume)"
     damaged = verify(directory, chunks)
     return {

@@ -160,3 +160,26 @@ def test_a_configuration_whose_every_seed_diverged_still_gets_a_full_report(tmp_
 
     assert cli.main(["plot", "survival", str(tmp_path / "out"), "--out", str(tmp_path / "survival")]) == 0
     assert (tmp_path / "survival-0.png").stat().st_size > 5000  # one figure per dimension
+
+
+def test_a_file_system_refusal_is_one_line_and_a_killed_run_reads_interrupted(finished, tmp_path, capsys):
+    import json
+    import shutil
+
+    from rlab import cli
+
+    copy = tmp_path / "copy"
+    shutil.copytree(finished, copy)
+    shutil.rmtree(copy / "report", ignore_errors=True)
+    (copy / "report").write_text("a file where the report directory belongs")
+    assert cli.main(["report", str(copy)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("rlab report: error: ") and str(copy / "report") in err and "\n" not in err
+    # A run killed mid-way leaves "running" in its manifest; with no writer holding the lock it is interrupted.
+    (copy / "report").unlink()
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["status"], manifest["chunks_planned"] = "running", "<b>9</b>"
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    page = report.build(copy).read_text()
+    assert "Status: interrupted," in page and "<b>9</b>" not in page
+    assert "(interrupted," in (copy / "report" / "summary.md").read_text()
