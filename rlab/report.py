@@ -256,6 +256,20 @@ def _png_data(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
+def describe_backend(backend) -> str:
+    """Where a sweep ran, in words: "cpu, 2 devices" (and its compiler options), or its processes'."""
+    if not isinstance(backend, dict):
+        return str(backend)
+    if isinstance(backend.get("processes"), list):
+        return "; ".join(f"process {i}: {describe_backend(b)}" for i, b in enumerate(backend["processes"]))
+    devices = backend.get("devices") or []
+    words = f"{backend.get('platform', '?')}, {len(devices)} device{'s' if len(devices) != 1 else ''}"
+    options = backend.get("compiler_options") or {}
+    if options:
+        words += ", compiler options " + ", ".join(f"{k}={v!r}" for k, v in options.items())
+    return words
+
+
 def build(directory, seed: int = 0) -> pathlib.Path:
     """Writes DIR/report/index.html and DIR/report/summary.md; returns the HTML path."""
     directory = pathlib.Path(directory)
@@ -297,7 +311,7 @@ def build(directory, seed: int = 0) -> pathlib.Path:
                 else str(len(manifest["chunks"])))
     page = _PAGE.format(
         name=html.escape(manifest["name"]), status=html.escape(state), progress=html.escape(progress),
-        backend=html.escape(str(manifest["backend"])), spec=html.escape(spec_text), body=body,
+        backend=html.escape(describe_backend(manifest["backend"])), spec=html.escape(spec_text), body=body,
         rule=SUCCESS_SHARE, style=STYLE, script=FIGURE_CHECK,
     )
     html_path = out / "index.html"

@@ -168,7 +168,8 @@ def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progres
             trainers[group.index] = trainer
             choice = _lane_width(store, trainer, group, lane_width, store.manifest["chunk_size"], spec.num_seeds,
                                  spec.num_evals, process, len(devices))
-            progress.note(_width_line(group, choice))
+            if not choice.reason.startswith("rule"):  # the rule's width is the default: nothing to say
+                progress.note(_width_line(group, choice))
         trainer, width = trainers[group.index], store.lane_width(group.id)["lane_width"]
         chunk_started, compiled_before = time.perf_counter(), lanes.compile_seconds(trainer)
         metrics, final = run_chunk(trainer, group, chunk, width, spec.num_evals, devices, on_eval=progress.advance)
@@ -197,8 +198,10 @@ def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progres
 
 
 def _width_line(group: spec_lib.Group, choice: widths.WidthChoice) -> str:
+    """One plain line: how many seeds share a compiled program in this group, and why."""
+    axes = "".join(f" {k}={v}" for k, v in group.env_axes.items())
     timings = ", ".join(f"{w}: {v:,.0f}" for w, v in choice.steps_per_second.items())
-    return (f"{group.id} ({group.algo} {group.env_axes}): lane width {choice.width} ({choice.reason}"
+    return (f"{group.id} ({group.algo}{axes}): {choice.width} seed(s) per compiled program ({choice.reason}"
             + (f"; env steps/s by width {timings}" if timings else "") + ")")
 
 

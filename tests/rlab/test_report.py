@@ -182,4 +182,5 @@ def test_a_file_system_refusal_is_one_line_and_a_killed_run_reads_interrupted(fi
     (copy / "manifest.json").write_text(json.dumps(manifest))
     page = report.build(copy).read_text()
     assert "Status: interrupted," in page and "<b>9</b>" not in page
+    assert "Backend: cpu, 1 device" in page and "{" not in page.split("Backend:")[1].split("</p>")[0]
     assert "(interrupted," in (copy / "report" / "summary.md").read_text()

@@ -1,5 +1,6 @@
 """The sweep runner and what it stores: results that are complete, reproducible and never lost."""
 
+import io
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from rlab import spec as spec_lib
 from rlab import store
 from rlab.run import sweep
+from rlab.console import Progress
 from rlab.errors import UsageError
 from tests.sweep_cases import tiny_spec
 
@@ -238,10 +240,16 @@ def test_lane_width_is_a_chunk_over_the_devices_by_default(tmp_path):
     path = tmp_path / "spec.toml"
     path.write_text(tiny_spec(3, "[0.02]").replace("lane_width = 2\n", "").replace("dim = [1, 2]", "dim = [1]"))
     out = tmp_path / "out"
-    sweep.run(spec_lib.load(path), out)  # chunks of 4 lanes, 3 lanes in the group, one device in the tests
+    lines = io.StringIO()
+    # chunks of 4 lanes, 3 lanes in the group, one device in the tests
+    sweep.run(spec_lib.load(path), out, progress=Progress(stream=lines, live=False))
     entry = store.read_manifest(out)["lane_widths"]["g000"]
     assert entry["lane_width"] == 3 and entry["lane_width_reason"].startswith("rule")
     assert entry["lane_width_steps_per_second"] == {}  # nothing timed, nothing compiled beyond the run's program
+    # The default says nothing about widths; the progress lines are chunks and the end.
+    printed = lines.getvalue()
+    assert "per compiled program" not in printed and "chunk 1/1 g000-c00000" in printed
+    assert "s making programs" in printed.splitlines()[-1]
 
 
 def test_lane_width_is_measured_on_request_recorded_and_reused(tmp_path):
