@@ -36,6 +36,10 @@ class Param:
       low_open: if True, `low` itself is not allowed (e.g. a radius > 0).
       high_open: if True, `high` itself is not allowed.
       choices: the allowed values of a `str` parameter.
+      traced: a float the environment uses only inside its JAX arithmetic
+        (never for shapes, Python branches or the model it builds), so that
+        a trainer can carry it as data in its state: groups of a sweep that
+        differ only in traced values share one compiled program.
     """
 
     name: str
@@ -47,6 +51,11 @@ class Param:
     low_open: bool = False
     high_open: bool = False
     choices: tuple[str, ...] | None = None
+    traced: bool = False
+
+    def __post_init__(self):
+        if self.traced and self.kind is not float:
+            raise ValueError(f"parameter '{self.name}': only a float parameter can be traced")
 
     def allowed(self) -> str:
         """Human-readable description of the allowed values."""

@@ -76,7 +76,8 @@ class ReacherND(MjxTask):
     PARAMS = (
         Param("num_links", int, 2, "joints of the arm: the dimension knob", low=1, high=12),
         Param("horizon", int, 50, "steps per episode; success is judged on the last", low=1, high=100_000),
-        Param("target_radius", float, 0.02, "radius of the target disc, m", low=0.0, high=0.2, low_open=True),
+        Param("target_radius", float, 0.02, "radius of the target disc, m", low=0.0, high=0.2, low_open=True,
+              traced=True),
         REWARD,
         BACKEND,
     )

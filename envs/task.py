@@ -9,6 +9,7 @@ of a fixed-horizon episode (`after_horizon`).
 
 from __future__ import annotations
 
+import copy
 from typing import Any, ClassVar
 
 import jax
@@ -33,6 +34,23 @@ class Task:
         """Resolves `params` against PARAMS (defaults filled, every problem raised at once) into `self.params`."""
         self.params: dict[str, Any] = resolve(self.env_id or type(self).__name__, self.PARAMS, params)
         return self.params
+
+    def traced_values(self) -> dict[str, float]:
+        """The values of the parameters declared `traced` (see `envs.params.Param`), by name."""
+        return {p.name: self.params[p.name] for p in self.PARAMS if p.traced}
+
+    def with_values(self, values: dict[str, Any]):
+        """A shallow copy whose traced parameters take `values` (JAX arrays or tracers, not validated).
+
+        Trainers call it inside their programs with values carried in their
+        state, so the copy must only be used where those values are live.
+        """
+        unknown = set(values) - set(self.traced_values())
+        if unknown:
+            raise ValueError(f"{self!r}: {sorted(unknown)} are not traced parameters")
+        bound = copy.copy(self)
+        bound.params = {**self.params, **values}
+        return bound
 
     @staticmethod
     def after_horizon(active: jax.Array, new, old):

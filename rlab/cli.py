@@ -82,6 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--memory-budget", type=float, metavar="MIB",
         help="memory one chunk may plan to use, when the chunk size is not set (default: half the available)",
     )
+    sweep_cmd.add_argument(
+        "--compile-ahead", type=int, metavar="N", default=1,
+        help="programs compiled in background threads while the current one runs (default: 1; 0: none)",
+    )
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress output")
     sweep_cmd.add_argument(
         "--process", metavar="I/N",
@@ -254,6 +258,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
     for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")
+    if not 0 <= args.compile_ahead <= MAX_COMPILE_AHEAD:
+        raise UsageError(f"--compile-ahead = {args.compile_ahead}; allowed: an integer from 0 to {MAX_COMPILE_AHEAD}")
     if args.memory_budget is not None and not (math.isfinite(args.memory_budget) and args.memory_budget >= 1):
         raise UsageError(f"--memory-budget = {args.memory_budget}; allowed: a finite number of MiB >= 1")
     spec = spec_lib.load(args.spec)
@@ -271,9 +277,13 @@ def _run_sweep(args: argparse.Namespace) -> int:
     process = _parse_process(args.process) if args.process else None
     sweep.run(
         spec, out, args.chunk_size, progress=Progress(quiet=args.quiet), memory_budget=budget, process=process,
-        lane_width=args.lane_width,
+        lane_width=args.lane_width, compile_ahead=args.compile_ahead,
     )
     return EXIT_OK
+
+
+# Each program compiled ahead is held in memory until its groups run: a few at most.
+MAX_COMPILE_AHEAD = 8
 
 
 def _run_report(args: argparse.Namespace) -> int:

@@ -20,7 +20,11 @@ sweep runner and the probes use it.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
+import functools
+import os
+import threading
 import time
 from typing import Any, Callable, Mapping
 
@@ -68,30 +72,80 @@ def programs(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stag
     (`rlab.run.executables.copy_to`; compiled again only if copying fails, or
     if the first device's program was read from the persistent compilation
     cache, whose executables do not survive a copy), so one CPU device per
-    core costs one compile, not one per core.
+    core costs one compile, not one per core. If `prepare` started making it
+    in the background, this waits for that instead.
     """
     made = _kept_on(trainer, "_rlab_programs", dict)
-    copyable = _kept_on(trainer, "_rlab_copyable_programs", dict)  # width -> programs compiled here
     if (width, device) not in made:
         started = time.perf_counter()
-        source = copyable.get(width)
-        copies = source and [executables.copy_to(program, device) for program in source]
-        if copies and all(copies):
-            made[width, device] = tuple(copies)
-        else:
-            hits = executables.persistent_cache_hits()
-            made[width, device] = compile_for_device(trainer, width, device)
-            if executables.persistent_cache_hits() == hits and width not in copyable:
-                # Only what XLA compiled in this process is copied, never what it read from the
-                # persistent compilation cache (`executables.persistent_cache_hits` says why).
-                copyable[width] = made[width, device]
+        with _LOCK:
+            future = _kept_on(trainer, "_rlab_preparing", dict).pop((width, device), None)
+        made[width, device] = future.result() if future is not None else _make(trainer, width, device)
         _kept_on(trainer, "_rlab_compile_seconds", lambda: [0.0])[0] += time.perf_counter() - started
     return made[width, device]
 
 
+def prepare(trainer, width: int, device) -> None:
+    """Starts making `programs(trainer, width, device)` in a background thread, if not made or started yet.
+
+    XLA compiles one program on one core, and a physics program takes tens
+    of seconds: a sweep prepares the next groups' programs while the current
+    one runs (and several at once where cores are idle). `programs` then
+    waits for the result (`compile_seconds` counts the wait, `making_seconds`
+    the compile).
+    """
+    with _LOCK:
+        preparing = _kept_on(trainer, "_rlab_preparing", dict)
+        if (width, device) in preparing or (width, device) in _kept_on(trainer, "_rlab_programs", dict):
+            return
+        preparing[width, device] = _compiler_threads().submit(_make, trainer, width, device)
+
+
+def _make(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stages.Compiled]:
+    """Copies the width's program compiled here for another device, else compiles it for `device`."""
+    started = time.perf_counter()
+    try:
+        return _copy_or_compile(trainer, width, device)
+    finally:
+        with _LOCK:
+            _kept_on(trainer, "_rlab_making_seconds", lambda: [0.0])[0] += time.perf_counter() - started
+
+
+def _copy_or_compile(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stages.Compiled]:
+    with _LOCK:
+        copyable = _kept_on(trainer, "_rlab_copyable_programs", dict)  # width -> programs compiled here
+        source = copyable.get(width)
+    copies = source and [executables.copy_to(program, device) for program in source]
+    if copies and all(copies):
+        return tuple(copies)
+    hits = executables.persistent_cache_hits()
+    result = compile_for_device(trainer, width, device)
+    if executables.persistent_cache_hits() == hits:
+        # Only what XLA compiled in this process is copied, never what it read from the
+        # persistent compilation cache (`executables.persistent_cache_hits` says why).
+        with _LOCK:
+            copyable.setdefault(width, result)
+    return result
+
+
 def compile_seconds(trainer) -> float:
-    """Seconds spent making this trainer's lane programs so far (compiles, cache reads and copies)."""
+    """Seconds the caller waited for this trainer's lane programs so far (compiles, cache reads, copies)."""
     return _kept_on(trainer, "_rlab_compile_seconds", lambda: [0.0])[0]
+
+
+def making_seconds(trainer) -> float:
+    """Seconds spent making this trainer's lane programs in any thread, waited for or compiled ahead (`prepare`)."""
+    return _kept_on(trainer, "_rlab_making_seconds", lambda: [0.0])[0]
+
+
+_LOCK = threading.RLock()  # guards the per-trainer dictionaries that background compiles fill
+
+
+@functools.cache
+def _compiler_threads() -> concurrent.futures.ThreadPoolExecutor:
+    """The threads that compile ahead: one per core, at most four (XLA compiles one program on one core)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 4)),
+                                                 thread_name_prefix="rlab-compile")
 
 
 def compile_for_device(trainer, width: int, device) -> tuple[jax.stages.Compiled, jax.stages.Compiled]:
@@ -117,7 +171,9 @@ def _kept_on(trainer, name: str, make: Callable[[], Any]):
     """
     attributes = trainer.__dict__  # a frozen dataclass: set through its instance dictionary
     if name not in attributes:
-        attributes[name] = make()
+        with _LOCK:  # background compiles (`prepare`) reach here from other threads
+            if name not in attributes:
+                attributes[name] = make()
     return attributes[name]
 
 

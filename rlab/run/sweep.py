@@ -34,14 +34,39 @@ from rlab.store.policy_codec import policy_arrays
 
 
 def run_chunk(trainer, group: spec_lib.Group, chunk: spec_lib.Chunk, width: int, num_evals: int, devices, on_eval=None):
-    """Trains one chunk with the lane runner: (metrics name -> [lanes, evals] numpy, final states [lanes])."""
+    """Trains one chunk with the lane runner: (metrics name -> [lanes, evals] numpy, final states [lanes]).
+
+    `trainer` may have been built for another group of the same program
+    (`program_key`): the group's traced environment constants are passed
+    as lane values, so it trains exactly this group.
+    """
     overrides = {
         name: np.array([group.float_combos[f][name] for _, f in chunk.lanes], np.float32)
         for name in group.float_combos[0]
     }
+    overrides.update(traced_env_values(trainer, group))
     seeds = [seed for seed, _ in chunk.lanes]
     run = lanes.run_lanes(trainer, seeds, overrides, num_evals, width, devices, on_eval)
     return run.metrics, run.final_state
+
+
+def traced_env_values(trainer, group: spec_lib.Group) -> dict[str, float]:
+    """The group's values of the trainer's traced environment constants, as hyperparameter overrides."""
+    prefix = rlab.trainers.ENV_PREFIX
+    return {name: group.env_params[name[len(prefix):]] for name in trainer.defaults if name.startswith(prefix)}
+
+
+def program_key(spec: spec_lib.Spec, group: spec_lib.Group) -> tuple:
+    """What decides a group's compiled program: groups with equal keys share one.
+
+    The algorithm, its hyperparameters and the environment parameters that
+    are not traced (`envs.params.Param.traced`): traced ones are data in the
+    trainer's state, so groups differing only in them run one program.
+    """
+    declared = envs.registered().get(spec.env)
+    traced = {p.name for p in declared.params if p.traced} if declared else set()
+    env_params = sorted((k, repr(v)) for k, v in group.env_params.items() if k not in traced)
+    return group.algo, repr(sorted(group.hparams.items())), repr(env_params)
 
 
 def chunk_frame(group: spec_lib.Group, chunk: spec_lib.Chunk, metrics: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -80,6 +105,7 @@ def run(
     memory_budget: int | None = None,
     process: tuple[int, int] | None = None,
     lane_width: int | None = None,
+    compile_ahead: int = 1,
 ) -> SweepStore:
     """Runs (or resumes, or extends) a sweep into `out_dir`; returns its store.
 
@@ -102,7 +128,12 @@ def run(
         `jax.distributed.initialize()` every host takes its share of chunks
         (chunk i goes to process i mod count) and writes its own files.
       progress: where progress lines go (default: none).
+      compile_ahead: programs compiled in background threads ahead of the
+        one running (each group's lane width must be known without
+        measuring); 0 compiles each when its first chunk runs.
     """
+    if compile_ahead < 0:
+        raise UsageError(f"compile_ahead = {compile_ahead}; allowed: an integer >= 0")
     run_started = time.perf_counter()
     process = process or (jax.process_index(), jax.process_count())
     if not 0 <= process[0] < process[1]:
@@ -131,13 +162,15 @@ def run(
     _check_builds(spec, groups)
     store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
     try:
-        _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started)
+        _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started,
+                  compile_ahead)
     finally:
         store.release()
     return store
 
 
-def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started) -> None:
+def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started,
+              compile_ahead: int) -> None:
     """Runs the chunks this process still owes into the (locked) store."""
     for group in groups:
         store.describe_group(group.id, group.describe())
@@ -150,27 +183,26 @@ def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progres
         progress.note(f"running {len(plan)} chunks x {spec.num_evals} evaluations")
     progress.start(len(plan) * spec.num_evals, "evaluations")
     started = time.perf_counter()
-    compiling = 0.0  # seconds this run spent making programs (compiles, cache reads, copies), group by group
-    trainers: dict[int, Any] = {}
+    programs = _Programs(spec, groups, plan, probes)
+    plan = programs.plan
+    width_of = {}  # group index -> its lane width when it needs no measuring (None: measure it when it runs)
+    for group in programs.first_groups():
+        width_of[group.index] = _planned_width(store, group, lane_width, store.manifest["chunk_size"],
+                                               spec.num_seeds, process, len(devices))
+    widths_chosen: dict[tuple, widths.WidthChoice] = {}  # program key -> the width chosen or measured for it
+    seen_groups: set[int] = set()
     for done, chunk in enumerate(plan, start=1):
         group = chunk.group
-        if group.index not in trainers:
-            compiling += sum(lanes.compile_seconds(done_with) for done_with in trainers.values())
-            trainers.clear()  # one group's program at a time keeps memory bounded
-            # ... and executable memory too: XLA keeps every compiled program (each width
-            # measured, each group) mapped until its caches are cleared, and a long sweep of
-            # physics groups otherwise runs out of memory mappings (LLVM "Cannot allocate memory").
-            jax.clear_caches()
-            gc.collect()  # the last group's trainer and its programs form a cycle: free them now, not at some later GC
-            trainer = probes.pop(group.index, None)  # its program compiled while sizing chunks
-            if trainer is None:
-                trainer = rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
-            trainers[group.index] = trainer
-            choice = _lane_width(store, trainer, group, lane_width, store.manifest["chunk_size"], spec.num_seeds,
-                                 spec.num_evals, process, len(devices))
+        key = programs.key(group)
+        trainer = programs.switch_to(key, lambda g: width_of.get(g.index), devices[0], compile_ahead)
+        if group.index not in seen_groups:
+            choice = _lane_width(store, trainer, group, lane_width, store.manifest["chunk_size"],
+                                 spec.num_seeds, spec.num_evals, process, len(devices), widths_chosen.get(key))
+            widths_chosen.setdefault(key, choice)
+            seen_groups.add(group.index)
             if not choice.reason.startswith("rule"):  # the rule's width is the default: nothing to say
                 progress.note(_width_line(group, choice))
-        trainer, width = trainers[group.index], store.lane_width(group.id)["lane_width"]
+        width = store.lane_width(group.id)["lane_width"]
         chunk_started, compiled_before = time.perf_counter(), lanes.compile_seconds(trainer)
         metrics, final = run_chunk(trainer, group, chunk, width, spec.num_evals, devices, on_eval=progress.advance)
         seconds = time.perf_counter() - chunk_started
@@ -187,14 +219,92 @@ def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progres
         progress.note(f"chunk {done}/{len(plan)} {chunk.id} ({group.algo} {group.env_axes}): "
                       f"{env_steps / max(seconds, 1e-9):,.0f} env steps/s, ETA {remaining:.0f}s")
     wall = time.perf_counter() - run_started
+    programs.close()
     # Every program this run made, also while sizing chunks and choosing widths, and for groups it did not run.
-    compiling += sum(lanes.compile_seconds(t) for t in [*trainers.values(), *probes.values()])
-    timing = store.record_timing(len(plan), wall, compiling)
+    timing = store.record_timing(len(plan), wall, programs.waited + sum(map(lanes.compile_seconds, probes.values())),
+                                 programs.making + sum(map(lanes.making_seconds, probes.values())))
     store.finish()
     progress.stop()
     progress.note(f"done: {store.directory} ({len(store.manifest['chunks'])} chunks; this run {timing['chunks']} "
-                  f"chunks in {timing['wall_seconds']:.0f} s: {timing['compile_seconds']:.0f} s making programs, "
-                  f"{timing['run_seconds']:.0f} s running them)")
+                  f"chunks in {timing['wall_seconds']:.0f} s: {timing['run_seconds']:.0f} s running them, "
+                  f"{timing['compile_seconds']:.0f} s waiting for programs; compiling took "
+                  f"{timing['making_seconds']:.0f} s in all, the rest of it behind running chunks)")
+
+
+class _Programs:
+    """The trainers of a plan's programs, one program at a time, the next ones compiled ahead in the background.
+
+    Groups that share a program (`program_key`) are put next to each other
+    in the plan, so each program is made once. When the plan moves on to a
+    program, the one before is freed (with XLA's caches) and the next
+    `compile_ahead` programs start compiling in background threads
+    (`rlab.run.lanes.prepare`), on the cores the running program leaves idle.
+    """
+
+    def __init__(self, spec, groups, plan, probes: dict[int, Any]):
+        self.spec, self.probes = spec, probes
+        self._keys = {group.index: program_key(spec, group) for group in groups}
+        first_of_key: dict[tuple, int] = {}
+        for group in groups:
+            first_of_key.setdefault(self._keys[group.index], group.index)
+        self.plan = sorted(plan, key=lambda chunk: first_of_key[self._keys[chunk.group.index]])
+        self._first: dict[tuple, Any] = {}  # key -> the first group of the plan that uses it
+        for chunk in self.plan:
+            self._first.setdefault(self._keys[chunk.group.index], chunk.group)
+        self._order = list(self._first)
+        self._trainers: dict[tuple, Any] = {}  # the current program's trainer and those compiling ahead
+        self._current = None
+        self.waited = 0.0  # seconds the run waited for programs
+        self.making = 0.0  # seconds spent making them, in any thread
+
+    def key(self, group) -> tuple:
+        return self._keys[group.index]
+
+    def first_groups(self) -> list:
+        return list(self._first.values())
+
+    def switch_to(self, key: tuple, width_of, device, compile_ahead: int):
+        """The trainer of program `key`; on a change of program, frees the last one and compiles ahead.
+
+        Args:
+          width_of: group -> its lane width if known without measuring, else None (nothing is compiled ahead).
+        """
+        if key == self._current:
+            return self._trainers[key]
+        if self._current is not None:
+            self._retire(self._trainers.pop(self._current))
+            # XLA keeps every compiled program (each width measured, each group) mapped until its caches
+            # are cleared, and a long sweep of physics groups otherwise runs out of memory mappings
+            # (LLVM "Cannot allocate memory").
+            jax.clear_caches()
+            gc.collect()  # the last trainer and its programs form a cycle: free them now, not at some later GC
+        self._current = key
+        position = self._order.index(key)
+        for upcoming in self._order[position : position + 1 + compile_ahead]:
+            group = self._first[upcoming]
+            trainer = self._trainer(upcoming)
+            choice = width_of(group)
+            if choice is not None:
+                lanes.prepare(trainer, choice.width, device)
+        return self._trainers[key]
+
+    def _trainer(self, key: tuple):
+        if key not in self._trainers:
+            group = self._first[key]
+            sized = [self.probes.pop(g) for g in list(self.probes) if self._keys[g] == key]  # made sizing chunks
+            self._trainers[key] = sized[0] if sized else rlab.trainers.make(
+                group.algo, envs.make(self.spec.env, **group.env_params), **group.hparams)
+        return self._trainers[key]
+
+    def _retire(self, trainer) -> None:
+        self.waited += lanes.compile_seconds(trainer)
+        self.making += lanes.making_seconds(trainer)
+
+    def close(self) -> None:
+        """Accounts for every program still held (waits for none: a program compiling ahead is abandoned)."""
+        for trainer in self._trainers.values():
+            self._retire(trainer)
+        self._trainers.clear()
 
 
 def _width_line(group: spec_lib.Group, choice: widths.WidthChoice) -> str:
@@ -221,15 +331,12 @@ def _check_builds(spec, all_groups) -> None:
             rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
 
 
-def _lane_width(
-    store, trainer, group: spec_lib.Group, given, chunk_size: int, num_seeds: int, num_evals: int, process, num_devices: int
-) -> widths.WidthChoice:
-    """The group's lane width: the one recorded for it, else given, else the rule; recorded in the store.
+def _planned_width(
+    store, group: spec_lib.Group, given, chunk_size: int, num_seeds: int, process, num_devices: int,
+) -> widths.WidthChoice | None:
+    """The group's lane width when nothing needs measuring: the one recorded, given, or the rule's; else None.
 
-    The rule (`widths.rule_width`) splits a chunk's lanes over the devices and
-    compiles nothing. Asked for ("measure"), the measurement's time is capped
-    at a quarter of the group's estimated run time (`widths.measure_width`),
-    so a short physics group is not spent compiling candidate widths.
+    Refuses a given width that differs from the one the group ran with.
     """
     stored = store.lane_width(group.id)
     if stored is not None:
@@ -239,18 +346,39 @@ def _lane_width(
                 f"it, so it cannot continue with --lane-width {given} (omit it to reuse {stored['lane_width']})"
             )
         return widths.WidthChoice(stored["lane_width"], {}, "stored")
-    group_lanes = num_seeds * len(group.float_combos)
     if given == widths.MEASURE:
+        return None
+    if given is not None:
+        return widths.WidthChoice(given, {}, "given")
+    if process[1] > 1:
+        return widths.WidthChoice(chunk_size, {}, "default for several processes")
+    lanes_per_chunk = min(chunk_size, num_seeds * len(group.float_combos))
+    return widths.WidthChoice(widths.rule_width(lanes_per_chunk, num_devices, jax.default_backend()), {},
+                              f"rule: {lanes_per_chunk} lanes per chunk over {num_devices} device(s)")
+
+
+def _lane_width(
+    store, trainer, group: spec_lib.Group, given, chunk_size: int, num_seeds: int, num_evals: int, process,
+    num_devices: int, same_program: widths.WidthChoice | None = None,
+) -> widths.WidthChoice:
+    """The group's lane width (`_planned_width`, else measured), recorded in the store.
+
+    The rule (`widths.rule_width`) splits a chunk's lanes over the devices and
+    compiles nothing. Asked for ("measure"), the measurement's time is capped
+    at a quarter of the group's estimated run time (`widths.measure_width`),
+    so a short physics group is not spent compiling candidate widths, and
+    a width measured for one group serves the others of its program
+    (`same_program`).
+    """
+    choice = _planned_width(store, group, given, chunk_size, num_seeds, process, num_devices)
+    if choice is not None and choice.reason == "stored":
+        return choice
+    group_lanes = num_seeds * len(group.float_combos)
+    if choice is None and same_program is not None and same_program.width <= group_lanes:
+        choice = widths.WidthChoice(same_program.width, {}, "measured for another group of the same program")
+    elif choice is None:
         run_env_steps = group_lanes * num_evals * trainer.env_steps_per_eval
         choice = widths.measure_width(trainer, max_width=min(chunk_size, group_lanes), run_env_steps=run_env_steps)
-    elif given is not None:
-        choice = widths.WidthChoice(given, {}, "given")
-    elif process[1] > 1:
-        choice = widths.WidthChoice(chunk_size, {}, "default for several processes")
-    else:
-        lanes_per_chunk = min(chunk_size, group_lanes)
-        choice = widths.WidthChoice(widths.rule_width(lanes_per_chunk, num_devices, jax.default_backend()), {},
-                                   f"rule: {lanes_per_chunk} lanes per chunk over {num_devices} device(s)")
     store.record_lane_width(group.id, choice.describe())
     return choice
 

@@ -184,15 +184,20 @@ class SweepStore(RunDirectory):
         self.manifest.setdefault("lane_widths", {})[group_id] = entry
         self.save()
 
-    def record_timing(self, chunks: int, wall_seconds: float, compile_seconds: float) -> dict:
+    def record_timing(self, chunks: int, wall_seconds: float, compile_seconds: float,
+                      making_seconds: float | None = None) -> dict:
         """Appends one run's timing to the manifest's `timing` list: its chunks, wall, compile and run seconds.
 
-        Compile seconds are the time spent making programs (compiling, reading
-        the compilation cache, copying to other devices); run seconds the rest
-        of the wall time. A resumed or extended sweep adds an entry per run.
+        Compile seconds are the time the run waited for programs (compiling,
+        reading the compilation cache, copying to other devices); run seconds
+        the rest of the wall time; making seconds all the time spent making
+        programs in any thread (default: compile seconds), part of it in
+        background threads beside running chunks, hidden from the wall time.
+        A resumed or extended sweep adds an entry per run.
         """
         entry = {"chunks": chunks, "wall_seconds": round(wall_seconds, 3),
                  "compile_seconds": round(compile_seconds, 3),
+                 "making_seconds": round(compile_seconds if making_seconds is None else making_seconds, 3),
                  "run_seconds": round(max(wall_seconds - compile_seconds, 0.0), 3), "at": files.now()}
         self.manifest.setdefault("timing", []).append(entry)
         self.save()

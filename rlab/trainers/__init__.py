@@ -80,28 +80,56 @@ def make(algo: str, env, **hparams: Any) -> Trainer:
         the message names the field and what is allowed.
     """
     algorithm, values = _resolve(algo, env, hparams)
-    floats = tuple(p for p in algorithm.params if p.kind is float)
+    floats = tuple(p for p in algorithm.params if p.kind is float) + env_traced_params(env)
     static = {p.name: values[p.name] for p in algorithm.params if p.kind is not float}
     program = algorithm.build(env, static)
     episode_length = rollout.episode_length_of(env, static["episode_length"])
+    traced_env = env.traced_values() if hasattr(env, "traced_values") else {}
+
+    def bound(hparams) -> tuple[Any, Program]:
+        """The env with its traced constants taken from `hparams`, and the program built on it."""
+        if not traced_env:
+            return env, program
+        env_now = env.with_values({name: hparams[ENV_PREFIX + name] for name in traced_env})
+        return env_now, algorithm.build(env_now, static)
+
+    def init_fn(streams, hparams):
+        return bound(hparams)[1].init(streams, hparams)
 
     def step_fn(state):
-        return train_then_evaluate(env, program.iteration, state, static, program.policy_params, program.act,
-                                   episode_length)
+        env_now, program_now = bound(state.hparams)
+        return train_then_evaluate(env_now, program_now.iteration, state, static, program_now.policy_params,
+                                   program_now.act, episode_length)
 
     return Trainer(
         algo=algo,
         algorithm=algorithm,
         env=env,
         static=static,
-        defaults={p.name: values[p.name] for p in floats},
+        defaults={**{p.name: values[p.name] for p in algorithm.params if p.kind is float},
+                  **{ENV_PREFIX + name: value for name, value in traced_env.items()}},
         float_params=floats,
         env_steps_per_eval=env_steps_per_eval(algorithm, env, static),
-        init_fn=program.init,
+        init_fn=init_fn,
         step_fn=step_fn,
         policy_params_fn=program.policy_params,
         act_fn=program.act,
     )
+
+
+ENV_PREFIX = "env."
+
+
+def env_traced_params(env) -> tuple:
+    """The env's traced parameters (`envs.params.Param.traced`) as float hyperparameters named `env.<name>`.
+
+    A trainer carries them in `state.hparams` like its own float
+    hyperparameters and builds its program on the env with those values, so
+    one compiled program serves every value: groups of a sweep that differ
+    only in such constants share it.
+    """
+    return tuple(dataclasses.replace(p, name=ENV_PREFIX + p.name)
+                 for p in getattr(env, "PARAMS", ()) if getattr(p, "traced", False))
 
 
 def env_steps_per_eval(algorithm: Algorithm, env, static: Mapping[str, Any]) -> int:

@@ -166,6 +166,17 @@ def test_a_sweep_records_compile_time_apart_from_run_time(reference):
     assert timing["compile_seconds"] + timing["run_seconds"] == pytest.approx(timing["wall_seconds"], abs=0.01)
     per_chunk = sum(entry["compile_seconds"] for entry in manifest["chunks"].values())
     assert 0 < per_chunk <= timing["compile_seconds"] + 0.01
+    # The second program compiled in a background thread while the first ran: making it took longer
+    # than the run waited for it.
+    assert timing["making_seconds"] > timing["compile_seconds"]
+
+
+def test_compiling_ahead_in_background_threads_changes_no_bit(reference, tmp_path):
+    out = tmp_path / "one_at_a_time"
+    sweep.run(spec_lib.load(reference / "spec.toml"), out, compile_ahead=0)
+    pd.testing.assert_frame_equal(rows(reference), rows(out))
+    timing = store.read_manifest(out)["timing"][0]
+    assert timing["making_seconds"] == pytest.approx(timing["compile_seconds"], abs=0.5)  # nothing compiled ahead
 
 
 def test_status_summarises_a_sweep(reference):
@@ -249,7 +260,7 @@ def test_lane_width_is_a_chunk_over_the_devices_by_default(tmp_path):
     # The default says nothing about widths; the progress lines are chunks and the end.
     printed = lines.getvalue()
     assert "per compiled program" not in printed and "chunk 1/1 g000-c00000" in printed
-    assert "s making programs" in printed.splitlines()[-1]
+    assert "s waiting for programs" in printed.splitlines()[-1]
 
 
 def test_lane_width_is_measured_on_request_recorded_and_reused(tmp_path):
