@@ -258,6 +258,8 @@ def _run_sweep(args: argparse.Namespace) -> int:
     for flag, value in (("--seeds", args.seeds), ("--chunk-size", args.chunk_size)):
         if value is not None and value < 1:
             raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")
+    if args.chunk_size is not None and args.chunk_size > spec_lib.MAX_CHUNK_SIZE:
+        raise UsageError(f"--chunk-size = {args.chunk_size}; allowed: an integer from 1 to {spec_lib.MAX_CHUNK_SIZE:,}")
     if not 0 <= args.compile_ahead <= MAX_COMPILE_AHEAD:
         raise UsageError(f"--compile-ahead = {args.compile_ahead}; allowed: an integer from 0 to {MAX_COMPILE_AHEAD}")
     if args.memory_budget is not None and not (math.isfinite(args.memory_budget) and args.memory_budget >= 1):

@@ -26,7 +26,8 @@ def param_table(params: Sequence, values: Mapping[str, Any] | None = None, kinds
             row.append("float leaf" if p.kind is float else "static")
         if values is not None:
             row.append(repr(values[p.name]))
-        row += [repr(p.default), p.allowed(), p.doc]
+        traced = " (traced: groups differing only in it share one compiled program)" if getattr(p, "traced", False) else ""
+        row += [repr(p.default), p.allowed(), p.doc + traced]
         table.add_row(*row)
     return table
 

@@ -33,11 +33,14 @@ class Experiment:
       folder: the experiment's folder (holds `analyse.py` and `README.md`).
       claim: the claim, as a claims table names it.
       figure: the figure shown for it, relative to `folder`.
+      headline_of: the name of the `analyse.py` function that writes its
+        sentence (an experiment that tests two claims has one per claim).
     """
 
     folder: pathlib.Path
     claim: str
     figure: str
+    headline_of: str = "headline"
 
     @property
     def name(self) -> str:
@@ -53,7 +56,7 @@ class Experiment:
 
     def headline(self) -> str:
         module = self.module()
-        return module.headline(module.load_tables())
+        return getattr(module, self.headline_of)(module.load_tables())
 
     def results_block(self) -> str:
         module = self.module()

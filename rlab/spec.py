@@ -72,6 +72,15 @@ MAX_CELLS = 10_000
 BUDGET_HPARAMS = ("env_steps_per_eval", "iterations_per_eval")
 # Stored chunks a sweep may plan before it is refused (counted before any is made).
 MAX_CHUNKS = 200_000
+# Trained lanes (seeds x float combinations, over every group) a sweep may plan: far beyond any machine's
+# day of work, and small enough that the plan itself (a few hundred bytes per lane) fits in memory.
+MAX_LANES = 10_000_000
+# Lanes one chunk may hold (one stored file, one batch of programs).
+MAX_CHUNK_SIZE = 65_536
+# Evaluations per seed (each one row per lane in the stored table).
+MAX_EVALS = 10_000
+# Env steps one seed may train: trainers count them in int32.
+MAX_ENV_STEPS_PER_SEED = 2**31 - 1
 
 
 class SpecError(UsageError):
@@ -161,10 +170,19 @@ class Spec:
         """Every group's chunks of at most `chunk_size` lanes, groups in order (see `Group.chunks`).
 
         Raises:
-          UsageError: the plan would exceed MAX_CHUNKS chunks (counted before
-            any is made), or a group has more float combinations than a chunk holds.
+          UsageError: the plan would exceed MAX_CHUNKS chunks or MAX_LANES lanes
+            (counted before any is made), the chunk size is outside 1 to
+            MAX_CHUNK_SIZE, or a group has more float combinations than a chunk holds.
         """
+        if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
+            raise UsageError(f"chunk size {chunk_size:,}; allowed: an integer from 1 to {MAX_CHUNK_SIZE:,}")
         groups = self.groups()
+        lanes = self.num_seeds * sum(len(group.float_combos) for group in groups)
+        if lanes > MAX_LANES:
+            raise UsageError(
+                f"the sweep would train {lanes:,} lanes ({self.num_seeds:,} seeds over {len(groups)} groups and their "
+                f"float combinations); allowed: at most {MAX_LANES:,}"
+            )
         total = 0
         for group in groups:
             total += -(-self.num_seeds // max(chunk_size // len(group.float_combos), 1))
@@ -304,9 +322,12 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         problem("env_steps_per_eval", f"{budget!r}; allowed: an integer >= 1 (training env steps per evaluation)")
         budget = None
     num_evals = _num_evals(raw, budget, problem)
+    if budget is not None and num_evals is not None and budget * num_evals > MAX_ENV_STEPS_PER_SEED:
+        problem("env_steps_per_eval", f"{budget:,} x {num_evals:,} evaluations = {budget * num_evals:,} env steps "
+                f"per seed; allowed: at most {MAX_ENV_STEPS_PER_SEED:,} (trainers count env steps in int32)")
     chunk_size = raw.get("chunk_size")
-    if chunk_size is not None and not _positive_int(chunk_size):
-        problem("chunk_size", f"{chunk_size!r}; allowed: an integer >= 1")
+    if chunk_size is not None and not (_positive_int(chunk_size) and chunk_size <= MAX_CHUNK_SIZE):
+        problem("chunk_size", f"{chunk_size!r}; allowed: an integer from 1 to {MAX_CHUNK_SIZE:,}")
     lane_width = raw.get("lane_width")
     if not is_lane_width(lane_width):
         problem("lane_width", f"{lane_width!r}; allowed: {ALLOWED_LANE_WIDTHS}")
@@ -392,16 +413,18 @@ def _num_evals(raw, budget, problem) -> int | None:
     """`num_evals`, or `total_env_steps / env_steps_per_eval`; exactly one of the two."""
     num_evals, total = raw.get("num_evals"), raw.get("total_env_steps")
     if total is None:
-        if not _positive_int(num_evals):
-            problem("num_evals", f"{num_evals!r}; allowed: an integer >= 1 (or total_env_steps with a budget)")
+        if not (_positive_int(num_evals) and num_evals <= MAX_EVALS):
+            problem("num_evals", f"{num_evals!r}; allowed: an integer from 1 to {MAX_EVALS:,} "
+                                 "(or total_env_steps with a budget)")
             return None
         return num_evals
     if num_evals is not None:
         problem("total_env_steps", "give num_evals or total_env_steps, not both")
     elif budget is None:
         problem("total_env_steps", "needs env_steps_per_eval (the budget between evaluations)")
-    elif not _positive_int(total) or total % budget:
-        problem("total_env_steps", f"{total!r}; allowed: a positive multiple of env_steps_per_eval = {budget}")
+    elif not _positive_int(total) or total % budget or total // budget > MAX_EVALS:
+        problem("total_env_steps", f"{total!r}; allowed: a positive multiple of env_steps_per_eval = {budget}, "
+                                   f"at most {MAX_EVALS:,} times it (evaluations)")
     else:
         return total // budget
     return None

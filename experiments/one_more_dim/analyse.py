@@ -42,12 +42,16 @@ SEED = 7
 TASKS = {
     "point_mass": ("one_more_dim_point_mass.toml", "dim", "dimension"),
     "reacher": ("one_more_dim_reacher.toml", "num_links", "links"),
+    "reacher_dense": ("one_more_dim_reacher_dense.toml", "num_links", "links"),
     "cartpole": ("one_more_dim_cartpole.toml", "num_poles", "poles"),
 }
+PHYSICS = ("reacher", "reacher_dense", "cartpole")
 METHODS = ("ppo", "reinforce", "openai_es", "ars", "random_search")
 SUCCESS_THRESHOLD = 0.5  # a seed succeeds when its final evaluation succeeds in >= half its episodes
 # Monte Carlo size of the hit-probability prediction, per dimension.
 PREDICTION_SEEDS, PREDICTION_EPISODES, RANDOM_DRAWS = 16, 8192, 2**17
+# Episodes of uniform random actions per level of a physics task (its reference success rate).
+REFERENCE_EPISODES = 1024
 
 
 def curves_path(task: str) -> pathlib.Path:
@@ -151,6 +155,31 @@ def prediction_table(spec_file: str = TASKS["point_mass"][0]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def reference_table(tasks) -> pd.DataFrame:
+    """Per physics task and level: the success rate of uniform random actions (Monte Carlo, Wilson 95%).
+
+    Physics has no closed form; `envs.rollout.reference_successes` runs
+    REFERENCE_EPISODES episodes of the task's reference policy (independent
+    uniform actions in [-1, 1] every step) with the spec's environment
+    parameters, success judged as the trainers' evaluation judges it.
+    """
+    import jax
+
+    from envs.rollout import reference_successes
+
+    rows = []
+    for task in tasks:
+        spec_file, axis, _ = TASKS[task]
+        spec = spec_lib.load(HERE / spec_file)
+        for level in sorted(spec.env_axes[axis]):
+            env = envs.make(spec.env, **{**spec.env_params, axis: level})
+            hits = int(np.asarray(reference_successes(env, jax.random.PRNGKey(SEED), REFERENCE_EPISODES)).sum())
+            rate = stats.success_rate(hits, REFERENCE_EPISODES)
+            rows.append({"task": task, "level": int(level), "episodes": REFERENCE_EPISODES, "successes": hits,
+                         "p": float(rate.point), "p_low": float(rate.low), "p_high": float(rate.high)})
+    return pd.DataFrame(rows)
+
+
 def predicted_level(prediction: pd.DataFrame, policy: str, column: str = "p") -> float:
     """The dimension where budget x p(d) falls through 1, interpolated in log p (+inf: never within the sweep)."""
     rows = prediction[prediction["policy"] == policy].sort_values("dim")
@@ -178,11 +207,15 @@ def analyse(curves_by_task: dict[str, pd.DataFrame], with_prediction: bool = Tru
               "one_step": pd.concat(drops, ignore_index=True)}
     if with_prediction:
         tables["prediction"] = prediction_table()
+        tables["reference"] = reference_table([task for task in PHYSICS if task in curves_by_task])
     return tables
 
 
+TABLES = ("success", "cliff", "one_step", "prediction", "reference")
+
+
 def load_tables() -> dict[str, pd.DataFrame]:
-    return {name: pd.read_csv(RESULTS / f"{name}.csv") for name in ("success", "cliff", "one_step", "prediction")}
+    return {name: pd.read_csv(RESULTS / f"{name}.csv") for name in TABLES}
 
 
 def _rates(success: pd.DataFrame, task: str, reward: str) -> dict[str, dict]:
@@ -219,6 +252,12 @@ def figures(tables: dict[str, pd.DataFrame]) -> list[pathlib.Path]:
             levels = next(iter(drawn.values()))["levels"]
             plots.degradation_plot(levels, drawn, axis_name=label, ax=ax,
                                    title=f"{task}, {reward} reward: seeds that succeed")
+            reference = tables["reference"]
+            reference = reference[reference["task"] == task].sort_values("level")
+            if len(reference):
+                ax.plot(reference["level"], reference["p"], color="0.5", linestyle=":", marker=".",
+                        label=f"uniform random actions ({int(reference['episodes'].iloc[0]):,} episodes per level)")
+                ax.legend(frameon=False, fontsize="x-small", loc="upper right")
             if task == "point_mass" and reward == "sparse":
                 for policy, style in (("pg", ":"), ("random_search", "-.")):
                     level = predicted_level(prediction, policy)
@@ -274,6 +313,17 @@ def results_block(tables: dict[str, pd.DataFrame]) -> str:
     steep = one_step[["task", "reward", "method", "from_level", "to_level", "before", "after", "cliff_in_one_step"]]
     parts += ["The steepest drop between neighbouring levels, and whether it falls from >= 0.8 to <= 0.1:",
               markdown.table(steep, float_format=".2f")]
+    reference = tables["reference"]
+    if len(reference):
+        cells = reference.assign(cell=[f"{k}/{n} ({hi:.3f})" for k, n, hi in
+                                       zip(reference["successes"], reference["episodes"], reference["p_high"])])
+        grid = cells.pivot(index="task", columns="level", values="cell").reset_index()
+        grid.columns = [str(c) for c in grid.columns]
+        parts += ["### Random actions on the physics tasks",
+                  f"Episodes of uniform random actions that succeed, of {int(reference['episodes'].iloc[0]):,} "
+                  "per level (upper end of the Wilson 95% interval in brackets): what a policy that learned "
+                  "nothing would score.",
+                  markdown.table(grid.fillna(""))]
     shown = prediction.assign(p=[f"{p:.2g} [{lo:.2g}, {hi:.2g}]" for p, lo, hi in
                                  zip(prediction["p"], prediction["p_low"], prediction["p_high"])])
     shown = shown.pivot(index="dim", columns="policy", values="p").reset_index()
@@ -329,12 +379,42 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
             f"{best_dense['success']:.2f} [{best_dense['low']:.2f}, {best_dense['high']:.2f}]")
 
 
+# The physics tasks of the claims table's physics row, with what their levels count.
+PHYSICS_HEADLINE = {"cartpole": ("cart-pole balance", "poles"), "reacher_dense": ("dense reacher", "links")}
+
+
+def physics_headline(tables: dict[str, pd.DataFrame]) -> str:
+    """One sentence for the claims table's physics row: the best method's steepest fall on each task, and any cliff."""
+    one_step, success = tables["one_step"], tables["success"]
+    parts, cliffs, weak = [], [], []
+    for task, (label, unit) in PHYSICS_HEADLINE.items():
+        own = success[success["task"] == task]
+        if own.empty:
+            continue
+        lowest = own[own["level"] == own["level"].min()]
+        best = lowest.loc[lowest["success"].idxmax()]
+        drop = one_step[(one_step["task"] == task) & (one_step["method"] == best["method"])].iloc[0]
+        parts.append(f"{label}, {best['method']}: {drop['before']:.2f} of seeds at {drop['from_level']} {unit}, "
+                     f"{drop['after']:.2f} at {drop['to_level']}")
+        cliffs += [f"{r.method} on {label} {r.from_level}->{r.to_level}"
+                   for r in one_step[(one_step["task"] == task) & one_step["cliff_in_one_step"]].itertuples()]
+        weak += [f"{r.method} {r.success:.2f}" for r in lowest.itertuples() if r.method != best["method"]]
+        seeds, budget = int(own["seeds"].min()), int(own["env_steps"].iloc[0])
+        parts[-1] += f" ({seeds} seeds, {budget:,} env steps per seed)"
+    if not parts:
+        return "not run"
+    return ("MuJoCo (MJX), shaped reward, one budget per task: " + "; ".join(parts)
+            + f". A fall from >= 0.8 to <= 0.1 within one added dimension: {'; '.join(cliffs) or 'none'}. "
+            + f"The other methods at the lowest level: {', '.join(weak)}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep", metavar="TASK=DIR", action="append", default=[],
                         help=f"a sweep of a task's spec (tasks: {', '.join(TASKS)})")
     parser.add_argument("--keep-prediction", action="store_true",
-                        help="reuse the committed results/prediction.csv instead of recomputing it (minutes)")
+                        help="reuse the committed results/prediction.csv and reference.csv instead of recomputing "
+                             "them (minutes); a physics task missing from reference.csv is measured")
     args = parser.parse_args(argv)
     given = {}
     for item in args.sweep:
@@ -346,7 +426,13 @@ def main(argv=None) -> int:
               for task in TASKS if task in given or curves_path(task).exists()}
     if not curves:
         parser.error("no curves: give --sweep TASK=DIR")
-    return experiment.publish(sys.modules[__name__], analyse(curves, with_prediction=not args.keep_prediction), figures)
+    tables = analyse(curves, with_prediction=not args.keep_prediction)
+    if args.keep_prediction:
+        kept = pd.read_csv(RESULTS / "reference.csv") if (RESULTS / "reference.csv").exists() else None
+        missing = [t for t in PHYSICS if t in curves and (kept is None or t not in set(kept["task"]))]
+        if missing:
+            tables["reference"] = pd.concat([kept, reference_table(missing)], ignore_index=True)
+    return experiment.publish(sys.modules[__name__], tables, figures)
 
 
 if __name__ == "__main__":

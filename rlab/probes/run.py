@@ -68,6 +68,14 @@ def default_config(task: str) -> dict:
     }
 
 
+# Bounds on a probe's size, checked before its directory exists (each far above any committed probe).
+MAX_SEEDS = 65_536
+MAX_BUDGET = 100_000_000  # env steps per seed of the budget probe
+MAX_EPISODES_AT_ONCE = 2**24  # seeds x batch size: the episodes of one vmapped measurement
+MAX_CELLS = 1_000  # dims x radii
+MAX_PARTS = 10_000
+
+
 def check_config(config: dict) -> None:
     """Every problem of a config in one message."""
     problems = []
@@ -90,8 +98,19 @@ def check_config(config: dict) -> None:
     for key in ("seeds", "budget", "width", "gradient_repeats"):
         if not isinstance(config[key], int) or config[key] < (2 if key == "gradient_repeats" else 1):
             problems.append(f"{key} = {config[key]}; allowed: an integer >= {2 if key == 'gradient_repeats' else 1}")
+    for key, most in (("seeds", MAX_SEEDS), ("budget", MAX_BUDGET), ("gradient_repeats", MAX_SEEDS)):
+        if isinstance(config[key], int) and config[key] > most:
+            problems.append(f"{key} = {config[key]:,}; allowed: at most {most:,}")
+    for count, sizes in (("seeds", "batch_sizes"), ("gradient_repeats", "gradient_batch_sizes")):
+        widest = max([n for n in config[sizes] if isinstance(n, int)], default=0)
+        if isinstance(config[count], int) and config[count] * widest > MAX_EPISODES_AT_ONCE:
+            problems.append(f"{count} x the largest of {sizes} = {config[count]:,} x {widest:,} episodes in one "
+                            f"measurement; allowed: at most {MAX_EPISODES_AT_ONCE:,} (fewer {count} or smaller batches)")
     if problems:
         raise UsageError("; ".join(problems))
+    if len(config["dims"]) * len(config["radii"]) > MAX_CELLS or len(plan(config)) > MAX_PARTS:
+        raise UsageError(f"{len(config['dims'])} dims x {len(config['radii'])} radii make {len(plan(config)):,} "
+                         f"measurements; allowed: at most {MAX_PARTS:,} (and {MAX_CELLS} grid cells)")
     for dim in config["dims"]:
         for radius in config["radii"]:
             make_env(config, dim, radius)  # env parameter errors before any work

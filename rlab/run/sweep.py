@@ -321,14 +321,22 @@ def _check_builds(spec, all_groups) -> None:
     Some constraints only an algorithm's build knows (OpenAI-ES's even
     population, ARS's top_directions <= num_directions, PPO's minibatch
     division); a sweep that would hit one is refused up front, not after its
-    directory exists.
+    directory exists; so is one whose seeds would train more env steps than
+    trainers count (int32).
     """
     seen = set()
     for group in all_groups:
         key = (group.algo, repr(sorted(group.hparams.items())))
         if key not in seen:
             seen.add(key)
-            rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
+            trainer = rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
+            per_seed = trainer.env_steps_per_eval * spec.num_evals
+            if per_seed > spec_lib.MAX_ENV_STEPS_PER_SEED:
+                raise UsageError(
+                    f"{group.algo}: {trainer.env_steps_per_eval:,} env steps per evaluation x {spec.num_evals:,} "
+                    f"evaluations = {per_seed:,} per seed; allowed: at most {spec_lib.MAX_ENV_STEPS_PER_SEED:,} "
+                    "(trainers count env steps in int32)"
+                )
 
 
 def _planned_width(

@@ -61,12 +61,19 @@ def sha256(path: pathlib.Path) -> str:
 
 
 def inside(directory: pathlib.Path, relative) -> pathlib.Path | None:
-    """`directory / relative` if that stays inside `directory`, else None (a manifest path is data, not trusted)."""
-    if not isinstance(relative, str):
+    """`directory / relative` if `relative` names something below `directory`, else None.
+
+    A manifest's path is data, not trusted: absolute paths and `..` are
+    refused. The check is on the path as written, not where symlinks lead:
+    a `chunks/` that the user made a link to a bigger disk is the sweep's own.
+    """
+    if not isinstance(relative, str) or "\x00" in relative:
         return None
-    root = directory.resolve()
-    path = (directory / relative).resolve()
-    return path if path.is_relative_to(root) and path != root else None
+    written = pathlib.PurePosixPath(relative)
+    parts = [part for part in written.parts if part != "."]
+    if written.is_absolute() or not parts or ".." in parts:
+        return None
+    return pathlib.Path(directory).joinpath(*parts)
 
 
 def entry_problem(directory, entry: dict, fields: tuple[str, ...], what: str) -> str | None:

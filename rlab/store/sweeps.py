@@ -17,6 +17,7 @@ either complete or absent, whatever happens to the process.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import json
 import pathlib
@@ -268,6 +269,25 @@ _IDENTITY_FIELDS = ("name", "spec_hash", "spec", "chunk_size", "num_seeds", "ver
                     "started_at", "spec_text_sha256")
 
 
+def _rebuild_identity(directory: pathlib.Path, hashes: list[str]) -> tuple[str | None, str]:
+    """Which sweep a rebuilt manifest belongs to: (spec hash, where it came from).
+
+    The sweep's own DIR/spec.toml when it parses, else the spec hash most
+    intact sidecars carry: a chunk copied in from another sweep is then left
+    out by name, never taken as the identity because its file sorts first.
+    """
+    from rlab import spec as spec_lib
+
+    try:
+        return spec_lib.load(directory / "spec.toml").identity_hash(), "from spec.toml"
+    except (UsageError, OSError, ValueError):
+        pass
+    if not hashes:
+        return None, "(no intact chunk)"
+    counts = collections.Counter(hashes)
+    return counts.most_common(1)[0][0], f"carried by {counts.most_common(1)[0][1]} of {len(hashes)} intact chunks"
+
+
 def rebuild_manifest(directory) -> dict[str, Any]:
     """Writes DIR/manifest.json again from the intact chunks' sidecars (DIR/chunks/ID.json).
 
@@ -298,24 +318,28 @@ def rebuild_manifest(directory) -> dict[str, Any]:
         raise UsageError(f"{directory} has no chunk sidecars (chunks/*.json) to rebuild a manifest from")
     lock = WriterLock.take(directory, 0)
     try:
-        manifest, skipped = None, {}
+        readable, skipped = [], {}
         for path in sidecars:
             try:
                 sidecar = json.loads(path.read_text())
-                chunk_id, entry = sidecar["chunk_id"], sidecar["entry"]
+                chunk_id, entry, sweep_hash = sidecar["chunk_id"], sidecar["entry"], sidecar["sweep"]["spec_hash"]
             except (ValueError, KeyError, TypeError) as err:
                 skipped[path.stem] = f"unreadable sidecar ({err})"
                 continue
             problem = chunk_problem(directory, entry)
             if problem:
                 skipped[chunk_id] = problem
+            else:
+                readable.append((chunk_id, entry, sidecar, sweep_hash))
+        identity, source = _rebuild_identity(directory, [hash_ for *_, hash_ in readable])
+        manifest = None
+        for chunk_id, entry, sidecar, sweep_hash in readable:
+            if sweep_hash != identity:
+                skipped[chunk_id] = f"belongs to another sweep (spec hash {sweep_hash}, this sweep's {identity} {source})"
                 continue
             if manifest is None:
                 manifest = {**sidecar["sweep"], "num_seeds": 0, "finished_at": None, "status": "rebuilt",
                             "process": {"index": 0, "count": 1}, "groups": {}, "chunks": {}, "lane_widths": {}}
-            elif sidecar["sweep"]["spec_hash"] != manifest["spec_hash"]:
-                skipped[chunk_id] = "belongs to another sweep (spec hash)"
-                continue
             manifest["chunks"][chunk_id] = entry
             manifest["num_seeds"] = max(manifest["num_seeds"], sidecar["sweep"].get("num_seeds") or 0)
             if sidecar.get("group") is not None:

@@ -1,7 +1,9 @@
 """The sweep runner and what it stores: results that are complete, reproducible and never lost."""
 
 import io
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -391,6 +393,25 @@ def test_a_lost_manifest_is_rebuilt_from_the_intact_chunks(reference, damaged_co
     pd.testing.assert_frame_equal(rows(reference), rows(damaged_copy))
 
 
+def test_a_rebuild_takes_the_sweep_s_identity_from_its_spec_not_from_a_foreign_chunk(reference, damaged_copy, tmp_path):
+    other = tmp_path / "other"
+    sweep.run(spec_lib.load(write_spec(tmp_path, seeds=2, noise="[0.03]", name="other.toml")), other)
+    for suffix in (".parquet", ".json"):  # copied in under a name that sorts before every own chunk
+        shutil.copy(other / "chunks" / f"g000-c00000{suffix}", damaged_copy / "chunks" / f"a-foreign{suffix}")
+    shutil.copy(other / "params" / "g000-c00000.npz", damaged_copy / "params" / "a-foreign.npz")
+    sidecar = json.loads((damaged_copy / "chunks" / "a-foreign.json").read_text())
+    sidecar["chunk_id"] = "a-foreign"
+    for field in ("file", "params"):
+        sidecar["entry"][field] = sidecar["entry"][field].replace("g000-c00000", "a-foreign")
+    (damaged_copy / "chunks" / "a-foreign.json").write_text(json.dumps(sidecar))
+    (damaged_copy / "manifest.json").unlink()
+    rebuilt = run_cli("status", str(damaged_copy), "--rebuild")
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "left out a-foreign" in rebuilt.stdout and "belongs to another sweep" in rebuilt.stdout
+    assert set(store.read_manifest(damaged_copy)["chunks"]) == set(store.read_manifest(reference)["chunks"])
+    pd.testing.assert_frame_equal(rows(reference), rows(damaged_copy))
+
+
 def test_a_spec_edited_after_the_run_is_refused_by_report_and_render(damaged_copy):
     spec_path = damaged_copy / "spec.toml"
     spec_path.write_text(spec_path.read_text().replace("horizon = 4", "horizon = 5"))
@@ -462,3 +483,16 @@ def test_a_sweep_compiles_one_program_per_group_its_sizing_probe_included(tmp_pa
     assert manifest["chunk_size"] == widths.DEFAULT_MAX_CHUNK  # the probe sized the chunks...
     assert compiled == [("openai_es", 3), ("openai_es", 3)]  # ...with the program of one group, which the run reused
     assert {entry["lane_width"] for entry in manifest["lane_widths"].values()} == {3}
+
+
+def test_a_chunks_directory_linked_to_another_disk_is_the_sweep_s_own(reference, tmp_path):
+    out = tmp_path / "sweep"
+    shutil.copytree(reference, out)
+    elsewhere = tmp_path / "bigger_disk" / "chunks"
+    shutil.move(out / "chunks", elsewhere)
+    (out / "chunks").symlink_to(elsewhere, target_is_directory=True)
+    assert store.verify(out) == {}
+    pd.testing.assert_frame_equal(rows(reference), rows(out))
+    before = store.read_manifest(out)["chunks"]
+    sweep.run(spec_lib.load(out / "spec.toml"), out)  # a resume: nothing to run
+    assert store.read_manifest(out)["chunks"] == before
