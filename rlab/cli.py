@@ -458,8 +458,12 @@ def _run_status(args: argparse.Namespace) -> int:
         damaged = store.verify(args.directory)
         for chunk_id, problem in sorted(damaged.items()):
             print(f"damaged {chunk_id}: {problem}")
+        lost = store.missing_manifests(args.directory)
+        for name in lost:
+            print(f"missing {name}: the chunks that process stored are listed nowhere")
         if damaged:
             print(f"{len(damaged)} damaged chunk(s): `rlab sweep DIR/spec.toml --out DIR` recomputes exactly those")
+        if damaged or lost:
             return 1
         print("every chunk is intact")
     return EXIT_OK

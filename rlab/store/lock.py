@@ -1,7 +1,14 @@
-"""One writer per run directory and process index: an OS lock (flock) on DIR/.lock.p<index>."""
+"""One writer per run directory and process index: an OS lock (flock) on DIR/.lock.p<index>.
+
+Processes that share a sweep (`--process I/N`) each hold their index's lock;
+`opening` serialises their opening of the directory, so a process always
+sees the manifests of those that opened before it (and the sweep store
+refuses one whose process count disagrees with a live writer's).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import pathlib
@@ -51,16 +58,37 @@ class WriterLock:
         return cls(handle, path)
 
     @staticmethod
-    def held(directory: pathlib.Path) -> bool:
-        """Whether any process now holds a writer lock of the directory."""
-        for path in pathlib.Path(directory).glob(".lock.p*"):
-            with open(path) as handle:
+    def held(directory: pathlib.Path, process_index: int | None = None) -> bool:
+        """Whether any process (or the one of `process_index`) now holds a writer lock of the directory."""
+        directory = pathlib.Path(directory)
+        paths = directory.glob(".lock.p*") if process_index is None else [directory / f".lock.p{process_index}"]
+        for path in paths:
+            try:
+                handle = open(path)
+            except OSError:  # no such lock (never taken), or one that cannot be read: not held by a writer
+                continue
+            with handle:
                 try:
                     fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except BlockingIOError:
                     return True
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
         return False
+
+    @staticmethod
+    @contextlib.contextmanager
+    def opening(directory: pathlib.Path):
+        """Held while a writer reads and writes the manifests as it opens the directory (blocks briefly)."""
+        try:
+            handle = open(pathlib.Path(directory) / ".lock.open", "a+")
+        except OSError as err:
+            raise UsageError(f"{directory}: cannot lock the directory: {err.strerror}") from None
+        with handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
     def release(self) -> None:
         """Lets another writer open the directory (also done by the OS when this process ends)."""

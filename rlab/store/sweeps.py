@@ -83,7 +83,8 @@ class SweepStore(RunDirectory):
         """
         directory, lock = cls.claim(directory, process[0])
         try:
-            return cls._open_locked(directory, spec, chunk_size, backend, process, lock)
+            with WriterLock.opening(directory):
+                return cls._open_locked(directory, spec, chunk_size, backend, process, lock)
         except BaseException:
             lock.release()
             raise
@@ -103,6 +104,13 @@ class SweepStore(RunDirectory):
                 raise UsageError(
                     f"{directory} holds a different sweep ({other.name}: spec hash {theirs['spec_hash']}, "
                     f"chunk size {theirs['chunk_size']}); choose another --out"
+                )
+            their_process = theirs.get("process") or {}
+            if their_process.get("count", 1) != process[1] and WriterLock.held(directory, their_process.get("index", 0)):
+                raise UsageError(
+                    f"{directory} is being written by process {their_process.get('index', 0)} of "
+                    f"{their_process.get('count', 1)} ({other.name}); processes sharing a sweep must agree on "
+                    f"their count: run this one as --process I/{their_process.get('count', 1)}, or wait for it"
                 )
         new = not manifest_path.exists()
         if not new:
@@ -414,12 +422,15 @@ def read_manifest(directory) -> dict:
     manifests = _manifests(directory)
     if not manifests:
         raise UsageError(f"{directory} is not a sweep directory (no {MANIFEST}); run `rlab sweep SPEC --out DIR` first")
-    if len(manifests) == 1:
+    lost = missing_manifests(directory, manifests)
+    if len(manifests) == 1 and not lost:
         return manifests[0]
     merged = dict(manifests[0])
     merged["chunks"] = _merged_chunks(directory)
     merged["groups"] = {k: v for m in manifests for k, v in m["groups"].items()}
     merged["status"] = "complete" if all(m["status"] == "complete" for m in manifests) else "running"
+    if lost:
+        merged["status"], merged["missing_manifests"] = "incomplete", lost
     merged["num_seeds"] = max(m["num_seeds"] for m in manifests)
     merged["started_at"] = min(m["started_at"] for m in manifests)
     finished = [m["finished_at"] for m in manifests]
@@ -427,6 +438,28 @@ def read_manifest(directory) -> dict:
     merged["chunks_planned"] = sum(m.get("chunks_planned") or 0 for m in manifests)
     merged["backend"] = {"processes": [m["backend"] for m in manifests]}
     return merged
+
+
+def missing_manifests(directory, manifests: list[dict] | None = None) -> list[str]:
+    """The per-process manifests a sweep of several processes should have and lacks (a process's record lost).
+
+    Each manifest records its process count N; manifest.p0.json ...
+    manifest.p{N-1}.json must all exist, or the chunks the lost ones listed
+    are silently missing from every read.
+    """
+    directory = pathlib.Path(directory)
+    manifests = _manifests(directory) if manifests is None else manifests
+    counts = {m.get("process", {}).get("count", 1) for m in manifests}
+    expected = {manifest_name(i, n) for n in counts if isinstance(n, int) and 1 < n <= 4096 for i in range(n)}
+    return sorted(name for name in expected if not (directory / name).exists())
+
+
+def unlisted_chunks(directory, chunks: dict | None = None) -> list[str]:
+    """Chunk ids with a sidecar in DIR/chunks but listed in no manifest (a lost manifest's, or a copied-in file)."""
+    directory = pathlib.Path(directory)
+    chunks = _merged_chunks(directory) if chunks is None else chunks
+    sidecars = directory / "chunks"
+    return sorted(p.stem for p in sidecars.glob("*.json") if p.stem not in chunks) if sidecars.is_dir() else []
 
 
 def load(directory) -> pd.DataFrame:
@@ -469,6 +502,11 @@ def status(directory) -> dict[str, Any]:
     if state == "interrupted":
         state = "interrupted (no writer holds it; rerun `rlab sweep` to resume)"
     damaged = verify(directory, chunks)
+    lost = manifest.get("missing_manifests", [])
+    if lost:
+        state = (f"incomplete: {', '.join(lost)} missing, so the chunks those processes stored are not counted "
+                 f"({len(unlisted_chunks(directory, chunks))} chunk file(s) listed in no manifest); rerun those "
+                 "processes (`rlab sweep DIR/spec.toml --out DIR --process I/N`) to recompute them")
     return {
         "name": manifest["name"],
         "status": state,

@@ -247,6 +247,30 @@ def test_process_flag_splits_a_sweep_between_two_runs(reference, tmp_path):
     pd.testing.assert_frame_equal(rows(reference), rows(out))
     bad = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--process", "2/2")
     assert bad.returncode == 2 and "--process = '2/2'" in bad.stderr
+    # A process's manifest lost: its chunks are listed nowhere, and every summary says so.
+    (out / "manifest.p1.json").unlink()
+    status = run_cli("status", str(out), "--verify")
+    assert status.returncode == 1, status.stdout + status.stderr
+    assert "incomplete: manifest.p1.json missing" in status.stdout and "missing manifest.p1.json" in status.stdout
+    assert store.read_manifest(out)["status"] == "incomplete"
+    assert store.unlisted_chunks(out)  # its chunk files are still there, listed in no manifest
+    rerun = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet", "--cache-dir", "none",
+                    "--process", "1/2")
+    assert rerun.returncode == 0, rerun.stderr
+    assert store.read_manifest(out)["status"] == "complete" and not store.unlisted_chunks(out)
+    pd.testing.assert_frame_equal(rows(reference), rows(out))
+
+
+def test_processes_of_different_counts_cannot_write_one_directory_at_once(reference, tmp_path):
+    out = tmp_path / "out"
+    spec = spec_lib.load(reference / "spec.toml")
+    plain = store.SweepStore.open(out, spec, 4, {"platform": "cpu"}, (0, 1))  # a live plain `rlab sweep`
+    try:
+        second = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet", "--process", "1/2")
+        assert second.returncode == 2 and "processes sharing a sweep must agree" in second.stderr, second.stderr
+        assert not any(out.glob("manifest.p*.json")) and not any(out.glob("chunks/*"))  # it wrote nothing
+    finally:
+        plain.release()
 
 
 def test_lane_width_is_a_chunk_over_the_devices_by_default(tmp_path):
