@@ -91,6 +91,8 @@ def entry_problem(directory, entry: dict, fields: tuple[str, ...], what: str) ->
             return f"its {field} path {entry.get(field)!r} leaves the {what} directory"
         if not path.exists():
             return f"{entry[field]} is missing"
+        if not path.is_file():  # a directory, or a FIFO whose reading would block for good
+            return f"{entry[field]} is not a file"
         recorded = (entry.get("sha256") or {}).get(field)
         if recorded is not None and sha256(path) != recorded:
             return f"{entry[field]} changed since it was written (checksum)"

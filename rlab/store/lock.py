@@ -37,10 +37,14 @@ class WriterLock:
         """
         try:
             directory.mkdir(parents=True, exist_ok=True)
-            path = directory / f".lock.p{process_index}"
-            handle = open(path, "a+")
         except OSError as err:
             raise UsageError(f"{directory}: cannot create the directory: {err.strerror}") from None
+        path = directory / f".lock.p{process_index}"
+        try:
+            handle = open(path, "a+")
+        except OSError as err:
+            raise UsageError(f"{path}: cannot open the writer lock: {err.strerror} (remove it if no rlab command "
+                             "is writing the directory)") from None
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -50,8 +50,8 @@ def resolve_chunk_size(directory, spec, given: int | None = None) -> int | None:
         return given or spec.chunk_size
     for manifest in sorted(pathlib.Path(directory).glob("manifest*.json")):
         try:
-            return json.loads(manifest.read_text())["chunk_size"]
-        except (OSError, ValueError, KeyError, TypeError):
+            return read_manifest_file(manifest)["chunk_size"]
+        except UsageError:
             return None  # `open` says what is wrong with it
     return None
 
@@ -99,7 +99,7 @@ class SweepStore(RunDirectory):
         manifest_path = directory / name
         others = [p for p in directory.glob("manifest*.json") if p.name != name]
         for other in others:
-            theirs = json.loads(other.read_text())
+            theirs = read_manifest_file(other)
             if theirs["spec_hash"] != spec.identity_hash() or theirs["chunk_size"] != chunk_size:
                 raise UsageError(
                     f"{directory} holds a different sweep ({other.name}: spec hash {theirs['spec_hash']}, "
@@ -114,7 +114,7 @@ class SweepStore(RunDirectory):
                 )
         new = not manifest_path.exists()
         if not new:
-            manifest = json.loads(manifest_path.read_text())
+            manifest = read_manifest_file(manifest_path)
             if manifest["spec_hash"] != spec.identity_hash():
                 raise UsageError(
                     f"{directory} holds a different sweep (spec hash {manifest['spec_hash']}, this spec "
@@ -331,7 +331,9 @@ def rebuild_manifest(directory) -> dict[str, Any]:
             try:
                 sidecar = json.loads(path.read_text())
                 chunk_id, entry, sweep_hash = sidecar["chunk_id"], sidecar["entry"], sidecar["sweep"]["spec_hash"]
-            except (ValueError, KeyError, TypeError) as err:
+                if not (isinstance(chunk_id, str) and isinstance(entry, dict) and isinstance(sweep_hash, str)):
+                    raise TypeError("chunk_id, entry or spec hash of the wrong type")
+            except (OSError, ValueError, KeyError, TypeError) as err:
                 skipped[path.stem] = f"unreadable sidecar ({err})"
                 continue
             problem = chunk_problem(directory, entry)
@@ -363,18 +365,65 @@ def rebuild_manifest(directory) -> dict[str, Any]:
 
 
 def _manifests(directory) -> list[dict]:
-    manifests = []
-    for path in sorted(pathlib.Path(directory).glob("manifest*.json")):
-        try:
-            manifest = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise UsageError(f"{path}: unreadable manifest ({err}); the chunk files are untouched") from None
-        if not isinstance(manifest, dict) or not all(
-            isinstance(manifest.get(k), t) for k, t in (("chunks", dict), ("groups", dict), ("spec_hash", str))
-        ):
-            raise UsageError(f"{path}: not an rlab manifest (missing or mistyped chunks/groups/spec_hash)")
-        manifests.append(manifest)
-    return manifests
+    return [read_manifest_file(path) for path in sorted(pathlib.Path(directory).glob("manifest*.json"))]
+
+
+# What a sweep manifest's fields must be (name -> (check, what it should be)); optional ones may be absent.
+_REQUIRED = {
+    "name": (lambda v: isinstance(v, str), "a string"),
+    "spec_hash": (lambda v: isinstance(v, str), "a string"),
+    "chunk_size": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
+    "num_seeds": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "status": (lambda v: isinstance(v, str), "a string"),
+    "started_at": (lambda v: isinstance(v, str), "a time stamp"),
+    "chunks": (lambda v: isinstance(v, dict) and all(isinstance(e, dict) for e in v.values()),
+               "a table of chunk entries"),
+    "groups": (lambda v: isinstance(v, dict) and all(isinstance(g, dict) for g in v.values()),
+               "a table of group descriptions"),
+}
+_OPTIONAL = {
+    "finished_at": (lambda v: v is None or isinstance(v, str), "a time stamp or null"),
+    "process": (lambda v: isinstance(v, dict) and all(isinstance(v.get(k, 0), int) for k in ("index", "count")),
+                "a table of integers index and count"),
+    "lane_widths": (lambda v: isinstance(v, dict) and all(
+        isinstance(e, dict) and isinstance(e.get("lane_width"), int) for e in v.values()),
+        "a table of {lane_width = W} entries"),
+    "chunks_planned": (lambda v: v is None or isinstance(v, int), "an integer"),
+    "timing": (lambda v: isinstance(v, list), "a list"),
+    "backend": (lambda v: isinstance(v, dict), "a table"),
+}
+_ENTRY = {
+    "file": (lambda v: isinstance(v, str), "a path"),
+    "params": (lambda v: isinstance(v, str), "a path"),
+    "seeds": (lambda v: isinstance(v, list) and all(isinstance(x, int) for x in v), "a list of integer seeds"),
+    "sha256": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
+               "a table of checksums"),
+}
+
+
+def read_manifest_file(path: pathlib.Path) -> dict:
+    """One manifest file, checked field by field; a UsageError naming the first bad field and the way out.
+
+    A manifest is data that people edit, copy and damage: every field the
+    lab reads is checked here, once, so no later step meets a wrong type.
+    """
+    rebuild = f"`rlab status {path.parent} --rebuild` rebuilds it from the chunks, which are untouched"
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path}: unreadable manifest ({err}); {rebuild}") from None
+    if not isinstance(manifest, dict):
+        raise UsageError(f"{path}: not an rlab manifest (a {type(manifest).__name__}, not a table); {rebuild}")
+    problems = [f"{key} missing" for key in _REQUIRED if key not in manifest]
+    problems += [f"{key} = {manifest[key]!r:.60} (expected {what})"
+                 for key, (ok, what) in {**_REQUIRED, **_OPTIONAL}.items() if key in manifest and not ok(manifest[key])]
+    if not problems:
+        for chunk_id, entry in manifest["chunks"].items():
+            problems += [f"chunks.{chunk_id}.{key} = {entry.get(key)!r:.60} (expected {what})"
+                         for key, (ok, what) in _ENTRY.items() if (key in entry or key != "sha256") and not ok(entry.get(key))]
+    if problems:
+        raise UsageError(f"{path}: not an rlab manifest ({problems[0]}); {rebuild}")
+    return manifest
 
 
 def chunk_problem(directory, entry: dict) -> str | None:

@@ -19,7 +19,7 @@ BAD_SWEEP_INPUTS = [
     (("dim = [1, 2]", "dim = " + str(list(range(1, 201))) + "\nnum_holes = " + str(list(range(1, 61)))), [],
      "12,000 combinations; allowed: at most 10,000"),
     (None, ["--seeds", "99999999999999999999"], "--seeds"),
-    (None, ["--seeds", "1000000000"], "more than 200,000 chunks"),
+    (None, ["--seeds", "2000000"], "more than 200,000 chunks"),
     (None, ["--memory-budget", "nan"], "--memory-budget = nan"),
     (None, ["--memory-budget", "inf"], "--memory-budget = inf"),
     (None, ["--lane-width", "0"], "--lane-width = 0"),

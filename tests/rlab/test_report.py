@@ -178,9 +178,9 @@ def test_a_file_system_refusal_is_one_line_and_a_killed_run_reads_interrupted(fi
     # A run killed mid-way leaves "running" in its manifest; with no writer holding the lock it is interrupted.
     (copy / "report").unlink()
     manifest = json.loads((copy / "manifest.json").read_text())
-    manifest["status"], manifest["chunks_planned"] = "running", "<b>9</b>"
+    manifest["status"], manifest["name"] = "running", "<b>9</b>"
     (copy / "manifest.json").write_text(json.dumps(manifest))
     page = report.build(copy).read_text()
-    assert "Status: interrupted," in page and "<b>9</b>" not in page
+    assert "Status: interrupted," in page and "<b>9</b>" not in page  # what a manifest says is escaped
     assert "Backend: cpu, 1 device" in page and "{" not in page.split("Backend:")[1].split("</p>")[0]
     assert "(interrupted," in (copy / "report" / "summary.md").read_text()
