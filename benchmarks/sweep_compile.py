@@ -4,12 +4,12 @@
 
 Runs `rlab sweep SPEC --seeds N` in a fresh process with an empty JAX
 compilation cache (so every program is compiled, as on a new machine) into a
-temporary directory, then prints the run's `timing` entry from the manifest:
-wall seconds, seconds spent making programs (compiling, cache reads, copies
-to other devices) and seconds spent running them, and the same per group.
-The figures are the baseline against which compile sharing and background
-compilation are measured (run both in one session: absolute times vary on
-shared machines).
+temporary directory, once per `--compile-ahead` setting (0: each program
+compiled when its group starts, as before background compilation; 1: the
+next program compiled while the current one runs), one after the other in
+one session, and prints each run's `timing` entry from the manifest: wall
+seconds, seconds the run waited for programs, seconds spent compiling in any
+thread, and seconds running them.
 """
 
 from __future__ import annotations
@@ -26,39 +26,44 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+def run_once(spec: str, seeds: int, compile_ahead: int) -> tuple[float, dict]:
+    """One `rlab sweep` in a fresh process with an empty compilation cache: (process seconds, its manifest)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out, cache = pathlib.Path(tmp) / "sweep", pathlib.Path(tmp) / "cache"
+        env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache), "RLAB_CACHE_DIR": str(cache)}
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-m", "rlab.cli", "sweep", spec, "--seeds", str(seeds), "--out", str(out),
+             "--compile-ahead", str(compile_ahead), "--quiet"], env=env, capture_output=True, text=True,
+        )
+        process_seconds = time.perf_counter() - started
+        if done.returncode:
+            sys.exit(done.stderr)
+        return process_seconds, json.loads((out / "manifest.json").read_text())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--spec", default=str(ROOT / "experiments" / "reacher_links.toml"))
     parser.add_argument("--seeds", type=int, default=8)
+    parser.add_argument("--compile-ahead", default="0,1", metavar="LIST",
+                        help="settings of `rlab sweep --compile-ahead` to run one after another (default: 0,1)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        out, cache = pathlib.Path(tmp) / "sweep", pathlib.Path(tmp) / "cache"
-        env = {**os.environ, "JAX_COMPILATION_CACHE_DIR": str(cache)}
-        started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "rlab.cli", "sweep", args.spec, "--seeds", str(args.seeds), "--out", str(out),
-             "--quiet"], env=env, capture_output=True, text=True,
-        )
-        process_seconds = time.perf_counter() - started
-        if done.returncode:
-            print(done.stderr, file=sys.stderr)
-            return done.returncode
-        manifest = json.loads((out / "manifest.json").read_text())
-    timing = manifest["timing"][-1]
-    print(f"spec: {args.spec}, {args.seeds} seeds, {len(manifest['groups'])} groups, {timing['chunks']} chunks, "
-          f"cold compilation cache")
-    print(f"{'process wall (s)':>22} {'sweep wall (s)':>15} {'making programs (s)':>20} {'running (s)':>12}")
-    print(f"{process_seconds:>22.1f} {timing['wall_seconds']:>15.1f} {timing['compile_seconds']:>20.1f} "
-          f"{timing['run_seconds']:>12.1f}")
-    print("per group (chunk seconds, of which making programs):")
-    by_group: dict[str, list[float]] = {}
-    for entry in manifest["chunks"].values():
-        seconds = by_group.setdefault(entry["group"], [0.0, 0.0])
-        seconds[0] += entry["seconds"]
-        seconds[1] += entry.get("compile_seconds", 0.0)
-    for group, (seconds, compiling) in sorted(by_group.items()):
-        described = manifest["groups"][group]
-        print(f"  {group} {described['algo']:<10} {described['env_axes']}: {seconds:6.1f} s, {compiling:6.1f} s making programs")
+    settings = [int(v) for v in args.compile_ahead.split(",")]
+    runs = {ahead: run_once(args.spec, args.seeds, ahead) for ahead in settings}
+    first = runs[settings[0]][1]
+    print(f"spec: {args.spec}, {args.seeds} seeds, {len(first['groups'])} groups, {first['timing'][-1]['chunks']} "
+          "chunks, cold compilation cache, one run per setting, one after another")
+    print(f"{'compile ahead':>13} {'process wall (s)':>17} {'sweep wall (s)':>15} {'waiting (s)':>12} "
+          f"{'compiling (s)':>14} {'running (s)':>12} {'wall vs first':>14}")
+    for ahead, (process_seconds, manifest) in runs.items():
+        timing = manifest["timing"][-1]
+        ratio = timing["wall_seconds"] / runs[settings[0]][1]["timing"][-1]["wall_seconds"]
+        print(f"{ahead:>13} {process_seconds:>17.1f} {timing['wall_seconds']:>15.1f} {timing['compile_seconds']:>12.1f} "
+              f"{timing.get('making_seconds', timing['compile_seconds']):>14.1f} {timing['run_seconds']:>12.1f} "
+              f"{ratio:>13.2f}x")
+    print("waiting: time the run waited for programs; compiling: time spent compiling in any thread "
+          "(the rest of it ran behind running chunks); running: wall minus waiting")
     return 0
 
 
