@@ -120,9 +120,13 @@ def final_distribution(values_by_config: Mapping[str, np.ndarray], ylabel="final
 def degradation_plot(levels, results_by_algo: Mapping[str, dict], axis_name="dimension", title=None, ax=None):
     """Success rate against a sweep axis: Wilson intervals, the monotone fit, and the cliff.
 
-    Each threshold of the cliff (0.8 and 0.1 by default) is a grey line; where
-    a configuration's fit crosses it is marked with its bootstrap interval as
-    a horizontal bar on that line (an arrow at the axis end when open-ended).
+    Each threshold of the cliff (0.8 and 0.1 by default) is a grey line. On
+    an integer axis (dimensions, links, poles) a fall can be placed no more
+    precisely than between two levels, so a bar on the line spans the two
+    levels between which the measured share first falls to the threshold or
+    below. On a continuous axis the bar is the bootstrap interval of where
+    the monotone fit crosses it, with a tick at the crossing. An arrow at
+    an end of the axis marks a fall before the first level or after the last.
 
     Args:
       results_by_algo: name -> the dict `stats.degradation` returns.
@@ -130,18 +134,23 @@ def degradation_plot(levels, results_by_algo: Mapping[str, dict], axis_name="dim
     fig, ax = _axes(ax)
     levels = np.asarray(levels, float)
     span = levels[-1] - levels[0] if levels.size > 1 else 1.0
+    integer_axis = bool(np.all(levels == np.round(levels)))
     thresholds = set()
     for name, result in results_by_algo.items():
         color = color_for(name)
+        own = np.asarray(result.get("levels", levels), float)
         rates = result["rates"]
         point = np.array([float(r.point) for r in rates])
         low = np.array([float(r.low) for r in rates])
         high = np.array([float(r.high) for r in rates])
-        ax.errorbar(levels, point, yerr=[point - low, high - point], color=color, marker="o", capsize=3,
+        ax.errorbar(own, point, yerr=[point - low, high - point], color=color, marker="o", capsize=3,
                     linestyle="none", label=f"{name} (Wilson 95%)")
-        ax.plot(levels, result["fit"], color=color, linewidth=1.5, alpha=0.8)
+        ax.plot(own, result["fit"], color=color, linewidth=1.5, alpha=0.8)
         for threshold, crossing in result["crossings"].items():
             thresholds.add(threshold)
+            if integer_axis:
+                _bracket(ax, own, point, threshold, color)
+                continue
             left = max(crossing.low, levels[0] - 0.04 * span)
             right = min(crossing.high, levels[-1] + 0.04 * span)
             ax.plot([left, right], [threshold, threshold], color=color, linewidth=5, alpha=0.35,
@@ -151,12 +160,29 @@ def degradation_plot(levels, results_by_algo: Mapping[str, dict], axis_name="dim
             else:
                 edge = levels[-1] if crossing.point > 0 else levels[0]
                 ax.plot(edge, threshold, marker=">" if crossing.point > 0 else "<", color=color)
+    what = ("bars: the two levels between which the share first falls to it" if integer_axis
+            else "bars: 95% interval of the crossing")
     for i, threshold in enumerate(sorted(thresholds)):
-        label = "cliff thresholds (bars: 95% interval of the crossing)" if i == 0 else None
+        label = f"cliff thresholds ({what})" if i == 0 else None
         ax.axhline(threshold, color="grey", linestyle="--", linewidth=0.8, label=label)
     ax.set_ylim(-0.03, 1.03)
     _finish(ax, axis_name, "success rate (fraction of seeds)", title)
+    if integer_axis:
+        ax.set_xticks(levels)
     return fig, ax
+
+
+def _bracket(ax, levels: np.ndarray, rates: np.ndarray, threshold: float, color) -> None:
+    """On the threshold's line: a bar between the two levels where `rates` first fall to it (arrows at the ends)."""
+    below = np.flatnonzero(rates <= threshold)
+    if below.size == 0:
+        ax.plot(levels[-1], threshold, marker=">", color=color)  # not by the last level
+    elif below[0] == 0:
+        ax.plot(levels[0], threshold, marker="<", color=color)  # already at the first level
+    else:
+        i = below[0]
+        ax.plot([levels[i - 1], levels[i]], [threshold, threshold], color=color, linewidth=5, alpha=0.35,
+                solid_capstyle="butt")
 
 
 def performance_profile(scores_by_config: Mapping[str, np.ndarray], thresholds=None, rng=None,

@@ -237,13 +237,18 @@ def _degradation_figures(frame, rng, notes=None):
                 continue
             by_algo = {}
             for config, cfg_rows in rows.groupby("config", sort=True):
+                # A sweep still running (or interrupted) may not have reached every level for every config.
+                present = [level for level in levels if (cfg_rows[axis] == level).any()]
+                if len(present) < len(levels):
+                    _note(notes, f"Degradation along {axis[4:]}{label}: {config} has no stored seeds yet at "
+                                 f"{axis[4:]} = {', '.join(str(v) for v in levels if v not in present)}.")
                 outcomes = []
-                for level in levels:
+                for level in present:
                     _, success = curves(cfg_rows[cfg_rows[axis] == level], "eval_success")
                     success, _ = stats.drop_diverged(success)
                     outcomes.append((success[:, -1] >= SUCCESS_SHARE).astype(float))
-                if all(o.size for o in outcomes):
-                    by_algo[config] = stats.degradation(levels, outcomes, rng, n_resamples=500)
+                if len(present) >= 2 and all(o.size for o in outcomes):
+                    by_algo[config] = stats.degradation(present, outcomes, rng, n_resamples=500)
             fig, _ = plots.degradation_plot(levels, by_algo, axis_name=axis[4:], title=f"success vs {axis[4:]}{label}")
             figures.append((f"degradation along {axis[4:]}{label}", fig))
     return figures

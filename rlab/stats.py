@@ -38,6 +38,8 @@ class Interval:
 def drop_diverged(scores: np.ndarray) -> tuple[np.ndarray, int]:
     """(the seeds whose values are all finite, the number of seeds dropped)."""
     scores = np.asarray(scores, dtype=float)
+    if scores.size == 0:
+        return scores, 0
     keep = np.isfinite(scores.reshape(scores.shape[0], -1)).all(axis=1)
     return scores[keep], int((~keep).sum())
 
