@@ -128,9 +128,18 @@ def test_plot_functions_return_figure_and_axes_on_plain_arrays():
     ]
     result = stats.degradation([1, 2, 3], [np.ones(10), np.r_[np.ones(5), np.zeros(5)], np.zeros(10)], rng, n_resamples=100)
     fig, ax = plots.degradation_plot([1, 2, 3], {"ppo": result})
-    # The fit 1, 0.5, 0 crosses 0.8 at 1.4 and 0.1 at 2.8: a tick marks each on its threshold line.
+    # Integer levels: the rates 1, 0.5, 0 fall to 0.8 and to 0.1 between levels 1 and 2 and between 2 and 3,
+    # and the bars say exactly that (no interpolated crossing).
+    bars = sorted((tuple(line.get_xdata()), line.get_ydata()[0]) for line in ax.get_lines() if line.get_linewidth() == 5)
+    assert bars == [((1, 2), 0.8), ((2, 3), 0.1)]
+    assert not [line for line in ax.get_lines() if line.get_marker() == "|"]
+    figures.append((fig, ax))
+    result = stats.degradation([0.1, 0.2, 0.3], [np.ones(10), np.r_[np.ones(5), np.zeros(5)], np.zeros(10)], rng,
+                               n_resamples=100)
+    fig, ax = plots.degradation_plot([0.1, 0.2, 0.3], {"ppo": result})
+    # A continuous axis: the fit 1, 0.5, 0 crosses 0.8 at 0.14 and 0.1 at 0.28: a tick marks each on its line.
     ticks = sorted((line.get_xdata()[0], line.get_ydata()[0]) for line in ax.get_lines() if line.get_marker() == "|")
-    assert ticks == [pytest.approx((1.4, 0.8)), pytest.approx((2.8, 0.1))]
+    assert ticks == [pytest.approx((0.14, 0.8)), pytest.approx((0.28, 0.1))]
     figures.append((fig, ax))
     for fig, ax in figures:
         assert ax.get_xlabel() and ax.get_ylabel()
