@@ -174,6 +174,11 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list
         by_config = {c: r for c, r in rows.groupby("config", sort=True)}
         if kind in ("fan", "success"):
             metric = "eval_return" if kind == "fan" else "eval_success"
+            if kind == "fan" and np.array_equal(rows["eval_return"].to_numpy(), rows["eval_success"].to_numpy(),
+                                                equal_nan=True):
+                _note(notes, f"No return chart at {label}: the return equals the success rate there (a sparse "
+                             "task rewards only success), so the success chart shows it.")
+                continue
             steps = {c: np.asarray(step_grid(r)) for c, r in by_config.items()}
             data = {c: curves(r, metric)[1] for c, r in by_config.items()}
             fig, _ = plots.fan_chart(steps, data, ylabel=metric.replace("_", " "), title=f"{metric} ({label})")
@@ -207,6 +212,11 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list
                     continue
                 data[c] = stats.survival_curve(*stats.time_to_first_success(success, steps))
             if not data:
+                continue
+            first = {c: curves(r, "eval_success")[1] for c, r in by_config.items()}
+            if all(np.all(s[np.isfinite(s).all(axis=1)][:, 0] > 0.0) for s in first.values()):  # as survival counts
+                _note(notes, f"No survival chart at {label}: every seed succeeds from the first evaluation, "
+                             "so there is no time to first success to compare.")
                 continue
             fig, _ = plots.survival_plot(data, title=f"time to first success ({label})")
         else:

@@ -54,6 +54,19 @@ def test_every_curve_is_drawn_at_its_own_env_steps(finished):
     assert drawn == {c: tuple(float(v) for v in g) for c, g in grids.items()}
 
 
+def test_a_chart_that_cannot_say_anything_is_left_out_with_the_reason(finished):
+    frame = store.load(finished).assign(config=lambda f: report.configurations(f))
+    rows = frame[frame["env.dim"] == 1].copy()
+    assert report.figure("fan", rows, np.random.default_rng(0)) and report.figure("survival", rows, np.random.default_rng(0))
+    notes = []
+    sparse = rows.assign(eval_return=rows["eval_success"])  # what a sparse task records: the return is the success
+    assert report.figure("fan", sparse, np.random.default_rng(0), notes) == []
+    solved = rows.assign(eval_success=1.0)  # every seed succeeds from the first evaluation on
+    assert report.figure("survival", solved, np.random.default_rng(0), notes) == []
+    assert any("the return equals the success rate" in n for n in notes)
+    assert any("every seed succeeds from the first evaluation" in n for n in notes)
+
+
 def test_configurations_at_different_budgets_are_drawn_apart_and_not_compared(tmp_path):
     (tmp_path / "spec.toml").write_text(tiny_spec(seeds=4, noise="[0.02]", extra=RANDOM_SEARCH.replace(
         "reevaluation_episodes = 2", "reevaluation_episodes = 2\niterations_per_eval = 2")))
