@@ -243,7 +243,7 @@ def figures(tables: dict[str, pd.DataFrame]) -> list[pathlib.Path]:
         _, _, label = TASKS[task]
         rewards = sorted(success[success["task"] == task]["reward"].unique(), key=lambda r: r != "sparse")
         panels = len(rewards) + (task == "point_mass")
-        fig, axes = plots.plt.subplots(1, panels, figsize=(6.4 * panels, 4.6), layout="constrained", squeeze=False)
+        fig, axes = plots.plt.subplots(1, panels, figsize=(6.4 * panels, 6.0), layout="constrained", squeeze=False)
         for ax, reward in zip(axes[0], rewards):
             drawn = _rates(success, task, reward)
             for method, result in drawn.items():
@@ -256,16 +256,17 @@ def figures(tables: dict[str, pd.DataFrame]) -> list[pathlib.Path]:
             reference = reference[reference["task"] == task].sort_values("level")
             if len(reference):
                 ax.plot(reference["level"], reference["p"], color="0.5", linestyle=":", marker=".",
-                        label=f"uniform random actions ({int(reference['episodes'].iloc[0]):,} episodes per level)")
-                ax.legend(frameon=False, fontsize="x-small", loc="upper right")
+                        label=f"uniform random actions: share of episodes, not seeds "
+                              f"({int(reference['episodes'].iloc[0]):,} per level)")
             if task == "point_mass" and reward == "sparse":
                 for policy, style in (("pg", ":"), ("random_search", "-.")):
                     level = predicted_level(prediction, policy)
                     if np.isfinite(level):
                         ax.axvline(level, color="0.25", linestyle=style, linewidth=1.2,
                                    label=f"predicted: budget x p(d) = 1 ({policy})")
-                ax.legend(frameon=False, fontsize="x-small", loc="upper right")
             ax.set_xticks(levels)
+            # Below the panel: inside it the legend covered the curves.
+            ax.legend(frameon=False, fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
         if task == "point_mass":
             ax = axes[0][-1]
             for policy, color in (("pg", plots.color_for("reinforce")), ("random_search", plots.color_for("random_search"))):
@@ -306,7 +307,7 @@ def results_block(tables: dict[str, pd.DataFrame]) -> str:
         for (task, reward, method), _ in success.groupby(["task", "reward", "method"], sort=True)
     ])
     parts += ["### The cliff",
-              "Between which two levels (dimension, or links) each method's share of succeeding seeds first falls to "
+              "Between which two levels (dimension, links or poles) each method's share of succeeding seeds first falls to "
               "0.8 and to 0.1 or below; levels are integers, so the data bracket a fall between two of them and no "
               "more precisely:",
               markdown.table(crossings)]
@@ -321,7 +322,7 @@ def results_block(tables: dict[str, pd.DataFrame]) -> str:
         grid.columns = [str(c) for c in grid.columns]
         parts += ["### Random actions on the physics tasks",
                   f"Episodes of uniform random actions that succeed, of {int(reference['episodes'].iloc[0]):,} "
-                  "per level (upper end of the Wilson 95% interval in brackets): what a policy that learned "
+                  "per level (upper end of the Wilson 95% interval in parentheses): what a policy that learned "
                   "nothing would score.",
                   markdown.table(grid.fillna(""))]
     shown = prediction.assign(p=[f"{p:.2g} [{lo:.2g}, {hi:.2g}]" for p, lo, hi in
@@ -379,33 +380,41 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
             f"{best_dense['success']:.2f} [{best_dense['low']:.2f}, {best_dense['high']:.2f}]")
 
 
-# The physics tasks of the claims table's physics row, with what their levels count.
-PHYSICS_HEADLINE = {"cartpole": ("cart-pole balance", "poles"), "reacher_dense": ("dense reacher", "links")}
+# The physics tasks of the claims table's physics row: (words, level noun singular, plural).
+PHYSICS_HEADLINE = {"reacher_dense": ("Dense reacher", "link", "links"),
+                    "cartpole": ("cart-pole balance", "pole", "poles")}
 
 
 def physics_headline(tables: dict[str, pd.DataFrame]) -> str:
-    """One sentence for the claims table's physics row: the best method's steepest fall on each task, and any cliff."""
+    """One sentence for the claims table's physics row: whether a cliff happened, then each task's fall."""
     one_step, success = tables["one_step"], tables["success"]
-    parts, cliffs, weak = [], [], []
-    for task, (label, unit) in PHYSICS_HEADLINE.items():
-        own = success[success["task"] == task]
+
+    def rate(row) -> str:
+        return f"{row['success']:.2f} [{row['low']:.2f}, {row['high']:.2f}]"
+
+    parts, cliffs, seeds = [], [], set()
+    for task, (label, one, many) in PHYSICS_HEADLINE.items():
+        own = success[success["task"] == task].sort_values("level")
         if own.empty:
             continue
-        lowest = own[own["level"] == own["level"].min()]
-        best = lowest.loc[lowest["success"].idxmax()]
-        drop = one_step[(one_step["task"] == task) & (one_step["method"] == best["method"])].iloc[0]
-        parts.append(f"{label}, {best['method']}: {drop['before']:.2f} of seeds at {drop['from_level']} {unit}, "
-                     f"{drop['after']:.2f} at {drop['to_level']}")
+        seeds.add(int(own["seeds"].min()))
+        first = int(own["level"].min())
+        lowest = own[own["level"] == first].sort_values("success", ascending=False)
+        best = lowest.iloc[0]
+        mine = own[own["method"] == best["method"]]
+        second = mine[mine["level"] == first + 1].iloc[0]
+        noun = lambda n: one if n == 1 else many  # noqa: E731
+        text = (f"{label} ({int(own['env_steps'].iloc[0]):,} env steps per seed): {best['method']} {rate(best)} of "
+                f"seeds at {first} {noun(first)}, {rate(second)} at {first + 1}, "
+                f"falling to <= 0.1 {below_bracket(success, task, best['reward'], best['method'], 0.1)} {many}")
+        others = [f"{r.method} {r.success:.2f}" for r in lowest.iloc[1:].itertuples()]
+        parts.append(text + (f" ({', '.join(others)} at {first} {noun(first)})" if others else ""))
         cliffs += [f"{r.method} on {label} {r.from_level}->{r.to_level}"
                    for r in one_step[(one_step["task"] == task) & one_step["cliff_in_one_step"]].itertuples()]
-        weak += [f"{r.method} {r.success:.2f}" for r in lowest.itertuples() if r.method != best["method"]]
-        seeds, budget = int(own["seeds"].min()), int(own["env_steps"].iloc[0])
-        parts[-1] += f" ({seeds} seeds, {budget:,} env steps per seed)"
     if not parts:
         return "not run"
-    return ("MuJoCo (MJX), shaped reward, one budget per task: " + "; ".join(parts)
-            + f". A fall from >= 0.8 to <= 0.1 within one added dimension: {'; '.join(cliffs) or 'none'}. "
-            + f"The other methods at the lowest level: {', '.join(weak)}")
+    return (f"MuJoCo (MJX), shaped reward, {min(seeds)} seeds per cell, one budget per task; a fall from >= 0.8 to "
+            f"<= 0.1 of seeds within one added dimension: {'; '.join(cliffs) or 'none'}. " + "; ".join(parts))
 
 
 def main(argv=None) -> int:
