@@ -130,6 +130,27 @@ def versions() -> dict[str, str]:
 
 
 def _umask() -> int:
-    mask = os.umask(0)
+    """The process's umask, read without changing it where the OS allows.
+
+    `os.umask` can only be read by setting it: for that instant every file
+    another thread creates would take the temporary mask. Linux states it in
+    /proc/self/status; elsewhere it is read once, when this module is
+    imported (before rlab starts threads), and kept.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return _UMASK_AT_IMPORT
+
+
+def _read_umask_by_setting_it() -> int:
+    mask = os.umask(0o077)  # the strictest mask for the instant it is set, never a permissive one
     os.umask(mask)
     return mask
+
+
+_UMASK_AT_IMPORT = _read_umask_by_setting_it()

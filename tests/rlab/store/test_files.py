@@ -1,6 +1,7 @@
 """File primitives of a run directory: a write is whole or absent, a recorded file is checked, one writer."""
 
 import hashlib
+import os
 
 import pytest
 
@@ -49,3 +50,16 @@ def test_a_second_writer_is_refused_until_the_first_releases(tmp_path):
     first.release()
     assert not WriterLock.held(tmp_path / "run")
     WriterLock.take(tmp_path / "run").release()
+
+
+def test_the_umask_is_read_without_setting_it(monkeypatch):
+    # Setting the umask, even for an instant, would change the mode of files other threads create then.
+    mask = os.umask(0o027)
+    os.umask(mask)
+    try:
+        os.umask(0o027)
+        monkeypatch.setattr(os, "umask", lambda *_: pytest.fail("the umask was set to be read"))
+        assert files._umask() == 0o027
+    finally:
+        monkeypatch.undo()
+        os.umask(mask)
