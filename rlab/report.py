@@ -320,6 +320,12 @@ def build(directory, seed: int = 0) -> pathlib.Path:
                    "--verify` says what is wrong, rerunning the sweep recomputes them")
         body = f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>' + body
         notes.insert(0, warning)
+    lost = manifest.get("missing_manifests")
+    if lost:
+        warning = (f"{', '.join(lost)} missing: the chunks those processes stored are not shown; rerun those "
+                   "processes (`rlab sweep DIR/spec.toml --out DIR --process I/N`) to recompute them")
+        body = f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>' + body
+        notes.insert(0, warning)
     state = run_state(directory, manifest["status"])
     planned = manifest.get("chunks_planned")
     progress = (f"{len(manifest['chunks'])} of {planned}" if isinstance(planned, int) and planned > 0

@@ -51,9 +51,15 @@ def run_chunk(trainer, group: spec_lib.Group, chunk: spec_lib.Chunk, width: int,
 
 
 def traced_env_values(trainer, group: spec_lib.Group) -> dict[str, float]:
-    """The group's values of the trainer's traced environment constants, as hyperparameter overrides."""
+    """The group's values of the trainer's traced environment constants, as hyperparameter overrides.
+
+    A constant the spec does not set takes its declared default (not the
+    value of the group the shared trainer was built for).
+    """
     prefix = rlab.trainers.ENV_PREFIX
-    return {name: group.env_params[name[len(prefix):]] for name in trainer.defaults if name.startswith(prefix)}
+    declared = {p.name: p.default for p in getattr(trainer.env, "PARAMS", ())}
+    return {name: group.env_params.get(name[len(prefix):], declared.get(name[len(prefix):], value))
+            for name, value in trainer.defaults.items() if name.startswith(prefix)}
 
 
 def program_key(spec: spec_lib.Spec, group: spec_lib.Group) -> tuple:

@@ -376,13 +376,14 @@ _REQUIRED = {
     "num_seeds": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
     "status": (lambda v: isinstance(v, str), "a string"),
     "started_at": (lambda v: isinstance(v, str), "a time stamp"),
+    "finished_at": (lambda v: v is None or isinstance(v, str), "a time stamp or null"),
+    "backend": (lambda v: isinstance(v, dict), "a table"),
     "chunks": (lambda v: isinstance(v, dict) and all(isinstance(e, dict) for e in v.values()),
                "a table of chunk entries"),
     "groups": (lambda v: isinstance(v, dict) and all(isinstance(g, dict) for g in v.values()),
                "a table of group descriptions"),
 }
 _OPTIONAL = {
-    "finished_at": (lambda v: v is None or isinstance(v, str), "a time stamp or null"),
     "process": (lambda v: isinstance(v, dict) and all(isinstance(v.get(k, 0), int) for k in ("index", "count")),
                 "a table of integers index and count"),
     "lane_widths": (lambda v: isinstance(v, dict) and all(
@@ -390,7 +391,6 @@ _OPTIONAL = {
         "a table of {lane_width = W} entries"),
     "chunks_planned": (lambda v: v is None or isinstance(v, int), "an integer"),
     "timing": (lambda v: isinstance(v, list), "a list"),
-    "backend": (lambda v: isinstance(v, dict), "a table"),
 }
 _ENTRY = {
     "file": (lambda v: isinstance(v, str), "a path"),

@@ -161,6 +161,8 @@ STORE_CASES = [
     (lambda d: _manifest(d, lambda m: m.__setitem__("process", "zero")), ["report", "{dir}"], 2, "process"),
     (lambda d: _manifest(d, lambda m: m.__setitem__("status", 3)), ["status", "{dir}"], 2, "status"),
     (lambda d: _manifest(d, lambda m: m.pop("started_at")), ["status", "{dir}"], 2, "started_at"),
+    (lambda d: _manifest(d, lambda m: m.pop("backend")), ["report", "{dir}"], 2, "backend missing"),
+    (lambda d: _manifest(d, lambda m: m.__setitem__("finished_at", 5)), ["status", "{dir}"], 2, "finished_at = 5"),
     (lambda d: _manifest(d, lambda m: m.__setitem__("num_seeds", "many")), ["status", "{dir}"], 2, "num_seeds"),
     (lambda d: _manifest(d, lambda m: m.__setitem__("num_seeds", "many")), ["report", "{dir}"], 2, "num_seeds"),
     (lambda d: _manifest(d, lambda m: m.__setitem__("chunk_size", "4")), ["sweep", "{dir}/spec.toml", "--out", "{dir}"],

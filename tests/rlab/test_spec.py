@@ -111,7 +111,7 @@ num_envs = [0, 4]
     expected = [
         "env: unknown environment 'cheese_pointmass' (did you mean 'cheese_point_mass'?)",
         "seeds: 0; allowed",
-        "num_evals: 'ten'; allowed: an integer >= 1",
+        "num_evals: 'ten'; allowed: an integer from 1 to 10,000",
         "colour: unknown key",
         "env_axes.dim: []; allowed: a non-empty list",
         "algorithms.ppo: unknown parameter 'learning_rte' (did you mean 'learning_rate'?)",

@@ -254,6 +254,8 @@ def test_process_flag_splits_a_sweep_between_two_runs(reference, tmp_path):
     assert "incomplete: manifest.p1.json missing" in status.stdout and "missing manifest.p1.json" in status.stdout
     assert store.read_manifest(out)["status"] == "incomplete"
     assert store.unlisted_chunks(out)  # its chunk files are still there, listed in no manifest
+    assert run_cli("report", str(out)).returncode == 0
+    assert "manifest.p1.json missing" in (out / "report" / "summary.md").read_text()
     rerun = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet", "--cache-dir", "none",
                     "--process", "1/2")
     assert rerun.returncode == 0, rerun.stderr
