@@ -12,7 +12,7 @@ import sys
 from typing import Sequence
 
 import rlab
-from rlab.errors import UsageError
+from rlab.errors import RunIncomplete, UsageError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -89,13 +89,52 @@ def build_parser() -> argparse.ArgumentParser:
     sweep_cmd.add_argument("--quiet", action="store_true", help="no progress output")
     sweep_cmd.add_argument(
         "--process", metavar="I/N",
-        help="run as process I of N sharing the sweep (default: from jax.distributed, else 0/1)",
+        help="run as process I of N sharing the sweep, or 'auto' to read I and N from a SLURM array or a "
+             "Kubernetes Indexed Job (default: from jax.distributed, else 0/1)",
+    )
+    sweep_cmd.add_argument(
+        "--ray", metavar="ADDRESS", nargs="?", const=LOCAL_RAY,
+        help="run every chunk as a Ray task: no ADDRESS starts a local cluster, 'auto' joins this machine's, "
+             "HOST:PORT a running one (needs rlab[ray])",
+    )
+    sweep_cmd.add_argument(
+        "--ray-task-cpus", type=int, metavar="N", default=1,
+        help="CPUs each Ray task declares (default: %(default)s); a task gets one GPU where the cluster has GPUs",
     )
     sweep_cmd.add_argument(
         "--cache-dir", metavar="DIR", default=None,
         help="JAX persistent compilation cache (default: $RLAB_CACHE_DIR or ~/.cache/rlab/jax; 'none' disables)",
     )
     sweep_cmd.set_defaults(handler=_run_sweep)
+
+    launch_cmd = commands.add_parser(
+        "launch",
+        help="write (or submit) a batch job that runs a sweep as N processes: a SLURM array or a Kubernetes "
+             "Indexed Job",
+        description="Every task runs `rlab sweep SPEC --out DIR --process auto` on a file system all tasks "
+        "share; a task that dies leaves its chunks to the others or to a rerun. Writes the job file (--write, "
+        "else standard output); with --submit (slurm), submits through submitit instead.",
+    )
+    launch_cmd.add_argument("scheduler", metavar="SCHEDULER", help="slurm or k8s")
+    launch_cmd.add_argument("spec", metavar="SPEC", help="experiment spec (TOML), as the tasks see its path")
+    launch_cmd.add_argument("--processes", type=int, metavar="N", required=True, help="tasks sharing the sweep")
+    launch_cmd.add_argument("--out", metavar="DIR", help="sweep directory, as the tasks see it (default: runs/NAME)")
+    launch_cmd.add_argument("--write", metavar="FILE", help="where to write the job file (default: standard output)")
+    launch_cmd.add_argument("--cpus", type=int, default=2, metavar="N", help="CPUs per task (default: %(default)s)")
+    launch_cmd.add_argument("--gpus", type=int, default=0, metavar="N", help="GPUs per task (default: %(default)s)")
+    launch_cmd.add_argument("--memory", metavar="SIZE", help="memory per task, e.g. 16G (slurm) or 16Gi (k8s)")
+    launch_cmd.add_argument("--time", default="24:00:00", metavar="HH:MM:SS",
+                            help="slurm: time limit per task (default: %(default)s)")
+    launch_cmd.add_argument("--partition", metavar="NAME", help="slurm: partition")
+    launch_cmd.add_argument("--setup", default="", metavar="SHELL",
+                            help="slurm: a shell line each task runs first, e.g. 'source .venv/bin/activate'")
+    launch_cmd.add_argument("--submit", action="store_true",
+                            help="slurm: submit through submitit (needs rlab[slurm]) instead of writing a script")
+    launch_cmd.add_argument("--image", metavar="IMAGE", help="k8s: container image with rlab installed (required)")
+    launch_cmd.add_argument("--claim", metavar="PVC", help="k8s: PersistentVolumeClaim holding the spec and DIR")
+    launch_cmd.add_argument("--mount", default="/work", metavar="PATH",
+                            help="k8s: where the claim is mounted in each pod (default: %(default)s)")
+    launch_cmd.set_defaults(handler=_run_launch)
 
     report_cmd = commands.add_parser(
         "report", help="write DIR/report/index.html and summary.md for a sweep (also one still running)"
@@ -191,6 +230,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"rlab {args.command}: error: {err}", file=sys.stderr)
         return EXIT_USAGE
+    except RunIncomplete as err:
+        print(f"rlab {args.command}: {err}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
@@ -276,16 +318,98 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     out = args.out or str(pathlib.Path("runs") / spec.name)
     budget = None if args.memory_budget is None else int(args.memory_budget * 2**20)
-    process = _parse_process(args.process) if args.process else None
+    executor = _ray_executor(args) if args.ray else None
+    process = None if args.ray else _parse_process(args.process) if args.process else None
     sweep.run(
         spec, out, args.chunk_size, progress=Progress(quiet=args.quiet), memory_budget=budget, process=process,
-        lane_width=args.lane_width, compile_ahead=args.compile_ahead,
+        lane_width=args.lane_width, compile_ahead=args.compile_ahead, executor=executor,
     )
     return EXIT_OK
 
 
+# `--ray` given without an address: a local cluster started for the sweep.
+LOCAL_RAY = "local"
+
+
+def _ray_executor(args: argparse.Namespace):
+    """The Ray executor of `--ray`, connected to its cluster (checked before any directory is made)."""
+    from rlab.run import on_ray
+
+    if args.process:
+        raise UsageError("--process and --ray exclude each other: on Ray the driver is the sweep's one writer")
+    if args.lane_width == "measure":
+        raise UsageError("--lane-width measure and --ray exclude each other: every group's width is fixed before "
+                         "dispatch; allowed: a lane width from 1 to 1024, or none (the rule)")
+    if not 1 <= args.ray_task_cpus <= 1024:
+        raise UsageError(f"--ray-task-cpus = {args.ray_task_cpus}; allowed: an integer from 1 to 1024")
+    on_ray.connect(None if args.ray == LOCAL_RAY else args.ray)
+    return on_ray.RayExecutor(task_cpus=args.ray_task_cpus, cache_dir=_compilation_cache_dir(args.cache_dir))
+
+
 # Each program compiled ahead is held in memory until its groups run: a few at most.
 MAX_COMPILE_AHEAD = 8
+
+
+SCHEDULERS = ("slurm", "k8s")
+
+
+def _run_launch(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from rlab import spec as spec_lib
+    from rlab.run import schedulers
+    from rlab.store import files
+
+    if args.scheduler not in SCHEDULERS:
+        raise UsageError(f"scheduler = {args.scheduler!r}; allowed: {', '.join(SCHEDULERS)}")
+    if not 1 <= args.processes <= schedulers.MAX_PROCESSES:
+        raise UsageError(f"--processes = {args.processes}; allowed: an integer from 1 to {schedulers.MAX_PROCESSES}")
+    for flag, value, low in (("--cpus", args.cpus, 1), ("--gpus", args.gpus, 0)):
+        if not low <= value <= 1024:
+            raise UsageError(f"{flag} = {value}; allowed: an integer from {low} to 1024")
+    spec = spec_lib.load(args.spec)  # refused here, not in N tasks, if it is bad
+    out = args.out or str(pathlib.Path("runs") / spec.name)
+    if args.scheduler == "slurm":
+        hours, minutes, seconds = _parse_time(args.time)
+        if args.submit:
+            cluster, job_ids = schedulers.submit(args.spec, out, args.processes, time_minutes=hours * 60 + minutes
+                                                 + (seconds > 0), cpus_per_task=args.cpus, gpus_per_task=args.gpus,
+                                                 partition=args.partition)
+            print(f"submitted {args.processes} task(s) through submitit ({cluster}): {', '.join(job_ids)}; "
+                  f"logs in {out}/slurm; `rlab status {out}` follows the sweep")
+            return EXIT_OK
+        text = schedulers.slurm_script(args.spec, out, args.processes, time=args.time, cpus_per_task=args.cpus,
+                                       gpus_per_task=args.gpus, partition=args.partition, memory=args.memory,
+                                       setup=args.setup)
+        run_it = f"sbatch {args.write}"
+    else:
+        if args.submit:
+            raise UsageError("--submit is for slurm; allowed for k8s: write the manifest and `kubectl apply -f` it")
+        if not args.image:
+            raise UsageError("k8s needs --image: a container image with rlab installed")
+        job = schedulers.indexed_job(args.spec, out, args.processes, image=args.image, claim=args.claim,
+                                     mount=args.mount, cpus=str(args.cpus), memory=args.memory, gpus=args.gpus)
+        text = _yaml(job)
+        run_it = f"kubectl apply -f {args.write}"
+    if args.write:
+        files.write_text(pathlib.Path(args.write), text)
+        print(f"wrote {args.write}; run it with `{run_it}`; `rlab status {out}` follows the sweep")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def _parse_time(text: str) -> tuple[int, int, int]:
+    parts = text.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts) or int(parts[1]) > 59 or int(parts[2]) > 59:
+        raise UsageError(f"--time = {text!r}; allowed: HH:MM:SS, e.g. 24:00:00")
+    return int(parts[0]), int(parts[1]), int(parts[2])
+
+
+def _yaml(document: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(document, sort_keys=False)
 
 
 def _run_report(args: argparse.Namespace) -> int:
@@ -400,22 +524,32 @@ def _parse_list(flag: str, text: str, kind):
     return values
 
 
-def _enable_compilation_cache(directory: str | None) -> None:
+def _compilation_cache_dir(directory: str | None) -> str | None:
+    """`--cache-dir`, else $RLAB_CACHE_DIR, else ~/.cache/rlab/jax; None for 'none'."""
     import os
     import pathlib
 
+    cache = directory or os.environ.get("RLAB_CACHE_DIR") or str(pathlib.Path.home() / ".cache" / "rlab" / "jax")
+    return None if cache == "none" else cache
+
+
+def _enable_compilation_cache(directory: str | None) -> None:
     import jax
 
-    cache = directory or os.environ.get("RLAB_CACHE_DIR") or str(pathlib.Path.home() / ".cache" / "rlab" / "jax")
-    if cache != "none":
+    cache = _compilation_cache_dir(directory)
+    if cache is not None:
         jax.config.update("jax_compilation_cache_dir", cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
 
 
 def _parse_process(text: str) -> tuple[int, int]:
+    if text == "auto":
+        from rlab.run import schedulers
+
+        return schedulers.process_from_environment()
     index, sep, count = text.partition("/")
     if not (sep and index.isdigit() and count.isdigit() and int(index) < int(count)):
-        raise UsageError(f"--process = {text!r}; allowed: I/N with 0 <= I < N, e.g. 0/2")
+        raise UsageError(f"--process = {text!r}; allowed: I/N with 0 <= I < N, e.g. 0/2, or auto")
     return int(index), int(count)
 
 

@@ -30,6 +30,7 @@ from rlab.console import Progress
 from rlab.errors import UsageError
 from rlab.run import lanes, widths, xla
 from rlab.store import SweepStore, resolve_chunk_size
+from rlab.store.sweeps import manifest_name, read_manifest_file
 from rlab.store.policy_codec import policy_arrays
 
 
@@ -48,6 +49,23 @@ def run_chunk(trainer, group: spec_lib.Group, chunk: spec_lib.Chunk, width: int,
     seeds = [seed for seed, _ in chunk.lanes]
     run = lanes.run_lanes(trainer, seeds, overrides, num_evals, width, devices, on_eval)
     return run.metrics, run.final_state
+
+
+def compute_chunk(trainer, group: spec_lib.Group, chunk: spec_lib.Chunk, width: int, num_evals: int, devices,
+                  on_eval=None) -> tuple[pd.DataFrame, dict[str, np.ndarray], dict]:
+    """One chunk trained and made ready to store: (tidy rows, final policy arrays, manifest entry info).
+
+    What a worker of any kind (this process, a Ray worker) computes; the
+    store's single writer records it (`SweepStore.write_chunk`).
+    """
+    started, compiled_before = time.perf_counter(), lanes.compile_seconds(trainer)
+    metrics, final = run_chunk(trainer, group, chunk, width, num_evals, devices, on_eval=on_eval)
+    frame = chunk_frame(group, chunk, metrics)
+    info = {"group": group.id, "seeds": list(chunk.seeds), "lanes": len(chunk.lanes),
+            "seconds": round(time.perf_counter() - started, 3),
+            "compile_seconds": round(lanes.compile_seconds(trainer) - compiled_before, 3),
+            "diverged_lanes": int(frame.groupby(["seed", "hp_index"])["diverged"].first().sum())}
+    return frame, policy_arrays(trainer, final, chunk.lanes), info
 
 
 def traced_env_values(trainer, group: spec_lib.Group) -> dict[str, float]:
@@ -73,6 +91,20 @@ def program_key(spec: spec_lib.Spec, group: spec_lib.Group) -> tuple:
     traced = {p.name for p in declared.params if p.traced} if declared else set()
     env_params = sorted((k, repr(v)) for k, v in group.env_params.items() if k not in traced)
     return group.algo, repr(sorted(group.hparams.items())), repr(env_params)
+
+
+def ordered_by_program(spec: spec_lib.Spec, groups, chunks) -> list:
+    """`chunks` in plan order, except that chunks of groups sharing a program (`program_key`) come together."""
+    keys = {group.index: program_key(spec, group) for group in groups}
+    first_of_key: dict[tuple, int] = {}
+    for group in groups:
+        first_of_key.setdefault(keys[group.index], group.index)
+    return sorted(chunks, key=lambda chunk: first_of_key[keys[chunk.group.index]])
+
+
+def make_trainer(spec: spec_lib.Spec, group: spec_lib.Group):
+    """The trainer of a group's program (its algorithm, hyperparameters and environment)."""
+    return rlab.trainers.make(group.algo, envs.make(spec.env, **group.env_params), **group.hparams)
 
 
 def chunk_frame(group: spec_lib.Group, chunk: spec_lib.Chunk, metrics: dict[str, np.ndarray]) -> pd.DataFrame:
@@ -112,6 +144,7 @@ def run(
     process: tuple[int, int] | None = None,
     lane_width: int | None = None,
     compile_ahead: int = 1,
+    executor=None,
 ) -> SweepStore:
     """Runs (or resumes, or extends) a sweep into `out_dir`; returns its store.
 
@@ -137,6 +170,10 @@ def run(
       compile_ahead: programs compiled in background threads ahead of the
         one running (each group's lane width must be known without
         measuring); 0 compiles each when its first chunk runs.
+      executor: who computes the chunks once the store is open, e.g.
+        `rlab.run.on_ray.RayExecutor`; default: this process. Called as
+        `executor(store, spec, groups, chunks, devices, lane_width, progress,
+        run_started)`; it writes each chunk through the store (the one writer).
     """
     if compile_ahead < 0:
         raise UsageError(f"compile_ahead = {compile_ahead}; allowed: an integer >= 0")
@@ -168,8 +205,11 @@ def run(
     _check_builds(spec, groups)
     store = SweepStore.open(out_dir, spec, chunk_size, backend, process)
     try:
-        _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started,
-                  compile_ahead)
+        if executor is None:
+            _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started,
+                      compile_ahead)
+        else:
+            executor(store, spec, groups, chunks, devices, lane_width, progress, run_started)
     finally:
         store.release()
     return store
@@ -177,7 +217,15 @@ def run(
 
 def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started,
               compile_ahead: int) -> None:
-    """Runs the chunks this process still owes into the (locked) store."""
+    """Runs the chunks this process still owes into the (locked) store.
+
+    Alone, a process runs every pending chunk. Sharing the sweep, it runs
+    its own share (chunk i for i mod N == I) first, then takes over every
+    chunk still pending that no live process has claimed (a process that
+    finished early, or died, left them), waiting while live processes hold
+    the last ones; a process that completes the sweep also closes the
+    manifests of processes that died (`finish_for_dead_processes`).
+    """
     for group in groups:
         store.describe_group(group.id, group.describe())
     mine = [chunk for position, chunk in enumerate(chunks) if position % process[1] == process[0]]
@@ -188,53 +236,136 @@ def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progres
     else:
         progress.note(f"running {len(plan)} chunks x {spec.num_evals} evaluations")
     progress.start(len(plan) * spec.num_evals, "evaluations")
-    started = time.perf_counter()
-    programs = _Programs(spec, groups, plan, probes)
-    plan = programs.plan
-    width_of = {}  # group index -> its lane width when it needs no measuring (None: measure it when it runs)
-    for group in programs.first_groups():
-        width_of[group.index] = _planned_width(store, group, lane_width, store.manifest["chunk_size"],
-                                               spec.num_seeds, process, len(devices))
-    widths_chosen: dict[tuple, widths.WidthChoice] = {}  # program key -> the width chosen or measured for it
-    seen_groups: set[int] = set()
-    for done, chunk in enumerate(plan, start=1):
-        group = chunk.group
-        key = programs.key(group)
-        trainer = programs.switch_to(key, lambda g: width_of.get(g.index), devices[0], compile_ahead)
-        if group.index not in seen_groups:
-            choice = _lane_width(store, trainer, group, lane_width, store.manifest["chunk_size"],
-                                 spec.num_seeds, spec.num_evals, process, len(devices), widths_chosen.get(key))
-            widths_chosen.setdefault(key, choice)
-            seen_groups.add(group.index)
-            if not choice.reason.startswith("rule"):  # the rule's width is the default: nothing to say
-                progress.note(_width_line(group, choice))
-        width = store.lane_width(group.id)["lane_width"]
-        chunk_started, compiled_before = time.perf_counter(), lanes.compile_seconds(trainer)
-        metrics, final = run_chunk(trainer, group, chunk, width, spec.num_evals, devices, on_eval=progress.advance)
-        seconds = time.perf_counter() - chunk_started
-        chunk_compile = lanes.compile_seconds(trainer) - compiled_before
-        frame = chunk_frame(group, chunk, metrics)
-        store.write_chunk(
-            chunk.id, frame, policy_arrays(trainer, final, chunk.lanes),
-            {"group": group.id, "seeds": list(chunk.seeds), "lanes": len(chunk.lanes), "seconds": round(seconds, 3),
-             "compile_seconds": round(chunk_compile, 3),
-             "diverged_lanes": int(frame.groupby(["seed", "hp_index"])["diverged"].first().sum())},
-        )
-        env_steps = trainer.env_steps_per_eval * spec.num_evals * len(chunk.lanes)
-        remaining = (time.perf_counter() - started) / done * (len(plan) - done)
-        progress.note(f"chunk {done}/{len(plan)} {chunk.id} ({group.algo} {group.env_axes}): "
-                      f"{env_steps / max(seconds, 1e-9):,.0f} env steps/s, ETA {remaining:.0f}s")
+    runner = _ChunkRunner(store, spec, devices, lane_width, progress, probes, process, compile_ahead)
+    ran = runner.run(plan)
+    if store.shared:
+        ran += _take_over(store, runner, chunks, progress)
     wall = time.perf_counter() - run_started
-    programs.close()
+    waited, making = runner.close()
     # Every program this run made, also while sizing chunks and choosing widths, and for groups it did not run.
-    timing = store.record_timing(len(plan), wall, programs.waited + sum(map(lanes.compile_seconds, probes.values())),
-                                 programs.making + sum(map(lanes.making_seconds, probes.values())))
+    timing = store.record_timing(ran, wall, waited + sum(map(lanes.compile_seconds, probes.values())),
+                                 making + sum(map(lanes.making_seconds, probes.values())))
     store.finish()
+    if store.shared:
+        closed = finish_for_dead_processes(store, spec, process[1])
+        if closed:
+            progress.note(f"closed the manifests of processes {', '.join(map(str, closed))}, which died or never "
+                          "started: every chunk of the sweep is stored")
     progress.stop()
     progress.note(f"done: {store.directory} ({len(store.manifest['chunks'])} chunks; this run {timing['chunks']} "
                   f"chunks in {timing['wall_seconds']:.0f} s: {timing['run_seconds']:.0f} s running them, "
                   f"{timing['compile_seconds']:.0f} s waiting for programs; compiling took "
                   f"{timing['making_seconds']:.0f} s in all, the rest of it behind running chunks)")
+
+
+# Seconds between looks at a shared sweep while other live processes hold its last chunks.
+CLAIM_POLL_SECONDS = 2.0
+
+
+def _take_over(store, runner: "_ChunkRunner", chunks, progress) -> int:
+    """Runs the sweep's pending chunks that no live process holds, until every chunk is stored; chunks run."""
+    ran, waiting = 0, False
+    while True:
+        store.refresh()
+        left = store.pending(chunks)
+        if not left:
+            return ran
+        done = runner.run(left)
+        ran += done
+        if not done:
+            if not waiting:
+                progress.note(f"waiting for {len(left)} chunk(s) that other processes are computing "
+                              "(taken over if a process dies)")
+                waiting = True
+            time.sleep(CLAIM_POLL_SECONDS)
+        else:
+            waiting = False
+
+
+def finish_for_dead_processes(store, spec, count: int) -> list[int]:
+    """Closes the manifests of a shared sweep's processes that are gone, once every chunk is stored.
+
+    What rerunning such a process would do (open its manifest, find nothing
+    pending, mark it complete), done by the process that completed the sweep,
+    so that the sweep reads as complete. A live process's manifest is left
+    to it. Returns the process indexes closed.
+    """
+    store.refresh()
+    if store.pending(spec.chunks(store.manifest["chunk_size"])):
+        return []
+    closed = []
+    for index in range(count):
+        if index == store.manifest["process"]["index"]:
+            continue
+        path = store.directory / manifest_name(index, count)
+        if path.exists() and read_manifest_file(path)["status"] == "complete":
+            continue
+        try:
+            other = SweepStore.open(store.directory, spec, store.manifest["chunk_size"], store.manifest["backend"],
+                                    (index, count))
+        except UsageError:  # alive after all (holds its lock): it closes its own
+            continue
+        other.manifest["finished_by"] = f"process {store.manifest['process']['index']}"
+        other.finish()
+        closed.append(index)
+    return closed
+
+
+class _ChunkRunner:
+    """Runs chunks in this process, one program at a time, each chunk claimed, trained, written."""
+
+    def __init__(self, store, spec, devices, lane_width, progress, probes, process, compile_ahead: int):
+        self.store, self.spec, self.devices, self.lane_width = store, spec, devices, lane_width
+        self.progress, self.probes, self.process, self.compile_ahead = progress, probes, process, compile_ahead
+        self.groups = spec.groups()
+        self.widths_chosen: dict[tuple, widths.WidthChoice] = {}  # program key -> the width chosen or measured
+        self.seen_groups: set[int] = set()
+        self.waited = self.making = 0.0
+
+    def run(self, chunks) -> int:
+        """Runs those of `chunks` this process can claim (ordered so that groups sharing a program run together)."""
+        store, spec, devices = self.store, self.spec, self.devices
+        programs = _Programs(spec, self.groups, chunks, self.probes)
+        width_of = {}  # group index -> its lane width when it needs no measuring (None: measure it when it runs)
+        for group in programs.first_groups():
+            width_of[group.index] = planned_width(store, group, self.lane_width, store.manifest["chunk_size"],
+                                                   spec.num_seeds, self.process, len(devices))
+        started, done = time.perf_counter(), 0
+        try:
+            for position, chunk in enumerate(programs.plan, start=1):
+                if not store.claim_chunk(chunk):
+                    continue  # stored meanwhile, or another live process is computing it
+                group = chunk.group
+                key = programs.key(group)
+                trainer = programs.switch_to(key, lambda g: width_of.get(g.index), devices[0], self.compile_ahead)
+                if group.index not in self.seen_groups:
+                    choice = _lane_width(store, trainer, group, self.lane_width, store.manifest["chunk_size"],
+                                         spec.num_seeds, spec.num_evals, self.process, len(devices),
+                                         self.widths_chosen.get(key))
+                    self.widths_chosen.setdefault(key, choice)
+                    self.seen_groups.add(group.index)
+                    if not choice.reason.startswith("rule"):  # the rule's width is the default: nothing to say
+                        self.progress.note(_width_line(group, choice))
+                width = store.lane_width(group.id)["lane_width"]
+                frame, params, info = compute_chunk(trainer, group, chunk, width, spec.num_evals, devices,
+                                                    on_eval=self.progress.advance)
+                store.write_chunk(chunk.id, frame, params, info)
+                done += 1
+                env_steps = trainer.env_steps_per_eval * spec.num_evals * len(chunk.lanes)
+                remaining = (time.perf_counter() - started) / position * (len(programs.plan) - position)
+                self.progress.note(f"chunk {position}/{len(programs.plan)} {chunk.id} ({group.algo} "
+                                   f"{group.env_axes}): {env_steps / max(info['seconds'], 1e-9):,.0f} env steps/s, "
+                                   f"ETA {remaining:.0f}s")
+        finally:
+            store.release_claims()
+            programs.close()
+            self.waited += programs.waited
+            self.making += programs.making
+        return done
+
+    def close(self) -> tuple[float, float]:
+        """(seconds waited for programs, seconds spent making them) over every `run`."""
+        return self.waited, self.making
 
 
 class _Programs:
@@ -250,10 +381,7 @@ class _Programs:
     def __init__(self, spec, groups, plan, probes: dict[int, Any]):
         self.spec, self.probes = spec, probes
         self._keys = {group.index: program_key(spec, group) for group in groups}
-        first_of_key: dict[tuple, int] = {}
-        for group in groups:
-            first_of_key.setdefault(self._keys[group.index], group.index)
-        self.plan = sorted(plan, key=lambda chunk: first_of_key[self._keys[chunk.group.index]])
+        self.plan = ordered_by_program(spec, groups, plan)
         self._first: dict[tuple, Any] = {}  # key -> the first group of the plan that uses it
         for chunk in self.plan:
             self._first.setdefault(self._keys[chunk.group.index], chunk.group)
@@ -298,8 +426,7 @@ class _Programs:
         if key not in self._trainers:
             group = self._first[key]
             sized = [self.probes.pop(g) for g in list(self.probes) if self._keys[g] == key]  # made sizing chunks
-            self._trainers[key] = sized[0] if sized else rlab.trainers.make(
-                group.algo, envs.make(self.spec.env, **group.env_params), **group.hparams)
+            self._trainers[key] = sized[0] if sized else make_trainer(self.spec, group)
         return self._trainers[key]
 
     def _retire(self, trainer) -> None:
@@ -345,7 +472,7 @@ def _check_builds(spec, all_groups) -> None:
                 )
 
 
-def _planned_width(
+def planned_width(
     store, group: spec_lib.Group, given, chunk_size: int, num_seeds: int, process, num_devices: int,
 ) -> widths.WidthChoice | None:
     """The group's lane width when nothing needs measuring: the one recorded, given, or the rule's; else None.
@@ -375,7 +502,7 @@ def _lane_width(
     store, trainer, group: spec_lib.Group, given, chunk_size: int, num_seeds: int, num_evals: int, process,
     num_devices: int, same_program: widths.WidthChoice | None = None,
 ) -> widths.WidthChoice:
-    """The group's lane width (`_planned_width`, else measured), recorded in the store.
+    """The group's lane width (`planned_width`, else measured), recorded in the store.
 
     The rule (`widths.rule_width`) splits a chunk's lanes over the devices and
     compiles nothing. Asked for ("measure"), the measurement's time is capped
@@ -384,7 +511,7 @@ def _lane_width(
     a width measured for one group serves the others of its program
     (`same_program`).
     """
-    choice = _planned_width(store, group, given, chunk_size, num_seeds, process, num_devices)
+    choice = planned_width(store, group, given, chunk_size, num_seeds, process, num_devices)
     if choice is not None and choice.reason == "stored":
         return choice
     group_lanes = num_seeds * len(group.float_combos)

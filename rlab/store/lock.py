@@ -99,3 +99,41 @@ class WriterLock:
         if not self.handle.closed:
             fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
             self.handle.close()
+
+
+class ChunkClaim:
+    """A chunk being computed by one process of a sweep: an OS lock (flock) on DIR/claims/<chunk id>.lock.
+
+    Processes sharing a sweep claim a chunk before computing it, so two never
+    compute the same chunk, and a process that finishes its own share takes
+    over chunks nobody holds (those of a process that died: the kernel drops
+    a dead holder's claim).
+    """
+
+    def __init__(self, handle):
+        self.handle = handle
+
+    @classmethod
+    def try_take(cls, directory: pathlib.Path, chunk_id: str) -> "ChunkClaim | None":
+        """The chunk's claim, or None while another live process holds it."""
+        claims = pathlib.Path(directory) / "claims"
+        try:
+            claims.mkdir(exist_ok=True)
+            handle = open(claims / f"{chunk_id}.lock", "a+")
+        except OSError as err:
+            raise UsageError(f"{claims}: cannot claim chunk {chunk_id}: {err.strerror}") from None
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            return None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        handle.flush()
+        return cls(handle)
+
+    def release(self) -> None:
+        if not self.handle.closed:
+            fcntl.flock(self.handle.fileno(), fcntl.LOCK_UN)
+            self.handle.close()

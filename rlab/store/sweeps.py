@@ -29,7 +29,7 @@ import pandas as pd
 from rlab.errors import UsageError
 from rlab.store import files
 from rlab.store.directory import RunDirectory, run_state
-from rlab.store.lock import WriterLock
+from rlab.store.lock import ChunkClaim, WriterLock
 
 MANIFEST = "manifest.json"
 
@@ -67,11 +67,50 @@ class SweepStore(RunDirectory):
         directory = self.directory
         # Chunks whose files are missing or changed: recomputed by a resume, never merged with.
         self.damaged = {k: why for k, why in verify(directory, manifest["chunks"]).items()}
-        # What other processes of the sweep had stored when this one opened it.
-        self.others_manifests = [m for m in _manifests(directory) if m.get("process") != manifest.get("process")]
+        self._claims: dict[str, ChunkClaim] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Reads again what the other processes of the sweep have stored (at open, and before claiming a chunk)."""
+        mine = self.manifest.get("process")
+        self.others_manifests = [m for m in _manifests(self.directory) if m.get("process") != mine]
         self.others_chunks = {
-            k: v for m in self.others_manifests for k, v in m["chunks"].items() if k not in manifest["chunks"]
+            k: v for m in self.others_manifests for k, v in m["chunks"].items() if k not in self.manifest["chunks"]
         }
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes write this sweep (each its own manifest)."""
+        return (self.manifest.get("process") or {}).get("count", 1) > 1
+
+    def claim_chunk(self, chunk) -> bool:
+        """Claims a chunk (`id`, `seeds`) for this process: False if it is stored or another live process holds it.
+
+        Alone in a sweep a process needs no claims (its writer lock suffices).
+        Sharing it, the claim (`ChunkClaim`) is held until the chunk is
+        written (`write_chunk`) or `release_claims`; a claim of a process that
+        died is free again.
+        """
+        if not self.shared:
+            return bool(self.pending([chunk]))
+        claim = ChunkClaim.try_take(self.directory, chunk.id)
+        if claim is None:
+            return False
+        self.refresh()  # stored by another process since this one last looked?
+        if not self.pending([chunk]):
+            claim.release()
+            return False
+        self._claims[chunk.id] = claim
+        return True
+
+    def release_claims(self) -> None:
+        for claim in self._claims.values():
+            claim.release()
+        self._claims.clear()
+
+    def release(self) -> None:
+        self.release_claims()
+        super().release()
 
     @classmethod
     def open(cls, directory, spec, chunk_size: int, backend: dict, process=(0, 1)) -> "SweepStore":
@@ -270,6 +309,9 @@ class SweepStore(RunDirectory):
         files.write_text(table_path.with_suffix(".json"), json.dumps(sidecar, indent=1, sort_keys=True, default=str))
         self.manifest["chunks"][chunk_id] = entry
         self.save()
+        claim = self._claims.pop(chunk_id, None)
+        if claim is not None:
+            claim.release()
 
 
 # Manifest fields a chunk's sidecar repeats, so that a lost manifest can be rebuilt.

@@ -240,24 +240,32 @@ def json_chunks(path):
 
 def test_process_flag_splits_a_sweep_between_two_runs(reference, tmp_path):
     out = tmp_path / "out"
-    for process in ("0/2", "1/2"):
-        result = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet",
-                         "--cache-dir", "none", "--process", process)
-        assert result.returncode == 0, result.stderr
+    first = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--cache-dir", "none",
+                    "--process", "0/2")
+    assert first.returncode == 0, first.stderr
+    # Alone, process 0 ran its share, then took over process 1's unclaimed chunks and closed its manifest.
+    p0, p1 = (json.loads((out / f"manifest.p{i}.json").read_text()) for i in (0, 1))
+    assert len(p0["chunks"]) == len(spec_lib.load(reference / "spec.toml").chunks(4)) and not p1["chunks"]
+    assert p1["status"] == "complete" and p1["finished_by"] == "process 0"
+    assert "closed the manifests of processes 1" in first.stderr
+    second = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet", "--cache-dir", "none",
+                     "--process", "1/2")
+    assert second.returncode == 0, second.stderr
+    assert not json_chunks(out / "manifest.p1.json")  # nothing left to do
     pd.testing.assert_frame_equal(rows(reference), rows(out))
     bad = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--process", "2/2")
     assert bad.returncode == 2 and "--process = '2/2'" in bad.stderr
     # A process's manifest lost: its chunks are listed nowhere, and every summary says so.
-    (out / "manifest.p1.json").unlink()
+    (out / "manifest.p0.json").unlink()
     status = run_cli("status", str(out), "--verify")
     assert status.returncode == 1, status.stdout + status.stderr
-    assert "incomplete: manifest.p1.json missing" in status.stdout and "missing manifest.p1.json" in status.stdout
+    assert "incomplete: manifest.p0.json missing" in status.stdout and "missing manifest.p0.json" in status.stdout
     assert store.read_manifest(out)["status"] == "incomplete"
     assert store.unlisted_chunks(out)  # its chunk files are still there, listed in no manifest
     assert run_cli("report", str(out)).returncode == 0
-    assert "manifest.p1.json missing" in (out / "report" / "summary.md").read_text()
+    assert "manifest.p0.json missing" in (out / "report" / "summary.md").read_text()
     rerun = run_cli("sweep", str(reference / "spec.toml"), "--out", str(out), "--quiet", "--cache-dir", "none",
-                    "--process", "1/2")
+                    "--process", "0/2")
     assert rerun.returncode == 0, rerun.stderr
     assert store.read_manifest(out)["status"] == "complete" and not store.unlisted_chunks(out)
     pd.testing.assert_frame_equal(rows(reference), rows(out))

@@ -1,0 +1,204 @@
+"""Sweeps on Ray: every pending chunk a Ray task, the store written by the driver alone.
+
+    rlab sweep SPEC --ray            # a local Ray cluster, started for the sweep
+    rlab sweep SPEC --ray auto       # the cluster this machine belongs to
+    rlab sweep SPEC --ray HOST:PORT  # a cluster's address
+
+The driver plans the sweep exactly as a one-process run does (chunk size,
+each group's lane width W fixed and recorded before anything is
+dispatched), then submits one task per pending chunk, ordered so that
+chunks sharing a compiled program come together. Ray schedules them on
+whatever workers are free, and retries a task whose worker or node dies
+(`RAY_RETRIES` times). Each worker process keeps the trainer of its last
+program, so its later chunks of that program reuse the compiled program.
+A worker returns its chunk's rows and policy arrays; the driver, the
+sweep's only writer, records each as it arrives, so the store's lock,
+checksums and resume are those of a local sweep, and the stored frame is
+bitwise that of a one-process run with the same W. A chunk that fails for
+good is left pending: rerunning the command computes it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+from rlab.errors import RunIncomplete, UsageError
+
+# Times a task is run again after its worker process or node died.
+RAY_RETRIES = 3
+# Seconds between the driver's looks at finished tasks and started chunks.
+POLL_SECONDS = 1.0
+
+
+def import_ray():
+    try:
+        import ray
+    except ImportError:
+        raise UsageError("--ray needs Ray: pip install 'rlab[ray]'") from None
+    return ray
+
+
+def connect(address: str | None, num_cpus: int | None = None) -> dict[str, float]:
+    """Joins the Ray cluster at `address` ("auto": this machine's), or starts a local one; its resources.
+
+    Raises:
+      UsageError: Ray is not installed, or no cluster answers at `address`.
+    """
+    ray = import_ray()
+    if not ray.is_initialized():
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, "configure_logging": False}
+        if address is None and num_cpus is not None:
+            options["num_cpus"] = num_cpus
+        try:
+            ray.init(address=address, **options)
+        except (ConnectionError, RuntimeError, ValueError) as err:
+            raise UsageError(f"--ray {address}: cannot join a Ray cluster there ({err}); allowed: nothing (a "
+                             "local cluster), 'auto' (this machine's cluster), or a running cluster's HOST:PORT") \
+                from None
+    return dict(ray.cluster_resources())
+
+
+class RayExecutor:
+    """Computes a sweep's pending chunks as Ray tasks (see the module docstring); `rlab.run.sweep.run(executor=...)`.
+
+    Args:
+      task_cpus: CPUs each task declares (its worker splits the CPU into that many JAX devices).
+      task_gpus: GPUs each task declares; default: 1 when the cluster has GPUs, else 0.
+      cache_dir: JAX persistent compilation cache directory for the workers (None: none).
+    """
+
+    def __init__(self, task_cpus: int = 1, task_gpus: int | None = None, cache_dir: str | None = None):
+        self.task_cpus, self.task_gpus, self.cache_dir = task_cpus, task_gpus, cache_dir
+
+    def __call__(self, store, spec, groups, chunks, devices, lane_width, progress, run_started) -> None:
+        from rlab.run import sweep
+
+        ray = import_ray()
+        gpus = self.task_gpus
+        if gpus is None:
+            gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
+        for group in groups:
+            store.describe_group(group.id, group.describe())
+        plan = sweep.ordered_by_program(spec, groups, store.pending(chunks))
+        store.plan(chunk.id for chunk in plan)
+        chunk_size = store.manifest["chunk_size"]
+        for group in {chunk.group.id: chunk.group for chunk in plan}.values():
+            if store.lane_width(group.id) is None:  # fixed before dispatch: a worker never chooses it
+                choice = sweep.planned_width(store, group, lane_width, chunk_size, spec.num_seeds, (0, 1),
+                                             len(devices))
+                store.record_lane_width(group.id, choice.describe())
+        progress.note(f"running {len(plan)} chunks x {spec.num_evals} evaluations as Ray tasks "
+                      f"({self.task_cpus} CPU{'s' if self.task_cpus > 1 else ''}"
+                      f"{f', {gpus} GPU' if gpus else ''} each; cluster: "
+                      f"{_describe(ray.cluster_resources())})" if plan else
+                      "nothing to run: every chunk is already stored")
+        progress.start(len(plan) * spec.num_evals, "evaluations")
+        board = ray.remote(num_cpus=0)(ChunkBoard).remote()
+        task = ray.remote(num_cpus=self.task_cpus, num_gpus=gpus, max_retries=RAY_RETRIES)(train_chunk)
+        pending = {
+            task.remote(spec, chunk_size, chunk.id, store.lane_width(chunk.group.id)["lane_width"], self.task_cpus,
+                        self.cache_dir, board): chunk
+            for chunk in plan
+        }
+        failed: dict[str, str] = {}
+        compile_seconds, done = 0.0, 0
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
+            for chunk_id, where, attempt in ray.get(board.news.remote()):
+                again = f" (attempt {attempt})" if attempt > 1 else ""
+                progress.note(f"chunk {chunk_id} started on {where}{again}")
+            for ref in ready:
+                chunk = pending.pop(ref)
+                try:
+                    frame, params, info = ray.get(ref)
+                except ray.exceptions.RayError as err:
+                    failed[chunk.id] = _first_line(err)
+                    progress.note(f"chunk {chunk.id} failed: {failed[chunk.id]}")
+                    continue
+                store.write_chunk(chunk.id, frame, params, info)
+                compile_seconds += info["compile_seconds"]
+                done += 1
+                progress.advance(spec.num_evals)
+                progress.note(f"chunk {done}/{len(plan)} {chunk.id} ({chunk.group.algo} {chunk.group.env_axes}) "
+                              f"stored, from {info['worker']}: {info['seconds']:.1f} s")
+        wall = time.perf_counter() - run_started
+        # Compile seconds here are the workers' (each compiles a program once, for its first chunk of it).
+        timing = store.record_timing(done, wall, compile_seconds)
+        progress.stop()
+        if failed:
+            lines = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items()))
+            raise RunIncomplete(
+                f"{len(failed)} of {len(plan)} chunks failed after {RAY_RETRIES} retries ({lines}); the other "
+                f"{done} are stored in {store.directory}; rerun the same command to compute the rest"
+            )
+        store.finish()
+        progress.note(f"done: {store.directory} ({len(store.manifest['chunks'])} chunks; this run {done} chunks in "
+                      f"{timing['wall_seconds']:.0f} s on Ray; workers waited {compile_seconds:.0f} s for programs)")
+
+
+class ChunkBoard:
+    """A Ray actor where workers say which chunk they start, and on which host and process (for progress lines)."""
+
+    def __init__(self):
+        self.starts: dict[str, int] = {}
+        self.unread: list[tuple[str, str, int]] = []
+
+    def started(self, chunk_id: str, where: str) -> None:
+        self.starts[chunk_id] = self.starts.get(chunk_id, 0) + 1
+        self.unread.append((chunk_id, where, self.starts[chunk_id]))
+
+    def news(self) -> list[tuple[str, str, int]]:
+        unread, self.unread = self.unread, []
+        return unread
+
+
+# The worker process's current program: (spec identity, program key) -> trainer, at most one kept.
+_WORKER_TRAINERS: dict[tuple, Any] = {}
+_WORKER_CHUNKS: dict[tuple, dict] = {}
+
+
+def train_chunk(spec, chunk_size: int, chunk_id: str, width: int, cpus: int, cache_dir: str | None, board):
+    """A Ray task: trains one chunk of `spec` at lane width `width`; (rows, policy arrays, manifest entry info)."""
+    from rlab.run import devices as host_devices
+
+    host_devices.use_cpu_cores(max(1, cpus))  # a new worker process: before JAX starts its backends
+    import jax
+
+    from rlab.run import sweep
+
+    if cache_dir:
+        jax.config.update("jax_compilation_cache_dir", cache_dir)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    where = f"{socket.gethostname()} pid {os.getpid()}"
+    board.started.remote(chunk_id, where)
+    identity = (spec.identity_hash(), spec.num_seeds, chunk_size)
+    if identity not in _WORKER_CHUNKS:
+        _WORKER_CHUNKS.clear()
+        _WORKER_CHUNKS[identity] = {chunk.id: chunk for chunk in spec.chunks(chunk_size)}
+    chunk = _WORKER_CHUNKS[identity][chunk_id]
+    key = (identity[0], sweep.program_key(spec, chunk.group))
+    if key not in _WORKER_TRAINERS:
+        if _WORKER_TRAINERS:  # another program: free the last one and XLA's caches, as a local sweep does
+            _WORKER_TRAINERS.clear()
+            jax.clear_caches()
+        _WORKER_TRAINERS[key] = sweep.make_trainer(spec, chunk.group)
+    frame, params, info = sweep.compute_chunk(_WORKER_TRAINERS[key], chunk.group, chunk, width, spec.num_evals,
+                                              jax.local_devices())
+    info["worker"] = where
+    return frame, params, info
+
+
+def _describe(resources: dict[str, float]) -> str:
+    parts = [f"{resources.get('CPU', 0):g} CPUs"]
+    if resources.get("GPU"):
+        parts.append(f"{resources['GPU']:g} GPUs")
+    nodes = sum(1 for name in resources if name.startswith("node:") and not name.startswith("node:__internal"))
+    return ", ".join(parts) + (f", {nodes} node{'s' if nodes != 1 else ''}" if nodes else "")
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return (text[0] if text else type(err).__name__)[:200]
