@@ -376,7 +376,7 @@ def _run_launch(args: argparse.Namespace) -> int:
                                                  + (seconds > 0), cpus_per_task=args.cpus, gpus_per_task=args.gpus,
                                                  partition=args.partition)
             print(f"submitted {args.processes} task(s) through submitit ({cluster}): {', '.join(job_ids)}; "
-                  f"logs in {out}/slurm; `rlab status {out}` follows the sweep")
+                  f"logs in {out}/logs; `rlab status {out}` follows the sweep")
             return EXIT_OK
         text = schedulers.slurm_script(args.spec, out, args.processes, time=args.time, cpus_per_task=args.cpus,
                                        gpus_per_task=args.gpus, partition=args.partition, memory=args.memory,
@@ -618,11 +618,16 @@ def console_main() -> int:
     imports rlab is left alone, as is a process where warp is already loaded
     or one of MJX's warp switches is set.
     """
+    mark_warp_absent()
+    return main()
+
+
+def mark_warp_absent() -> None:
+    """Makes `import warp` fail in this process (see `console_main`), unless it is loaded or asked for."""
     import os
 
     if "warp" not in sys.modules and not any(os.environ.get(name) for name in _WARP_SWITCHES):
         sys.modules["warp"] = None  # `import warp` raises ImportError from here on
-    return main()
 
 
 if __name__ == "__main__":

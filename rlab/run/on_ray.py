@@ -50,8 +50,15 @@ def connect(address: str | None, num_cpus: int | None = None) -> dict[str, float
     ray = import_ray()
     if not ray.is_initialized():
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, "configure_logging": False}
-        if address is None and num_cpus is not None:
-            options["num_cpus"] = num_cpus
+        if address is None:
+            # Ray starts its workers at niceness 15, below everything else on the machine; on a local
+            # cluster started for this sweep the workers are the sweep, and a busy machine starved them
+            # (a 3 s compile took 32 s beside another job). A cluster's own settings are left alone.
+            options["_system_config"] = {"worker_niceness": 0}
+            if num_cpus is not None:
+                options["num_cpus"] = num_cpus
+        if address not in (None, "auto"):
+            _check_reachable(address)
         try:
             ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as err:
@@ -162,8 +169,10 @@ _WORKER_CHUNKS: dict[tuple, dict] = {}
 
 def train_chunk(spec, chunk_size: int, chunk_id: str, width: int, cpus: int, cache_dir: str | None, board):
     """A Ray task: trains one chunk of `spec` at lane width `width`; (rows, policy arrays, manifest entry info)."""
+    from rlab import cli
     from rlab.run import devices as host_devices
 
+    cli.mark_warp_absent()  # as in the `rlab` process: MJX's JAX implementation only
     host_devices.use_cpu_cores(max(1, cpus))  # a new worker process: before JAX starts its backends
     import jax
 
@@ -189,6 +198,19 @@ def train_chunk(spec, chunk_size: int, chunk_id: str, width: int, cpus: int, cac
                                               jax.local_devices())
     info["worker"] = where
     return frame, params, info
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuses an address where nothing listens (Ray itself keeps trying for minutes before it gives up)."""
+    host, sep, port = address.split("://")[-1].rpartition(":")
+    if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+        raise UsageError(f"--ray {address}: not an address; allowed: nothing (a local cluster), 'auto' (this "
+                         "machine's cluster), or HOST:PORT of a running cluster's head")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise UsageError(f"--ray {address}: no Ray cluster answers there ({err.strerror or err}); start one "
+                         "(`ray start --head`) or give the address `ray status` shows") from None
 
 
 def _describe(resources: dict[str, float]) -> str:

@@ -15,6 +15,7 @@ import shlex
 from typing import Mapping
 
 from rlab.errors import UsageError
+from rlab.store.directory import LOGS
 
 # Set by the generated Kubernetes Job (Kubernetes tells a pod its index, not the count);
 # also a way to name index and count on any other launcher.
@@ -83,7 +84,7 @@ def slurm_script(spec_path: str, out_dir: str, processes: int, *, time: str = "2
                  setup: str = "", extra: tuple[str, ...] = ()) -> str:
     """An sbatch script: a SLURM array of `processes` tasks (0 to N-1), each running `sweep_command`.
 
-    Logs go to DIR/slurm/%A_%a.out. `setup` is shell run first in each task
+    Logs go to DIR/logs/%A_%a.out. `setup` is shell run first in each task
     (e.g. activating the environment that has rlab).
     """
     _check_processes(processes)
@@ -93,7 +94,7 @@ def slurm_script(spec_path: str, out_dir: str, processes: int, *, time: str = "2
         f"#SBATCH --array=0-{processes - 1}",
         f"#SBATCH --cpus-per-task={cpus_per_task}",
         f"#SBATCH --time={time}",
-        f"#SBATCH --output={out_dir}/slurm/%A_%a.out",
+        f"#SBATCH --output={out_dir}/{LOGS}/%A_%a.out",
     ]
     if gpus_per_task:
         lines.append(f"#SBATCH --gpus-per-task={gpus_per_task}")
@@ -177,7 +178,7 @@ def submit(spec_path: str, out_dir: str, processes: int, *, cluster: str | None 
     except ImportError:
         raise UsageError("--submit needs submitit: pip install 'rlab[slurm]' (or write the script and run sbatch)") \
             from None
-    executor = submitit.AutoExecutor(folder=os.path.join(out_dir, "slurm"), cluster=cluster)
+    executor = submitit.AutoExecutor(folder=os.path.join(out_dir, LOGS), cluster=cluster)
     parameters: dict = {"timeout_min": time_minutes, "cpus_per_task": cpus_per_task, "name": _job_name(spec_path),
                         "slurm_array_parallelism": processes}
     if gpus_per_task:
@@ -194,6 +195,7 @@ def run_process(spec_path: str, out_dir: str, index: int, count: int) -> int:
     """One task of a submitted sweep: `rlab sweep SPEC --out DIR --process I/N` in this process."""
     from rlab import cli
 
+    cli.mark_warp_absent()  # as the `rlab` command does
     code = cli.main(["sweep", spec_path, "--out", out_dir, "--process", f"{index}/{count}"])
     if code:
         raise RuntimeError(f"rlab sweep {spec_path} --process {index}/{count} exited with {code}")

@@ -16,6 +16,11 @@ from rlab.store import files
 from rlab.store.lock import WriterLock
 
 
+# A run directory's subdirectory for the logs of batch-scheduler tasks (`rlab launch`), which
+# schedulers create before the first task runs.
+LOGS = "logs"
+
+
 class RunDirectory:
     """An open run directory: its path, its manifest (a dict) under the file name `name`, and its writer lock.
 
@@ -50,7 +55,7 @@ class RunDirectory:
         if directory.exists() and not directory.is_dir():
             raise UsageError(f"{directory} is a file, not a {cls.KIND} directory; choose another --out")
         if directory.exists() and not cls.has_manifest(directory) and any(
-            not files.is_in_flight(p) for p in directory.iterdir()
+            not files.is_in_flight(p) and p.name != LOGS for p in directory.iterdir()
         ):
             raise UsageError(f"{directory} exists, is not empty, and holds no {cls.MANIFEST}; choose another --out")
         return directory, WriterLock.take(directory, process_index)

@@ -1,0 +1,96 @@
+"""Sweeps on a real local Ray cluster: bitwise those of one process, also when a worker dies holding a chunk."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("ray")
+
+from rlab import spec as spec_lib  # noqa: E402
+from rlab import store  # noqa: E402
+from rlab.run import sweep  # noqa: E402
+from tests.sweep_cases import tiny_spec  # noqa: E402
+
+
+def rows(directory):
+    return store.load(directory).sort_values(["group", "seed", "hp_index", "eval"]).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory):
+    """The spec (6 seeds, 2 dims x 2 noise values, chunks of 4 lanes: 6 chunks) and its one-process sweep."""
+    tmp = tmp_path_factory.mktemp("ray_reference")
+    path = tmp / "spec.toml"
+    path.write_text(tiny_spec(6))
+    sweep.run(spec_lib.load(path), tmp / "out")
+    return path, tmp / "out"
+
+
+def ray_sweep(spec_path, out, *extra):
+    """`rlab sweep SPEC --ray` (a local cluster: a head and a worker process per CPU), its output streamed."""
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "rlab.cli", "sweep", str(spec_path), "--out", str(out), "--ray", "--cache-dir", "none",
+         *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )
+
+
+def test_a_sweep_on_a_local_ray_cluster_stores_the_one_process_frame_bitwise(one_process, tmp_path):
+    spec_path, reference = one_process
+    run = ray_sweep(spec_path, tmp_path / "out")
+    output, _ = run.communicate(timeout=600)
+    assert run.returncode == 0, output
+    pd.testing.assert_frame_equal(rows(reference), rows(tmp_path / "out"))
+    manifest = store.read_manifest(tmp_path / "out")
+    assert manifest["status"] == "complete" and len(manifest["chunks"]) == 6
+    # Two worker processes shared the chunks; the driver was the one writer (one manifest).
+    workers = {entry["worker"] for entry in manifest["chunks"].values()}
+    assert len(workers) >= 2, workers
+    assert sorted(p.name for p in (tmp_path / "out").glob("manifest*.json")) == ["manifest.json"]
+    assert manifest["lane_widths"] == store.read_manifest(reference)["lane_widths"]
+    assert "running 6 chunks x 2 evaluations as Ray tasks" in output
+
+
+def test_a_worker_killed_while_it_holds_a_chunk_loses_nothing(one_process, tmp_path):
+    spec_path, reference = one_process
+    run = ray_sweep(spec_path, tmp_path / "out")
+    lines, killed = [], None
+    for line in run.stdout:
+        lines.append(line)
+        started = re.search(r"chunk (\S+) started on .* pid (\d+)", line)
+        if started and killed is None:
+            killed = started.group(1)
+            os.kill(int(started.group(2)), signal.SIGKILL)  # the worker dies mid-chunk (compiling or training)
+    run.wait(timeout=600)
+    output = "".join(lines)
+    assert run.returncode == 0, output
+    assert f"chunk {killed} started on" in output and re.search(rf"chunk {killed} started on .*\(attempt 2\)", output)
+    frame = rows(tmp_path / "out")
+    assert not frame.duplicated(["group", "seed", "hp_index", "eval"]).any()  # every seed once
+    pd.testing.assert_frame_equal(rows(reference), frame)
+    chunks = json.loads((tmp_path / "out" / "manifest.json").read_text())["chunks"]
+    assert len(chunks) == 6 and store.verify(tmp_path / "out") == {}
+
+
+def test_ray_options_are_checked_before_anything_is_made(one_process, tmp_path):
+    spec_path, _ = one_process
+    cases = [
+        (["--ray", "127.0.0.1:1"], "--ray 127.0.0.1:1: no Ray cluster answers there"),
+        (["--ray", "nowhere"], "--ray nowhere: not an address"),
+        (["--ray", "--process", "0/2"], "--process and --ray exclude each other"),
+        (["--ray", "--lane-width", "measure"], "--lane-width measure and --ray exclude each other"),
+        (["--ray", "--ray-task-cpus", "0"], "--ray-task-cpus = 0; allowed: an integer from 1 to 1024"),
+    ]
+    for extra, message in cases:
+        result = subprocess.run([sys.executable, "-m", "rlab.cli", "sweep", str(spec_path), "--out",
+                                 str(tmp_path / "out"), *extra], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 2 and message in result.stderr, (extra, result.stderr)
+        assert "Traceback" not in result.stderr
+        assert not (tmp_path / "out").exists()
