@@ -53,6 +53,13 @@ def test_a_sweep_on_a_local_ray_cluster_stores_the_one_process_frame_bitwise(one
     # Two worker processes shared the chunks; the driver was the one writer (one manifest).
     workers = {entry["worker"] for entry in manifest["chunks"].values()}
     assert len(workers) >= 2, workers
+    # A worker compiles a program once: only its first chunk of each group waited for one.
+    compiled = {}
+    for entry in manifest["chunks"].values():
+        key = (entry["worker"], entry["group"])
+        compiled[key] = compiled.get(key, 0) + (entry["compile_seconds"] > 0)
+    assert all(count <= 1 for count in compiled.values()), manifest["chunks"]
+    assert sum(entry["compile_seconds"] == 0 for entry in manifest["chunks"].values()) >= 1
     assert sorted(p.name for p in (tmp_path / "out").glob("manifest*.json")) == ["manifest.json"]
     assert manifest["lane_widths"] == store.read_manifest(reference)["lane_widths"]
     assert "running 6 chunks x 2 evaluations as Ray tasks" in output
