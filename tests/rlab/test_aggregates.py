@@ -1,0 +1,102 @@
+"""rlab.aggregates against rliable itself: its committed estimates on three score sets (tests/data/rliable)."""
+
+import json
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+
+from rlab import aggregates
+
+DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "rliable"
+REFERENCE = json.loads((DATA / "reference.json").read_text())
+with np.load(DATA / "scores.npz") as npz:
+    SCORES = {name: {key.split("/")[1]: npz[key] for key in npz.files if key.startswith(name + "/")}
+              for name in REFERENCE["sets"]}
+STATISTICS = {"mean": aggregates.mean, "median": aggregates.median, "iqm": aggregates.iqm,
+              "optimality_gap": aggregates.optimality_gap}
+
+
+def tolerance(scores, statistic, q, reps, task_bootstrap=False) -> float:
+    """How far two independent bootstraps' q-quantiles may lie apart: 4 sigma of Monte Carlo error.
+
+    The empirical CDF of R replications errs by sqrt(q (1 - q) / R) in
+    probability at the quantile; for two bootstraps (rliable's and ours) that
+    is sqrt(2) times more. The tolerance is the width of our own bootstrap
+    distribution between q -+ 4 such sigmas: narrow where the statistic is
+    smooth, one lattice step where it is discrete (success-like scores).
+    """
+    results = np.concatenate([aggregates._batched(statistic, aggregates._resample(scores, np.random.default_rng(9),
+                                                                                    1000, task_bootstrap))
+                              for _ in range(reps // 1000)])[:, 0]
+    sigma = np.sqrt(2 * q * (1 - q) / reps)
+    low, high = np.percentile(results, [100 * max(q - 4 * sigma, 0), 100 * min(q + 4 * sigma, 1)])
+    return float(high - low) + 1e-12
+
+
+@pytest.mark.parametrize("set_name", ["normal", "ceiling"])
+@pytest.mark.parametrize("metric", list(STATISTICS))
+def test_aggregate_points_and_intervals_match_rliable(set_name, metric):
+    reference, scores = REFERENCE["sets"][set_name][metric], SCORES[set_name]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NumPy 2 clean
+        points, intervals = aggregates.interval_estimates(scores, STATISTICS[metric], np.random.default_rng(1),
+                                                          reps=REFERENCE["reps"])
+    for algo, expected in reference.items():
+        assert points[algo][0] == pytest.approx(expected["point"], abs=1e-12)
+        low_tol = tolerance(scores[algo], STATISTICS[metric], 0.025, REFERENCE["reps"])
+        high_tol = tolerance(scores[algo], STATISTICS[metric], 0.975, REFERENCE["reps"])
+        assert abs(intervals[algo][0, 0] - expected["low"]) <= low_tol, (algo, intervals[algo], expected, low_tol)
+        assert abs(intervals[algo][1, 0] - expected["high"]) <= high_tol, (algo, intervals[algo], expected, high_tol)
+
+
+@pytest.mark.parametrize("set_name", ["normal", "ceiling"])
+def test_probability_of_improvement_matches_rliable(set_name):
+    reference, scores = REFERENCE["sets"][set_name]["probability_of_improvement"], SCORES[set_name]
+    point, low, high = aggregates.probability_of_improvement_interval(scores["A"], scores["B"],
+                                                                      np.random.default_rng(2), reps=REFERENCE["reps"])
+    assert point == pytest.approx(reference["point"], abs=1e-12)
+    # Bootstrap error of the endpoints, from a second run of ours.
+    again = [aggregates.probability_of_improvement_interval(scores["A"], scores["B"], np.random.default_rng(s),
+                                                            reps=REFERENCE["reps"]) for s in (3, 4, 5)]
+    spread = max(np.ptp([a[1] for a in again]), np.ptp([a[2] for a in again]), 1e-3)
+    assert abs(low - reference["low"]) <= 3 * spread and abs(high - reference["high"]) <= 3 * spread
+
+
+@pytest.mark.parametrize("set_name", ["normal", "ceiling"])
+def test_performance_profiles_match_rliable(set_name):
+    reference, scores = REFERENCE["sets"][set_name]["profile"], SCORES[set_name]
+    profiles, bands = aggregates.performance_profiles(scores, reference["taus"], np.random.default_rng(3),
+                                                      reps=REFERENCE["profile_reps"])
+    for algo in scores:
+        np.testing.assert_allclose(profiles[algo], reference[algo]["point"], rtol=0, atol=1e-12)
+        # A profile value is a fraction of runs x tasks: its bootstrap quantiles move in steps of 1 / (runs * tasks).
+        step = 1.0 / scores[algo].size
+        np.testing.assert_allclose(bands[algo][0], reference[algo]["low"], rtol=0, atol=2 * step + 1e-12)
+        np.testing.assert_allclose(bands[algo][1], reference[algo]["high"], rtol=0, atol=2 * step + 1e-12)
+
+
+def test_iqm_of_learning_curves_per_evaluation_matches_rliable():
+    reference, scores = REFERENCE["sets"]["curves"]["iqm_per_step"], SCORES["curves"]
+
+    def per_step(x):
+        return np.array([aggregates.iqm(x[..., t]) for t in range(x.shape[-1])])
+
+    points, intervals = aggregates.interval_estimates(scores, per_step, np.random.default_rng(4),
+                                                      reps=REFERENCE["reps"])
+    for algo in scores:
+        np.testing.assert_allclose(points[algo], reference[algo]["point"], rtol=0, atol=1e-12)
+        # Per evaluation, the endpoints' bootstrap error is that of a 2-D IQM over the same cells.
+        for t in range(scores[algo].shape[-1]):
+            cell = scores[algo][..., t]
+            for row, q, key in ((0, 0.025, "low"), (1, 0.975, "high")):
+                tol = tolerance(cell, aggregates.iqm, q, REFERENCE["reps"])
+                assert abs(intervals[algo][row, t] - reference[algo][key][t]) <= tol, (algo, t, key)
+
+
+def test_bad_shapes_are_refused():
+    with pytest.raises(ValueError, match=r"scores of shape \(5,\)"):
+        aggregates.bootstrap_interval(np.ones(5), aggregates.iqm, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="the same tasks"):
+        aggregates.probability_of_improvement_interval(np.ones((3, 2)), np.ones((3, 4)), np.random.default_rng(0))
