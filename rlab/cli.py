@@ -136,6 +136,46 @@ def build_parser() -> argparse.ArgumentParser:
                             help="k8s: where the claim is mounted in each pod (default: %(default)s)")
     launch_cmd.set_defaults(handler=_run_launch)
 
+    import_cmd = commands.add_parser(
+        "import",
+        help="store another tool's per-seed results as a sweep directory (marl-eval JSON, rliable arrays, a tidy "
+             "CSV/Parquet table, TensorBoard logs)",
+        description="Reads FORMAT's file, checks it against the data contract (docs/interop.md), and stores it "
+        "as a sweep directory that `rlab report`, `rlab status` and rlab.stats read like any sweep. Every problem "
+        "is one line, exit code 2, and nothing is written.",
+    )
+    import_cmd.add_argument("format", metavar="FORMAT", help="marl-eval, rliable, tidy or tensorboard")
+    import_cmd.add_argument("path", metavar="PATH", help="the file (or, for tensorboard, the log directory)")
+    import_cmd.add_argument("--out", metavar="DIR", required=True, help="the sweep directory to write")
+    import_cmd.add_argument("--name", metavar="NAME", help="the sweep's name (default: the file's)")
+    import_cmd.add_argument("--metric", metavar="NAME",
+                            help="marl-eval: the metric that becomes eval_return (default: return); rliable: "
+                                 "eval_return (default) or eval_success")
+    import_cmd.add_argument("--success-metric", metavar="NAME", help="marl-eval: a metric in [0, 1] that becomes "
+                            "eval_success, e.g. win_rate")
+    import_cmd.add_argument("--steps", metavar="ARRAY", help="rliable curves: the array of env steps per evaluation")
+    import_cmd.add_argument("--map", metavar="OURS=THEIRS", action="append", default=[],
+                            help="tidy: a contract column and the file's column it comes from (repeatable)")
+    import_cmd.add_argument("--return-tag", metavar="TAG", help="tensorboard: the scalar tag of the evaluation return")
+    import_cmd.add_argument("--success-tag", metavar="TAG", help="tensorboard: the scalar tag of the success share")
+    import_cmd.add_argument("--tag", metavar="TAG", action="append", default=[],
+                            help="tensorboard: a further scalar tag kept as a metric (repeatable)")
+    import_cmd.add_argument("--run-pattern", metavar="REGEX",
+                            help="tensorboard: how a run directory names its algo and seed (default: "
+                                 "'(?P<algo>.+)_seed(?P<seed>\\d+)')")
+    import_cmd.set_defaults(handler=_run_import)
+
+    export_cmd = commands.add_parser(
+        "export", help="write a sweep directory's rows as marl-eval JSON, rliable arrays (.npz) or a tidy table",
+    )
+    export_cmd.add_argument("format", metavar="FORMAT", help="marl-eval, rliable or tidy (.csv or .parquet by --out)")
+    export_cmd.add_argument("directory", metavar="DIR")
+    export_cmd.add_argument("--out", metavar="FILE", required=True, help="the file to write")
+    export_cmd.add_argument("--metric", metavar="NAME", help="rliable: the column exported (default: eval_return)")
+    export_cmd.add_argument("--final", action="store_true",
+                            help="rliable: final scores [runs, tasks] instead of curves [runs, tasks, evals]")
+    export_cmd.set_defaults(handler=_run_export)
+
     report_cmd = commands.add_parser(
         "report", help="write DIR/report/index.html and summary.md for a sweep (also one still running)"
     )
@@ -348,6 +388,35 @@ def _ray_executor(args: argparse.Namespace):
 
 # Each program compiled ahead is held in memory until its groups run: a few at most.
 MAX_COMPILE_AHEAD = 8
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from rlab import interop
+
+    mapping = {}
+    for item in args.map:
+        ours, sep, theirs = item.partition("=")
+        if not (sep and ours and theirs):
+            raise UsageError(f"--map {item!r}; allowed: OURS=THEIRS, e.g. --map eval_return=charts/episodic_return")
+        mapping[ours] = theirs
+    if mapping and args.format != "tidy":
+        raise UsageError(f"--map is for the tidy format, not {args.format}")
+    options = {"metric": args.metric, "success_metric": args.success_metric, "steps": args.steps,
+               "mapping": mapping, "return_tag": args.return_tag, "success_tag": args.success_tag,
+               "other_tags": args.tag, "run_pattern": args.run_pattern}
+    saved = interop.import_runs(args.format, args.path, args.out, name=args.name, **options)
+    frame_rows = sum(entry["rows"] for entry in saved.manifest["chunks"].values())
+    print(f"imported {frame_rows:,} rows ({len(saved.manifest['groups'])} configuration(s), "
+          f"{saved.manifest['num_seeds']} seed(s) at most) into {args.out}; `rlab report {args.out}` next")
+    return EXIT_OK
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from rlab import interop
+
+    table = interop.export(args.format, args.directory, args.out, metric=args.metric, final=args.final)
+    print(f"wrote {args.out} ({len(table):,} rows of {args.directory})")
+    return EXIT_OK
 
 
 SCHEDULERS = ("slurm", "k8s")

@@ -22,6 +22,8 @@ from rlab.store.directory import run_state
 
 SUCCESS_SHARE = 0.5
 FIGURE_KINDS = ("fan", "success", "final", "degradation", "profile", "improvement", "survival", "power")
+# Figures drawn from eval_success, which imported runs may not have.
+SUCCESS_KINDS = ("success", "degradation", "survival")
 
 
 def configurations(frame: pd.DataFrame) -> pd.Series:
@@ -95,18 +97,19 @@ def summary_table(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
     for env_values, rows in _slices(frame):
         for config, cfg_rows in rows.groupby("config", sort=True):
             _, returns = curves(cfg_rows, "eval_return")
-            _, success = curves(cfg_rows, "eval_success")
             final_return, diverged = stats.drop_diverged(returns)
-            final_success = success[np.isfinite(returns).all(axis=1)]
             record = {**{k[4:]: v for k, v in env_values.items()}, "configuration": config,
                       "seeds": returns.shape[0], "diverged": diverged}
             if final_return.shape[0]:
-                wins = int(np.sum(final_success[:, -1] >= SUCCESS_SHARE))
-                rate = stats.success_rate(wins, final_return.shape[0])
+                if "eval_success" in cfg_rows.columns:
+                    _, success = curves(cfg_rows, "eval_success")
+                    final_success = success[np.isfinite(returns).all(axis=1)]
+                    wins = int(np.sum(final_success[:, -1] >= SUCCESS_SHARE))
+                    rate = stats.success_rate(wins, final_return.shape[0])
+                    record["success rate"] = f"{float(rate.point):.2f} [{float(rate.low):.2f}, {float(rate.high):.2f}]"
                 iqm = stats.bootstrap_ci(final_return[:, -1], "iqm", rng, n_resamples=2000)
                 iqr = stats.SPREADS["iqr"](final_return[:, -1])
                 record.update({
-                    "success rate": f"{float(rate.point):.2f} [{float(rate.low):.2f}, {float(rate.high):.2f}]",
                     "IQM final return": f"{float(iqm.point):.3f} [{float(iqm.low):.3f}, {float(iqm.high):.3f}]",
                     "IQR across seeds": f"{float(iqr):.3f}",
                 })
@@ -167,6 +170,9 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list
     figures = []
     if kind == "power":
         return [("Seeds needed: power of a Welch test", plots.power_curve()[0])]
+    if kind in SUCCESS_KINDS and "eval_success" not in frame.columns:
+        _note(notes, f"No {kind} chart: these runs record no eval_success (imported returns only).")
+        return []
     if kind == "degradation":
         return _degradation_figures(frame, rng, notes)
     for env_values, rows in _slices(frame):
@@ -174,8 +180,8 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list
         by_config = {c: r for c, r in rows.groupby("config", sort=True)}
         if kind in ("fan", "success"):
             metric = "eval_return" if kind == "fan" else "eval_success"
-            if kind == "fan" and np.array_equal(rows["eval_return"].to_numpy(), rows["eval_success"].to_numpy(),
-                                                equal_nan=True):
+            if kind == "fan" and "eval_success" in rows.columns and np.array_equal(
+                    rows["eval_return"].to_numpy(), rows["eval_success"].to_numpy(), equal_nan=True):
                 _note(notes, f"No return chart at {label}: the return equals the success rate there (a sparse "
                              "task rewards only success), so the success chart shows it.")
                 continue

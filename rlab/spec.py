@@ -286,6 +286,9 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
     def problem(key: str, message: str) -> None:
         problems.append(f"{source}: {key}: {message}")
 
+    if "imported" in raw:  # DIR/spec.toml of an imported directory (`rlab.interop`)
+        raise SpecError(f"{source}: records results imported with `rlab import` ({(raw['imported'] if isinstance(raw['imported'], dict) else {}).get('format', '?')} "
+                        "file), not an experiment rlab can run")
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             problem(key, f"unknown key; allowed: {', '.join(TOP_LEVEL_KEYS)}")

@@ -1,0 +1,86 @@
+"""Bring your own runs: other tools' results into rlab sweep directories, and rlab's out to theirs.
+
+    rlab import marl-eval results.json --out runs/mine
+    rlab import rliable scores.npz --out runs/atari
+    rlab import tidy runs.csv --out runs/wandb --map seed=run_id --map eval_return=eval/return
+    rlab import tensorboard logs/ --out runs/tb --return-tag charts/episodic_return
+    rlab export marl-eval runs/mine --out mine.json      # also: rliable (.npz), tidy (.csv or .parquet)
+
+The table every import becomes, and every export starts from, is the data
+contract (`rlab.interop.contract`); `formats` reads and writes each format;
+`directory` stores an import as a sweep directory, which `rlab report`, `rlab
+status --verify`, `rlab.store.load` and `rlab.stats` read as any other.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pandas as pd
+
+from rlab import store
+from rlab.store import files
+from rlab.errors import UsageError
+from rlab.interop import contract, directory, formats
+
+FORMATS = formats.FORMATS
+EXPORT_FORMATS = ("marl-eval", "rliable", "tidy")
+
+
+def read(kind: str, path, **options) -> pd.DataFrame:
+    """The contract table of a file (or TensorBoard directory) in format `kind`; UsageError on any problem."""
+    path = pathlib.Path(path)
+    if kind not in FORMATS:
+        raise UsageError(f"format = {kind!r}; allowed: {', '.join(FORMATS)}")
+    if not path.exists():
+        raise UsageError(f"{path}: no such file or directory")
+    if kind == "marl-eval":
+        table = formats.read_marl_eval(path, options.get("metric") or "return", options.get("success_metric"))
+    elif kind == "rliable":
+        table = formats.read_rliable(path, options.get("metric") or "eval_return", options.get("steps"))
+    elif kind == "tidy":
+        table = formats.read_tidy(path, options.get("mapping"))
+    else:
+        if not options.get("return_tag"):
+            raise UsageError("tensorboard needs --return-tag: the scalar tag of the evaluation return")
+        table = formats.read_tensorboard(path, options["return_tag"], options.get("success_tag"),
+                                         options.get("run_pattern"), tuple(options.get("other_tags") or ()))
+    return contract.normalise(table, str(path))
+
+
+def import_runs(kind: str, path, out_dir, name: str | None = None, **options):
+    """Reads `path` (format `kind`) and stores it as a sweep directory `out_dir`; returns the store."""
+    frame = read(kind, path, **options)
+    recorded = {k: v for k, v in options.items() if v not in (None, (), {}, [])}
+    return directory.write(frame, out_dir, kind, path, recorded, name=name)
+
+
+def export(kind: str, sweep_dir, out_path, **options) -> pd.DataFrame:
+    """Writes a sweep directory's rows in format `kind` to `out_path`; returns the contract table written."""
+    if kind not in EXPORT_FORMATS:
+        raise UsageError(f"format = {kind!r}; allowed: {', '.join(EXPORT_FORMATS)}")
+    frame = store.load(sweep_dir)
+    if frame.empty:
+        raise UsageError(f"{sweep_dir}: no stored rows to export")
+    damaged = frame.attrs.get("damaged") or {}
+    if damaged:
+        raise UsageError(f"{sweep_dir}: {len(damaged)} damaged chunk(s) ({', '.join(sorted(damaged))}); "
+                         "`rlab status DIR --verify` says what is wrong; export refuses to leave runs out")
+    table = contract.normalise(frame, str(sweep_dir))
+    out_path = pathlib.Path(out_path)
+    if kind == "marl-eval":
+        def write(tmp):
+            formats.write_marl_eval(table, tmp)
+    elif kind == "rliable":
+        metric = options.get("metric") or "eval_return"
+        if metric not in table.columns:
+            raise UsageError(f"--metric = {metric!r}: not a column of {sweep_dir}; allowed: "
+                             f"{', '.join(formats.metric_columns(table))}")
+
+        def write(tmp):
+            formats.write_rliable(table, tmp, metric, bool(options.get("final")))
+    else:
+        def write(tmp):
+            formats.write_tidy(table, tmp, parquet=formats.is_parquet(out_path))
+    files.atomic_write(out_path, write)  # a complete file or none
+    return table
