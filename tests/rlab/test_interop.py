@@ -153,6 +153,16 @@ def test_a_wandb_style_csv_imports_through_a_column_mapping(tmp_path):
     merged = frame.merge(source, left_on=["algo", "seed", "env_steps"], right_on=["Name", "seed", "_step"])
     np.testing.assert_array_equal(merged["eval_return"], merged["eval/episodic_return"])
     assert report.build(out).exists()
+    assert_iqm_lines(frame, {name: rows[rows["_step"] == 15000]["eval/episodic_return"].to_numpy()
+                             for name, rows in source.groupby("Name")})
+
+
+def assert_iqm_lines(frame, finals: dict):
+    """The report's IQM of final returns per configuration equals scipy's trimmed mean of them."""
+    summary = report.summary_table(frame.assign(config=report.configurations(frame)), np.random.default_rng(0))
+    for config, values in finals.items():
+        line = summary[summary["configuration"] == config].iloc[0]
+        assert line["IQM final return"].startswith(f"{scipy.stats.trim_mean(values, 0.25):.3f} ["), (config, line)
 
 
 def test_tensorboard_event_files_import_with_tensorboards_reader(tmp_path):
@@ -170,6 +180,8 @@ def test_tensorboard_event_files_import_with_tensorboards_reader(tmp_path):
         assert row["eval_return"].item() == float(np.float32(value))  # TensorBoard keeps float32 scalars
         assert row["eval_success"].item() == success
     assert report.build(out).exists()
+    assert_iqm_lines(frame, {algo: np.float32([EXPECTED["tensorboard"][f"{algo}/{s}/2"][1] for s in (0, 1)])
+                             .astype(float) for algo in ("ppo", "dqn")})
 
 
 # ----- bad input ---------------------------------------------------------------------------------
