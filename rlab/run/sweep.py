@@ -145,6 +145,7 @@ def run(
     lane_width: int | None = None,
     compile_ahead: int = 1,
     executor=None,
+    take_over: bool = True,
 ) -> SweepStore:
     """Runs (or resumes, or extends) a sweep into `out_dir`; returns its store.
 
@@ -170,6 +171,9 @@ def run(
       compile_ahead: programs compiled in background threads ahead of the
         one running (each group's lane width must be known without
         measuring); 0 compiles each when its first chunk runs.
+      take_over: sharing the sweep, whether this process also runs the chunks
+        of other processes that no live process holds once its own share is
+        done (False: its own share only, as strict striping).
       executor: who computes the chunks once the store is open, e.g.
         `rlab.run.on_ray.RayExecutor`; default: this process. Called as
         `executor(store, spec, groups, chunks, devices, lane_width, progress,
@@ -207,7 +211,7 @@ def run(
     try:
         if executor is None:
             _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started,
-                      compile_ahead)
+                      compile_ahead, take_over)
         else:
             executor(store, spec, groups, chunks, devices, lane_width, progress, run_started)
     finally:
@@ -216,7 +220,7 @@ def run(
 
 
 def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progress, probes, run_started,
-              compile_ahead: int) -> None:
+              compile_ahead: int, take_over: bool = True) -> None:
     """Runs the chunks this process still owes into the (locked) store.
 
     Alone, a process runs every pending chunk. Sharing the sweep, it runs
@@ -238,7 +242,7 @@ def _run_plan(store, spec, groups, chunks, process, devices, lane_width, progres
     progress.start(len(plan) * spec.num_evals, "evaluations")
     runner = _ChunkRunner(store, spec, devices, lane_width, progress, probes, process, compile_ahead)
     ran = runner.run(plan)
-    if store.shared:
+    if store.shared and take_over:
         ran += _take_over(store, runner, chunks, progress)
     wall = time.perf_counter() - run_started
     waited, making = runner.close()

@@ -89,7 +89,7 @@ def test_configurations_at_different_budgets_are_drawn_apart_and_not_compared(tm
 def test_report_works_on_a_sweep_still_running(tmp_path):
     (tmp_path / "spec.toml").write_text(SPEC)
     out = tmp_path / "out"
-    sweep.run(spec_lib.load(tmp_path / "spec.toml"), out, process=(0, 2))  # half the chunks
+    sweep.run(spec_lib.load(tmp_path / "spec.toml"), out, process=(0, 2), take_over=False)  # half the chunks
     assert len(store.read_manifest(out)["chunks"]) < 8  # the other process's chunks are missing
     page = report.build(out).read_text()
     assert "<img" in page and "chunks complete" in page
