@@ -176,6 +176,26 @@ def build_parser() -> argparse.ArgumentParser:
                             help="rliable: final scores [runs, tasks] instead of curves [runs, tasks, evals]")
     export_cmd.set_defaults(handler=_run_export)
 
+    compare_cmd = commands.add_parser(
+        "compare",
+        help="is A better than B? the test that fits the metric, p, effect size with CI, P(A > B), and the "
+             "seeds needed for 80%% power",
+        description="Compares two configurations' final evaluations: of two sweep (or imported) directories, or "
+        "two configurations of one (--a, --b, by the names the report uses). Refuses sides trained at different "
+        "budgets, on different tasks or with different evaluations.",
+    )
+    compare_cmd.add_argument("a", metavar="A", help="sweep directory of side A")
+    compare_cmd.add_argument("b", metavar="B", nargs="?", help="sweep directory of side B (default: A)")
+    compare_cmd.add_argument("--a", dest="config_a", metavar="CONFIG", help="A's configuration, e.g. 'ppo'")
+    compare_cmd.add_argument("--b", dest="config_b", metavar="CONFIG", help="B's configuration")
+    compare_cmd.add_argument("--where", metavar="NAME=VALUE", action="append", default=[],
+                             help="the environment values to compare at, e.g. dim=2 (repeatable)")
+    compare_cmd.add_argument("--metric", default="return", metavar="NAME",
+                             help="return (final evaluation return) or success (final evaluation succeeded)")
+    compare_cmd.add_argument("--alpha", type=float, default=0.05, help="test level (default: %(default)s)")
+    compare_cmd.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: %(default)s)")
+    compare_cmd.set_defaults(handler=_run_compare)
+
     report_cmd = commands.add_parser(
         "report", help="write DIR/report/index.html and summary.md for a sweep (also one still running)"
     )
@@ -416,6 +436,29 @@ def _run_export(args: argparse.Namespace) -> int:
 
     table = interop.export(args.format, args.directory, args.out, metric=args.metric, final=args.final)
     print(f"wrote {args.out} ({len(table):,} rows of {args.directory})")
+    return EXIT_OK
+
+
+def _run_compare(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from rlab import compare
+
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha = {args.alpha}; allowed: a level between 0 and 1, e.g. 0.05")
+    where = {}
+    for item in args.where:
+        key, sep, value = item.partition("=")
+        if not (sep and key and value):
+            raise UsageError(f"--where {item!r}; allowed: NAME=VALUE, e.g. --where dim=2")
+        where[key] = value
+    b_dir = args.b or args.a
+    if args.b is None and (args.config_a is None or args.config_b is None):
+        raise UsageError("one directory: name both configurations with --a and --b")
+    a = compare.side(args.a, args.config_a, where, args.metric)
+    b = compare.side(b_dir, args.config_b, where, args.metric)
+    result = compare.compare(a, b, args.metric, np.random.default_rng(args.seed), alpha=args.alpha)
+    print(compare.render(result))
     return EXIT_OK
 
 

@@ -17,7 +17,7 @@ import pathlib
 import numpy as np
 import pandas as pd
 
-from rlab import plots, stats, store
+from rlab import compare, plots, stats, store
 from rlab.store.directory import run_state
 
 SUCCESS_SHARE = 0.5
@@ -118,7 +118,8 @@ def summary_table(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
 
 
 def comparisons(frame: pd.DataFrame, rng: np.random.Generator, notes: list[str] | None = None) -> pd.DataFrame:
-    """Every pair of configurations within each environment slice: P(X > Y), Welch and Mann-Whitney p (Holm).
+    """Every pair of configurations within each environment slice: P(X > Y), Welch and Mann-Whitney p (Holm),
+    the standardised effect and the seeds per side Welch's test needs for 80% power at it (`rlab compare`).
 
     A slice whose configurations ran at different env-step budgets is not
     compared; the reason is appended to `notes`.
@@ -136,11 +137,16 @@ def comparisons(frame: pd.DataFrame, rng: np.random.Generator, notes: list[str] 
                 finals[config] = values
         for x, y in itertools.combinations(finals, 2):
             poi = stats.probability_of_improvement(finals[x], finals[y], rng, n_resamples=2000)
+            found = compare.compare_samples(finals[x], finals[y], "return", rng, n_resamples=200)
+            needed = found.seeds_for_power
             records.append({
                 **{k[4:]: v for k, v in env_values.items()}, "X": x, "Y": y,
-                "P(X > Y)": f"{float(poi.point):.2f} [{float(poi.low):.2f}, {float(poi.high):.2f}]",
+                "P(X > Y) [95% CI]": f"{float(poi.point):.2f} [{float(poi.low):.2f}, {float(poi.high):.2f}]",
                 "Welch p": _safe_p(lambda: stats.welch_test(finals[x], finals[y]).pvalue),
                 "Mann-Whitney p": _safe_p(lambda: stats.mann_whitney(finals[x], finals[y]).pvalue),
+                "Cohen's d": f"{found.standardised:.2f}",
+                "seeds/side for 80% power": ("-" if needed is None else f">{compare.MAX_SEEDS:,}"
+                                             if needed > compare.MAX_SEEDS else f"{needed:,}"),
             })
     table = pd.DataFrame(records)
     if len(table):
