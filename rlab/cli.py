@@ -176,6 +176,21 @@ def build_parser() -> argparse.ArgumentParser:
                             help="rliable: final scores [runs, tasks] instead of curves [runs, tasks, evals]")
     export_cmd.set_defaults(handler=_run_export)
 
+    tune_cmd = commands.add_parser(
+        "tune",
+        help="tune on some seeds, report on others: the spec's grid on its tuning seeds, each algorithm's chosen "
+             "configuration on its report seeds, and the optimism of the choice",
+        description="SPEC needs a [protocol] table: tuning_seeds and report_seeds (disjoint {start, count}) and "
+        "select = 'iqm' (default) or 'lower_bound'. Writes DIR/tuning, DIR/report (sweep directories) and "
+        "DIR/tune.json; resumable like a sweep.",
+    )
+    tune_cmd.add_argument("spec", metavar="SPEC", help="experiment spec (TOML) with a [protocol] table")
+    tune_cmd.add_argument("--out", metavar="DIR", help="where both phases go (default: runs/NAME)")
+    tune_cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    tune_cmd.add_argument("--cache-dir", metavar="DIR", default=None,
+                          help="JAX persistent compilation cache (default: as for rlab sweep)")
+    tune_cmd.set_defaults(handler=_run_tune)
+
     compare_cmd = commands.add_parser(
         "compare",
         help="is A better than B? the test that fits the metric, p, effect size with CI, P(A > B), and the "
@@ -436,6 +451,24 @@ def _run_export(args: argparse.Namespace) -> int:
 
     table = interop.export(args.format, args.directory, args.out, metric=args.metric, final=args.final)
     print(f"wrote {args.out} ({len(table):,} rows of {args.directory})")
+    return EXIT_OK
+
+
+def _run_tune(args: argparse.Namespace) -> int:
+    import pathlib
+
+    from rlab import spec as spec_lib
+    from rlab import tuning
+    from rlab.console import Progress
+
+    spec = spec_lib.load(args.spec)
+    tuning.check_tunable(spec)  # before any directory is made
+    _enable_compilation_cache(args.cache_dir)
+    out = args.out or str(pathlib.Path("runs") / spec.name)
+    result = tuning.run(spec, out, progress=Progress(quiet=args.quiet))
+    print(tuning.render(result))
+    print(f"tuning phase: {out}/tuning (no conclusions from it); report phase: {out}/report; `rlab report "
+          f"{out}/report` next")
     return EXIT_OK
 
 

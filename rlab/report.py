@@ -21,6 +21,8 @@ from rlab import compare, plots, stats, store
 from rlab.store.directory import run_state
 
 SUCCESS_SHARE = 0.5
+TUNING_NOTE = ("Tuning seeds: these runs chose the configurations of `rlab tune`, so no comparison or test is drawn "
+               "from them (their best looks better than it is); conclusions come from the report phase, DIR/../report.")
 FIGURE_KINDS = ("fan", "success", "final", "degradation", "profile", "improvement", "survival", "power")
 # Figures drawn from eval_success, which imported runs may not have.
 SUCCESS_KINDS = ("success", "degradation", "survival")
@@ -297,6 +299,12 @@ def describe_backend(backend) -> str:
     return words
 
 
+def is_tuning_phase(spec_text: str) -> bool:
+    from rlab import tuning
+
+    return tuning.is_tuning_phase(spec_text)
+
+
 def build(directory, seed: int = 0) -> pathlib.Path:
     """Writes DIR/report/index.html and DIR/report/summary.md; returns the HTML path."""
     directory = pathlib.Path(directory)
@@ -312,9 +320,15 @@ def build(directory, seed: int = 0) -> pathlib.Path:
         summary, comparison = pd.DataFrame(), pd.DataFrame()
     else:
         frame = frame.assign(config=configurations(frame))
-        summary, comparison = summary_table(frame, rng), comparisons(frame, rng, notes)
+        tuning_phase = is_tuning_phase(spec_text)
+        if tuning_phase:
+            notes.append(TUNING_NOTE)
+        summary = summary_table(frame, rng)
+        comparison = pd.DataFrame() if tuning_phase else comparisons(frame, rng, notes)
         sections = []
         for kind in FIGURE_KINDS:
+            if tuning_phase and kind == "improvement":
+                continue
             for title, fig in figure(kind, frame, rng, notes):
                 sections.append(f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{_png_data(fig)}">'
                                 f"<figcaption>{html.escape(title)}</figcaption></figure>")
@@ -324,7 +338,8 @@ def build(directory, seed: int = 0) -> pathlib.Path:
             + "<h2>Summary</h2>" + summary.to_html(index=False, border=0)
             + "<h2>Figures</h2>" + "\n".join(sections)
             + "<h2>Comparisons</h2>" + (comparison.to_html(index=False, border=0, float_format=lambda p: f"{p:.3g}")
-                                         if len(comparison) else "<p>Fewer than two configurations.</p>")
+                                         if len(comparison) else f"<p>{html.escape(TUNING_NOTE)}</p>"
+                                         if tuning_phase else "<p>Fewer than two configurations.</p>")
         )
     damaged = frame.attrs.get("damaged", {})
     if damaged:

@@ -56,8 +56,12 @@ from rlab.errors import UsageError
 
 TOP_LEVEL_KEYS = (
     "name", "env", "seeds", "env_steps_per_eval", "num_evals", "total_env_steps", "chunk_size", "lane_width",
-    "env_params", "env_axes", "algorithms",
+    "env_params", "env_axes", "algorithms", "protocol",
 )
+# `[protocol]`: tuning seeds apart from reporting seeds (`rlab tune`).
+PROTOCOL_KEYS = ("tuning_seeds", "report_seeds", "select", "phase")
+SELECTION_RULES = ("iqm", "lower_bound")
+PHASES = ("tuning", "report")
 MAX_SEED = 2**32 - 1  # seeds become uint32 PRNG keys
 MAX_NAME = 100
 # Lane widths (lanes per compiled program) a run may be given; `rlab.run.widths` uses these.
@@ -120,6 +124,7 @@ class Spec:
     text: str
     env_steps_per_eval: int | None = None
     lane_width: int | str | None = None
+    protocol: Mapping[str, Any] | None = None  # `[protocol]`, checked (see `_protocol`)
 
     @property
     def seeds(self) -> range:
@@ -306,8 +311,11 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         problem("env", unknown_id_message("environment", str(env_id), list(registered_envs)))
         env_id = None
 
+    protocol = _protocol(raw.get("protocol"), problem)
     seed_start, num_seeds = 0, None
     seeds = raw.get("seeds")
+    if seeds is None and protocol and "report_seeds" in protocol:
+        seeds = {"start": protocol["report_seeds"][0], "count": protocol["report_seeds"][1]}
     if isinstance(seeds, int) and not isinstance(seeds, bool) and seeds >= 1:
         num_seeds = seeds
     elif isinstance(seeds, dict) and set(seeds) <= {"start", "count"} and _positive_int(seeds.get("count")) and (
@@ -387,8 +395,44 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
     return Spec(
         name=name, env=env_id, env_params=env_params, env_axes=env_axes, algorithms=tuple(algorithms),
         seed_start=seed_start, num_seeds=num_seeds, num_evals=num_evals, chunk_size=chunk_size, text=text,
-        env_steps_per_eval=budget, lane_width=lane_width,
+        env_steps_per_eval=budget, lane_width=lane_width, protocol=protocol,
     )
+
+
+def _protocol(table, problem) -> dict | None:
+    """`[protocol]` checked: tuning_seeds and report_seeds as (start, count), disjoint; the selection rule."""
+    if table is None:
+        return None
+    if not isinstance(table, dict):
+        problem("protocol", "must be a table with tuning_seeds, report_seeds and select")
+        return None
+    for key in table:
+        if key not in PROTOCOL_KEYS:
+            problem(f"protocol.{key}", f"unknown key; allowed: {', '.join(PROTOCOL_KEYS)}")
+    result: dict = {}
+    for key in ("tuning_seeds", "report_seeds"):
+        value = table.get(key)
+        if not (isinstance(value, dict) and set(value) <= {"start", "count"} and _nonnegative_int(value.get("start", 0))
+                and _positive_int(value.get("count")) and value["count"] >= 2
+                and value.get("start", 0) + value["count"] <= MAX_SEED + 1):
+            problem(f"protocol.{key}", f"{value!r}; allowed: {{start = S, count = N}} with N >= 2")
+            continue
+        result[key] = (value.get("start", 0), value["count"])
+    if len(result) == 2:
+        (a, n), (b, m) = result["tuning_seeds"], result["report_seeds"]
+        if a < b + m and b < a + n:
+            problem("protocol", f"tuning seeds {a}..{a + n - 1} and report seeds {b}..{b + m - 1} overlap; allowed: "
+                    "disjoint ranges (a result tuned and reported on the same seeds is optimistic by construction)")
+    select = table.get("select", "iqm")
+    if select not in SELECTION_RULES:
+        problem("protocol.select", f"{select!r}; allowed: {', '.join(SELECTION_RULES)}")
+    result["select"] = select
+    phase = table.get("phase")
+    if phase is not None and phase not in PHASES:
+        problem("protocol.phase", f"{phase!r}; allowed: {', '.join(PHASES)} (set by rlab tune)")
+    if phase is not None:
+        result["phase"] = phase
+    return result
 
 
 def is_lane_width(value) -> bool:
