@@ -88,7 +88,9 @@ def fan_chart(steps, curves_by_config: Mapping[str, np.ndarray], ylabel="evaluat
         ax.fill_between(steps, bands[5], bands[95], color=color, alpha=0.12, linewidth=0)
         ax.fill_between(steps, bands[25], bands[75], color=color, alpha=0.28, linewidth=0)
         ax.plot(steps, bands[50], color=color, linewidth=2, linestyle=style,
-                label=f"{name} (median, n={curves.shape[0]})")
+                label=f"{name} (median of n={curves.shape[0]} seeds)")
+    if ax.get_legend_handles_labels()[0]:
+        ax.fill_between([], [], [], color="grey", alpha=0.28, label="bands: 25-75% and 5-95% of seeds")
     _finish(ax, "environment steps per seed", ylabel, title)
     return fig, ax
 
@@ -96,7 +98,7 @@ def fan_chart(steps, curves_by_config: Mapping[str, np.ndarray], ylabel="evaluat
 def final_distribution(values_by_config: Mapping[str, np.ndarray], ylabel="final evaluation return", title=None,
                        ax=None, rng=None):
     """Violins with every seed as a jittered dot, so bimodal outcomes stay visible."""
-    fig, ax = _axes(ax, (max(4.0, 1.2 * len(values_by_config) + 2), 4.0))
+    fig, ax = _axes(ax, (max(5.0, 1.4 * len(values_by_config) + 2), 4.2))
     rng = rng or np.random.default_rng(0)
     names = list(values_by_config)
     for i, name in enumerate(names):
@@ -112,8 +114,9 @@ def final_distribution(values_by_config: Mapping[str, np.ndarray], ylabel="final
                 body.set_alpha(0.25)
         ax.scatter(i + rng.uniform(-0.18, 0.18, values.size), values, s=8, color=color, alpha=0.6, linewidths=0)
         ax.plot([i - 0.3, i + 0.3], [np.median(values)] * 2, color="black", linewidth=1.5)
-    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
-    _finish(ax, "configuration", ylabel, title, legend=False)
+    counts = [int(np.isfinite(np.asarray(values_by_config[n], float)).sum()) for n in names]
+    ax.set_xticks(range(len(names)), [f"{n} (n={c})" for n, c in zip(names, counts)], rotation=20, ha="right")
+    _finish(ax, "dots: seeds; violins: density; bars: medians", ylabel, title, legend=False)
     return fig, ax
 
 
@@ -144,7 +147,7 @@ def degradation_plot(levels, results_by_algo: Mapping[str, dict], axis_name="dim
         low = np.array([float(r.low) for r in rates])
         high = np.array([float(r.high) for r in rates])
         ax.errorbar(own, point, yerr=[point - low, high - point], color=color, marker="o", capsize=3,
-                    linestyle="none", label=f"{name} (Wilson 95%)")
+                    linestyle="none", label=f"{name} (Wilson 95% CI; {_seed_counts(result)})")
         ax.plot(own, result["fit"], color=color, linewidth=1.5, alpha=0.8)
         for threshold, crossing in result["crossings"].items():
             thresholds.add(threshold)
@@ -170,6 +173,14 @@ def degradation_plot(levels, results_by_algo: Mapping[str, dict], axis_name="dim
     if integer_axis:
         ax.set_xticks(levels)
     return fig, ax
+
+
+def _seed_counts(result: dict) -> str:
+    """"n=64 seeds per level", or the counts per level where they differ."""
+    counts = result.get("seeds")
+    if not counts:
+        return "n per level not given"
+    return f"n={counts[0]} seeds per level" if len(set(counts)) == 1 else "n=" + "/".join(map(str, counts)) + " seeds"
 
 
 def _bracket(ax, levels: np.ndarray, rates: np.ndarray, threshold: float, color) -> None:
@@ -200,7 +211,7 @@ def performance_profile(scores_by_config: Mapping[str, np.ndarray], thresholds=N
         fraction = lambda x, axis=0: np.mean(x[..., None] > thresholds, axis=axis)  # noqa: E731
         interval = stats.bootstrap_ci(values, fraction, rng, n_resamples=500)
         color = color_for(name)
-        ax.plot(thresholds, interval.point, color=color, label=name)
+        ax.plot(thresholds, interval.point, color=color, label=f"{name} (n={values.size}; band: bootstrap 95% CI)")
         ax.fill_between(thresholds, interval.low, interval.high, color=color, alpha=0.2, linewidth=0)
     ax.set_ylim(-0.02, 1.02)
     _finish(ax, xlabel + " threshold tau", "fraction of seeds with score > tau", title)
@@ -209,7 +220,8 @@ def performance_profile(scores_by_config: Mapping[str, np.ndarray], thresholds=N
 
 def probability_of_improvement_chart(intervals: Mapping[str, "stats.Interval"], title=None, ax=None):
     """P(X > Y) with intervals, one row per comparison "X vs Y"."""
-    fig, ax = _axes(ax, (6.4, 0.5 * len(intervals) + 1.5))
+    longest = max((len(name) for name in intervals), default=0)
+    fig, ax = _axes(ax, (6.4 + 0.075 * longest, 0.5 * len(intervals) + 1.6))
     names = list(intervals)
     for i, name in enumerate(names):
         interval = intervals[name]
@@ -219,7 +231,7 @@ def probability_of_improvement_chart(intervals: Mapping[str, "stats.Interval"], 
     ax.axvline(0.5, color="grey", linestyle="--", linewidth=0.8)
     ax.set_yticks(range(len(names)), names)
     ax.set_xlim(0, 1)
-    _finish(ax, "probability of improvement P(X > Y)", "comparison", title, legend=False)
+    _finish(ax, "P(X > Y): dot; bar: bootstrap 95% CI over seeds", "comparison", title, legend=False)
     return fig, ax
 
 
@@ -237,7 +249,7 @@ def survival_plot(curves_by_config: Mapping[str, tuple], title=None, ax=None):
         # Every seed starts without a success: the curve starts at 1 before any training.
         t, survival = np.r_[0.0, t], np.r_[1.0, survival]
         low, high = np.r_[1.0, low], np.r_[1.0, high]
-        ax.step(t, survival, where="post", color=color, label=name)
+        ax.step(t, survival, where="post", color=color, label=f"{name} (band: 95% CI, Greenwood; exact at 0 and 1)")
         ax.fill_between(t, low, high, step="post", color=color, alpha=0.15, linewidth=0)
     ax.set_ylim(-0.02, 1.02)
     _finish(ax, "environment steps per seed", "fraction of seeds without any success", title)

@@ -21,6 +21,10 @@ from rlab import compare, plots, stats, store
 from rlab.store.directory import run_state
 
 SUCCESS_SHARE = 0.5
+# Summary columns name their interval, its level and what it is over.
+SUCCESS_COLUMN = "success rate [Wilson 95% CI over seeds]"
+IQM_COLUMN = "IQM final return [bootstrap 95% CI]"
+TOLERANCE_COLUMN = "90% of seeds within [95% confidence]"
 TUNING_NOTE = ("Tuning seeds: these runs chose the configurations of `rlab tune`, so no comparison or test is drawn "
                "from them (their best looks better than it is); conclusions come from the report phase, DIR/../report.")
 FIGURE_KINDS = ("fan", "success", "final", "degradation", "profile", "improvement", "survival", "power")
@@ -108,15 +112,29 @@ def summary_table(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
                     final_success = success[np.isfinite(returns).all(axis=1)]
                     wins = int(np.sum(final_success[:, -1] >= SUCCESS_SHARE))
                     rate = stats.success_rate(wins, final_return.shape[0])
-                    record["success rate"] = f"{float(rate.point):.2f} [{float(rate.low):.2f}, {float(rate.high):.2f}]"
+                    record[SUCCESS_COLUMN] = f"{float(rate.point):.2f} [{float(rate.low):.2f}, {float(rate.high):.2f}]"
                 iqm = stats.bootstrap_ci(final_return[:, -1], "iqm", rng, n_resamples=2000)
                 iqr = stats.SPREADS["iqr"](final_return[:, -1])
                 record.update({
-                    "IQM final return": f"{float(iqm.point):.3f} [{float(iqm.low):.3f}, {float(iqm.high):.3f}]",
+                    IQM_COLUMN: f"{float(iqm.point):.3f} [{float(iqm.low):.3f}, {float(iqm.high):.3f}]",
                     "IQR across seeds": f"{float(iqr):.3f}",
+                    TOLERANCE_COLUMN: _tolerance(final_return[:, -1]),
                 })
             records.append(record)
     return pd.DataFrame(records)
+
+
+def _tolerance(values: np.ndarray) -> str:
+    """The distribution-free interval that holds 90% of seeds with 95% confidence, or why there is none."""
+    try:
+        low, high = stats.tolerance_interval(values, coverage=0.9, confidence=0.95)
+    except ValueError:
+        return f"needs >= {MIN_TOLERANCE_SEEDS} seeds"
+    return f"[{low:.3f}, {high:.3f}]"
+
+
+# Fewest seeds for a two-sided distribution-free 90% / 95% tolerance interval (order statistics 1 and n).
+MIN_TOLERANCE_SEEDS = 46
 
 
 def comparisons(frame: pd.DataFrame, rng: np.random.Generator, notes: list[str] | None = None) -> pd.DataFrame:
@@ -212,7 +230,8 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list
                 a, _ = stats.drop_diverged(curves(by_config[x], "eval_return")[1][:, -1])
                 b, _ = stats.drop_diverged(curves(by_config[y], "eval_return")[1][:, -1])
                 if a.size and b.size:
-                    intervals[f"{x} vs {y}"] = stats.probability_of_improvement(a, b, rng, n_resamples=1000)
+                    intervals[f"{x} vs {y} (n={a.size}, {b.size})"] = stats.probability_of_improvement(
+                        a, b, rng, n_resamples=1000)
             if not intervals:
                 continue
             fig, _ = plots.probability_of_improvement_chart(intervals, title=f"probability of improvement ({label})")
@@ -224,7 +243,7 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list
                 if success.shape[0] == 0:
                     _note(notes, f"{c} at {label}: every seed diverged, so it has no survival curve.")
                     continue
-                data[c] = stats.survival_curve(*stats.time_to_first_success(success, steps))
+                data[f"{c} (n={success.shape[0]})"] = stats.survival_curve(*stats.time_to_first_success(success, steps))
             if not data:
                 continue
             first = {c: curves(r, "eval_success")[1] for c, r in by_config.items()}

@@ -573,7 +573,7 @@ def degradation(levels, outcomes: list, rng: np.random.Generator, thresholds=CLI
 
     Returns:
       {"levels", "rates": [Interval] (Wilson), "fit": `[L]` monotone rates,
-       "crossings": {threshold: Crossing}}.
+       "crossings": {threshold: Crossing}, "seeds": seeds per level}.
     """
     levels = np.asarray(levels, float)
     outcomes = [np.asarray(o, float) for o in outcomes]
@@ -596,7 +596,8 @@ def degradation(levels, outcomes: list, rng: np.random.Generator, thresholds=CLI
         crossings[threshold] = Crossing(
             threshold, crossing_level(levels, fit, threshold), float(low), float(high), levels[0], levels[-1]
         )
-    return {"levels": levels, "rates": rates, "fit": fit, "crossings": crossings}
+    return {"levels": levels, "rates": rates, "fit": fit, "crossings": crossings,
+            "seeds": [int(np.asarray(o).size) for o in outcomes]}
 
 
 # ----- sparse reward: time to first success ----------------------------------------------------------
@@ -624,7 +625,9 @@ def survival_curve(times, observed):
 
     When no seed succeeds, Kaplan-Meier's interval collapses to [1, 1];
     the exact (Clopper-Pearson) bound is used instead: 0 events in n seeds
-    still allows survival down to (alpha / 2)^(1/n) at the budget.
+    still allows survival down to (alpha / 2)^(1/n) at the budget. When
+    every seed has succeeded, Greenwood's interval is undefined at 0; the
+    exact bound there is [0, 1 - (alpha / 2)^(1/n)].
 
     Returns:
       (t `[K]`, survival `[K]`, low `[K]`, high `[K]`) with 95% intervals.
@@ -642,4 +645,10 @@ def survival_curve(times, observed):
         ci = result.confidence_interval(0.95)
     low = np.nan_to_num(ci.low.probabilities, nan=0.0)
     high = np.nan_to_num(ci.high.probabilities, nan=1.0)
+    # Where every seed has succeeded (no censoring before), Greenwood's interval is undefined; the exact
+    # (Clopper-Pearson) bound for 0 seeds still without success out of n is [0, 1 - (alpha / 2)^(1/n)].
+    gone = result.probabilities == 0
+    if gone.any() and not (~observed & (times <= result.quantiles[gone].min())).any():
+        low[gone] = 0.0
+        high[gone] = float(success_rate(0, times.size, method="clopper-pearson").high)
     return result.quantiles, result.probabilities, low, high

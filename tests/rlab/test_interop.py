@@ -118,9 +118,9 @@ def test_marl_eval_file_imports_and_its_report_matches_an_independent_computatio
         finals = [EXPECTED["marl_eval"][f"{algo}/{s}/3"] for s in range(5)]
         returns, wins = np.array([f[0] for f in finals]), sum(f[1] >= 0.5 for f in finals)
         line = summary[summary["configuration"] == algo].iloc[0]
-        assert line["IQM final return"].startswith(f"{scipy.stats.trim_mean(returns, 0.25):.3f} [")
+        assert line[report.IQM_COLUMN].startswith(f"{scipy.stats.trim_mean(returns, 0.25):.3f} [")
         interval = scipy.stats.binomtest(int(wins), 5).proportion_ci(method="wilson")
-        assert line["success rate"] == f"{wins / 5:.2f} [{interval.low:.2f}, {interval.high:.2f}]"
+        assert line[report.SUCCESS_COLUMN] == f"{wins / 5:.2f} [{interval.low:.2f}, {interval.high:.2f}]"
     assert "smac" in (out / "report" / "index.html").read_text()
 
 
@@ -138,8 +138,8 @@ def test_rliable_arrays_import_and_their_report_matches_an_independent_computati
     summary = report.summary_table(frame.assign(config=report.configurations(frame)), np.random.default_rng(0))
     line = summary[(summary["task"] == "Pong") & (summary["configuration"] == "SPR")].iloc[0]
     pong = np.array(EXPECTED["rliable"]["SPR"])[:, 0]
-    assert line["IQM final return"].startswith(f"{scipy.stats.trim_mean(pong, 0.25):.3f} [")
-    assert "success rate" not in summary.columns  # returns only: no success claimed
+    assert line[report.IQM_COLUMN].startswith(f"{scipy.stats.trim_mean(pong, 0.25):.3f} [")
+    assert report.SUCCESS_COLUMN not in summary.columns  # returns only: no success claimed
 
 
 def test_a_wandb_style_csv_imports_through_a_column_mapping(tmp_path):
@@ -162,7 +162,7 @@ def assert_iqm_lines(frame, finals: dict):
     summary = report.summary_table(frame.assign(config=report.configurations(frame)), np.random.default_rng(0))
     for config, values in finals.items():
         line = summary[summary["configuration"] == config].iloc[0]
-        assert line["IQM final return"].startswith(f"{scipy.stats.trim_mean(values, 0.25):.3f} ["), (config, line)
+        assert line[report.IQM_COLUMN].startswith(f"{scipy.stats.trim_mean(values, 0.25):.3f} ["), (config, line)
 
 
 def test_tensorboard_event_files_import_with_tensorboards_reader(tmp_path):

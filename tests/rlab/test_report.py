@@ -36,7 +36,7 @@ def test_report_page_embeds_every_figure_and_the_summary(finished):
     for kind in ("fan", "success", "final", "profile", "improvement", "survival", "degradation along dim"):
         assert any(t.startswith(kind) for t in titles), kind
     assert all(len(data) > 5000 for _, data in images)  # real pictures, not empty canvases
-    assert "IQM final return" in page and "P(X &gt; Y)" in page and "Holm" in page
+    assert "IQM final return [bootstrap 95% CI]" in page and "P(X &gt; Y)" in page and "Holm" in page
     text = re.sub(r'src="data:image/png;base64,[^"]+"', "", page.split("<h2>Spec</h2>")[0])
     assert not re.search(r"\bnan\b", text.lower())
     assert (finished / "report" / "summary.md").read_text().startswith("# tiny (complete")
@@ -118,14 +118,14 @@ def test_summary_success_rate_is_a_wilson_interval_over_seeds():
     frame = frame.assign(config=report.configurations(frame))
     table = report.summary_table(frame, np.random.default_rng(0))
     wilson = stats.success_rate(3, 10)
-    assert table.loc[0, "success rate"] == f"{float(wilson.point):.2f} [{float(wilson.low):.2f}, {float(wilson.high):.2f}]"
+    assert table.loc[0, report.SUCCESS_COLUMN] == f"{float(wilson.point):.2f} [{float(wilson.low):.2f}, {float(wilson.high):.2f}]"
     assert table.loc[0, "seeds"] == 10 and table.loc[0, "diverged"] == 0
     # A seed the store flagged (e.g. update_norm = inf) is counted and left out, though its return is finite.
     flagged = frame.assign(diverged=frame["seed"] == 0)
     table = report.summary_table(flagged, np.random.default_rng(0))
     wilson = stats.success_rate(2, 9)
     assert table.loc[0, "diverged"] == 1
-    assert table.loc[0, "success rate"] == f"{float(wilson.point):.2f} [{float(wilson.low):.2f}, {float(wilson.high):.2f}]"
+    assert table.loc[0, report.SUCCESS_COLUMN] == f"{float(wilson.point):.2f} [{float(wilson.low):.2f}, {float(wilson.high):.2f}]"
     assert report.comparisons(pd.concat([flagged, flagged.assign(algo="x", config="x")]), np.random.default_rng(0)).shape[0] == 1
 
 
@@ -206,3 +206,36 @@ def test_a_file_system_refusal_is_one_line_and_a_killed_run_reads_interrupted(fi
     assert "Status: interrupted," in page and "<b>9</b>" not in page  # what a manifest says is escaped
     assert "Backend: cpu, 1 device" in page and "{" not in page.split("Backend:")[1].split("</p>")[0]
     assert "(interrupted," in (copy / "report" / "summary.md").read_text()
+
+
+def figure_text(fig) -> str:
+    """Every piece of text a figure shows: titles, axis labels, tick labels, legend entries."""
+    parts = []
+    for ax in fig.axes:
+        parts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+        parts += [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels()]
+        legend = ax.get_legend()
+        if legend is not None:
+            parts += [t.get_text() for t in legend.get_texts()]
+    return "\n".join(parts)
+
+
+def test_every_figure_names_its_band_its_level_and_its_seed_count(finished):
+    frame = store.load(finished)
+    frame = frame.assign(config=report.configurations(frame))
+    rng = np.random.default_rng(0)
+    seen = set()
+    for kind in report.FIGURE_KINDS:
+        for title, fig in report.figure(kind, frame, rng, []):
+            text = figure_text(fig)
+            plots.plt.close(fig)
+            seen.add(kind)
+            if kind == "power":  # no data, no band: the test and its level are named instead
+                assert "Welch" in text and "alpha 0.05" in text
+                continue
+            assert re.search(r"n=\d+", text), (title, text)  # how many seeds
+            if kind in ("fan", "success", "final"):  # bands of seeds, not intervals
+                assert "of seeds" in text or "dots: seeds" in text, (title, text)
+            else:
+                assert "95%" in text and ("CI" in text or "Wilson" in text), (title, text)
+    assert seen == set(report.FIGURE_KINDS)

@@ -319,3 +319,13 @@ def test_survival_when_no_seed_succeeds_has_the_exact_binomial_band():
     np.testing.assert_allclose(survival, 1.0)
     np.testing.assert_allclose(low, 0.025 ** (1 / 64), rtol=1e-6)
     assert t[-1] == 100.0 and np.all(high == 1.0)
+
+
+def test_survival_band_is_exact_where_every_seed_has_succeeded():
+    import scipy.stats
+
+    times = np.array([1.0, 2.0, 2.0, 3.0, 4.0, 4.0, 5.0])
+    t, survival, low, high = stats.survival_curve(times, np.ones(times.size, bool))
+    assert survival[-1] == 0.0 and low[-1] == 0.0
+    exact = scipy.stats.binomtest(0, times.size).proportion_ci(confidence_level=0.95, method="exact").high
+    assert high[-1] == pytest.approx(exact, abs=1e-12) and high[-1] < 1.0
