@@ -119,3 +119,22 @@ def test_tune_refuses_a_spec_it_cannot_run(tmp_path):
     result = cli("tune", str(plain), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "rlab tune needs a [protocol] table" in result.stderr, result.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_every_configuration_of_a_seed_is_evaluated_on_the_same_episodes():
+    """The fixed evaluation: the eval stream depends on the seed and the evaluation count, not on the configuration."""
+    import jax
+
+    import envs
+    import rlab.trainers
+
+    env = envs.make("cheese_point_mass", dim=2, reward="dense", horizon=4)
+    trainer = rlab.trainers.make("openai_es", env, population=4, width=4, depth=1, iterations_per_eval=1,
+                                 eval_episodes=4)
+    keys = []
+    for learning_rate in (0.01, 0.03):
+        state = trainer.init(jax.random.PRNGKey(5), {"learning_rate": learning_rate})
+        for _ in range(2):
+            state, _ = jax.jit(trainer.step)(state)
+        keys.append(np.asarray(jax.random.key_data(state.keys["eval"])))
+    np.testing.assert_array_equal(keys[0], keys[1])
