@@ -28,7 +28,7 @@ EXPERIMENTS = (
     Experiment(HERE / "one_more_dim", "One more dimension breaks it",
                "results/figures/point_mass_success_against_dimension.png"),
     Experiment(HERE / "one_more_dim", "One more dimension breaks it, on MuJoCo physics",
-               "results/figures/cartpole_success_against_poles.png", headline_of="physics_headline"),
+               "results/figures/cartpole_512k_success_against_poles.png", headline_of="physics_headline"),
 )
 
 

@@ -4,6 +4,7 @@
     rlab sweep experiments/one_more_dim/one_more_dim_reacher.toml --out runs/one_more_dim_reacher
     python experiments/one_more_dim/analyse.py --sweep point_mass=runs/one_more_dim_point_mass \\
         --sweep reacher=runs/one_more_dim_reacher
+    (the physics specs alike: --sweep reacher_dense=..., cartpole=..., cartpole_512k=...)
     python experiments/one_more_dim/analyse.py      # re-analyse the committed curves
 
 `--sweep TASK=DIR` extracts every seed's evaluation curve of that task into
@@ -44,8 +45,9 @@ TASKS = {
     "reacher": ("one_more_dim_reacher.toml", "num_links", "links"),
     "reacher_dense": ("one_more_dim_reacher_dense.toml", "num_links", "links"),
     "cartpole": ("one_more_dim_cartpole.toml", "num_poles", "poles"),
+    "cartpole_512k": ("one_more_dim_cartpole_512k.toml", "num_poles", "poles"),
 }
-PHYSICS = ("reacher", "reacher_dense", "cartpole")
+PHYSICS = ("reacher", "reacher_dense", "cartpole", "cartpole_512k")
 METHODS = ("ppo", "reinforce", "openai_es", "ars", "random_search")
 SUCCESS_THRESHOLD = 0.5  # a seed succeeds when its final evaluation succeeds in >= half its episodes
 # Monte Carlo size of the hit-probability prediction, per dimension.
@@ -226,7 +228,8 @@ def _rates(success: pd.DataFrame, task: str, reward: str) -> dict[str, dict]:
         own = rows[rows["method"] == method].sort_values("level")
         rates = [stats.Interval(p, lo, hi) for p, lo, hi in zip(own["success"], own["low"], own["high"])]
         drawn[method] = {"levels": own["level"].to_numpy(float), "rates": rates,
-                         "fit": stats.monotone_rates(own["success"], own["seeds"]), "crossings": {}}
+                         "fit": stats.monotone_rates(own["success"], own["seeds"]), "crossings": {},
+                         "seeds": [int(n) for n in own["seeds"]]}
     return drawn
 
 
@@ -266,7 +269,7 @@ def figures(tables: dict[str, pd.DataFrame]) -> list[pathlib.Path]:
                                    label=f"predicted: budget x p(d) = 1 ({policy})")
             ax.set_xticks(levels)
             # Below the panel: inside it the legend covered the curves.
-            ax.legend(frameon=False, fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2)
+            ax.legend(frameon=False, fontsize="x-small", loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=1)
         if task == "point_mass":
             ax = axes[0][-1]
             for policy, color in (("pg", plots.color_for("reinforce")), ("random_search", plots.color_for("random_search"))):
@@ -363,7 +366,7 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     one_step, success, prediction = tables["one_step"], tables["success"], tables["prediction"]
     sparse = one_step[(one_step["task"] == "point_mass") & (one_step["reward"] == "sparse")]
     worst = sparse.sort_values("before", ascending=False).loc[(sparse["before"] - sparse["after"]).idxmax()]
-    cliffs = one_step[one_step["cliff_in_one_step"]]
+    cliffs = one_step[one_step["cliff_in_one_step"] & (one_step["task"] == "point_mass")]  # physics: its own row
     where = "; ".join(f"{r.method} on {r.task} ({r.reward}) {r.from_level}->{r.to_level}" for r in cliffs.itertuples())
     dense = success[(success["task"] == "point_mass") & (success["reward"] == "dense")]
     top = int(dense["level"].max())
@@ -382,7 +385,7 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
 
 # The physics tasks of the claims table's physics row: (words, level noun singular, plural).
 PHYSICS_HEADLINE = {"reacher_dense": ("Dense reacher", "link", "links"),
-                    "cartpole": ("cart-pole balance", "pole", "poles")}
+                    "cartpole_512k": ("cart-pole balance", "pole", "poles")}
 
 
 def physics_headline(tables: dict[str, pd.DataFrame]) -> str:
@@ -409,12 +412,14 @@ def physics_headline(tables: dict[str, pd.DataFrame]) -> str:
                 f"falling to <= 0.1 {below_bracket(success, task, best['reward'], best['method'], 0.1)} {many}")
         others = [f"{r.method} {r.success:.2f}" for r in lowest.iloc[1:].itertuples()]
         parts.append(text + (f" ({', '.join(others)} at {first} {noun(first)})" if others else ""))
-        cliffs += [f"{r.method} on {label} {r.from_level}->{r.to_level}"
+        cliffs += [f"{r.method} on {label} {r.from_level}->{r.to_level} ({r.before:.2f}, lower 95% bound "
+                   f"{r.before_low:.2f} -> {r.after:.2f}, upper bound {r.after_high:.2f})"
                    for r in one_step[(one_step["task"] == task) & one_step["cliff_in_one_step"]].itertuples()]
     if not parts:
         return "not run"
     return (f"MuJoCo (MJX), shaped reward, {min(seeds)} seeds per cell, one budget per task; a fall from >= 0.8 to "
-            f"<= 0.1 of seeds within one added dimension: {'; '.join(cliffs) or 'none'}. " + "; ".join(parts))
+            f"<= 0.1 of seeds (point estimates, Wilson 95% bounds beside them) within one added dimension: "
+            f"{'; '.join(cliffs) or 'none'}. " + "; ".join(parts))
 
 
 def main(argv=None) -> int:
