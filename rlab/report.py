@@ -354,6 +354,7 @@ def build(directory, seed: int = 0) -> pathlib.Path:
         refused = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
         body = (
             (f'<h2>Not compared</h2><ul class="refused">{refused}</ul>' if notes else "")
+            + _selection_section(directory, spec_text)
             + "<h2>Summary</h2>" + summary.to_html(index=False, border=0)
             + "<h2>Figures</h2>" + "\n".join(sections)
             + "<h2>Comparisons</h2>" + (comparison.to_html(index=False, border=0, float_format=lambda p: f"{p:.3g}")
@@ -385,10 +386,46 @@ def build(directory, seed: int = 0) -> pathlib.Path:
     store.atomic_write(html_path, lambda tmp: tmp.write_text(page))
     markdown = [f"# {manifest['name']} ({state}, {len(manifest['chunks'])} chunks)", ""]
     markdown += [f"- Note: {n}" for n in notes] + ([""] if notes else [])
-    if len(summary):
-        markdown += [summary.to_markdown(index=False) if _has_tabulate() else summary.to_string(index=False)]
+    selection = selection_table(directory, spec_text)
+    for table in (selection, summary):
+        if len(table):
+            markdown += [table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False), ""]
     store.atomic_write(out / "summary.md", lambda tmp: tmp.write_text("\n".join(markdown) + "\n"))
     return html_path
+
+
+def selection_table(directory, spec_text: str) -> pd.DataFrame:
+    """For the report phase of `rlab tune`: each algorithm's choice, its IQM on both seed sets and the optimism."""
+    import json
+    import tomllib
+
+    try:
+        phase = tomllib.loads(spec_text).get("protocol", {}).get("phase")
+    except tomllib.TOMLDecodeError:
+        return pd.DataFrame()
+    record_path = pathlib.Path(directory).parent / "tune.json"
+    if phase != "report" or not record_path.exists():
+        return pd.DataFrame()
+    record = json.loads(record_path.read_text())
+    rows = []
+    for algo, entry in record.get("algorithms", {}).items():
+        gap = entry["optimism"]
+        rows.append({"algorithm": algo, "chosen": ", ".join(f"{k}={v}" for k, v in entry["chosen"].items()),
+                     "of configurations": entry["configurations"],
+                     "IQM final return, tuning seeds": f"{entry['tuning_iqm']:.3f}",
+                     "IQM final return, report seeds": f"{entry['report_iqm']:.3f}",
+                     "optimism of selection [bootstrap 95% CI]":
+                         f"{gap['point']:.3f} [{gap['low']:.3f}, {gap['high']:.3f}]"})
+    return pd.DataFrame(rows)
+
+
+def _selection_section(directory, spec_text: str) -> str:
+    table = selection_table(directory, spec_text)
+    if table.empty:
+        return ""
+    return ("<h2>Tuning and selection</h2><p>Chosen on the tuning seeds by the rule in the spec, measured here on "
+            "the report seeds; the optimism is the tuning IQM minus the report IQM.</p>"
+            + table.to_html(index=False, border=0))
 
 
 def _has_tabulate() -> bool:

@@ -65,6 +65,11 @@ def test_tune_runs_a_grid_of_eight_on_tuning_seeds_and_the_choice_on_report_seed
     assert "Tuning seeds: these runs chose the configurations" in summary and "Welch p" not in summary
     page = (tmp_path / "out" / "tuning" / "report" / "index.html").read_text()
     assert "no comparison or test is drawn" in page and "probability of improvement" not in page
+    # The report phase's report shows both seed sets and the optimism.
+    assert cli("report", str(tmp_path / "out" / "report")).returncode == 0
+    reported_page = (tmp_path / "out" / "report" / "report" / "index.html").read_text()
+    assert "Tuning and selection" in reported_page and "optimism of selection [bootstrap 95% CI]" in reported_page
+    assert f"{entry['report_iqm']:.3f}" in reported_page and f"{entry['tuning_iqm']:.3f}" in reported_page
     # Resumable: a second run computes nothing new and chooses the same.
     again = cli("tune", str(path), "--out", str(tmp_path / "out"), "--cache-dir", "none", "--quiet")
     assert again.returncode == 0 and json.loads((tmp_path / "out" / "tune.json").read_text())["algorithms"][
