@@ -44,3 +44,21 @@ def tiny_spec(seeds=6, noise="[0.02, 0.05]", extra="", budget=None):
         budget=f"env_steps_per_eval = {budget}\n" if budget else "",
         iterations="" if budget else "iterations_per_eval = 1\n",
     )
+
+
+def tiny_reference(tmp, seeds: int):
+    """The tiny spec of `seeds` seeds written to tmp/spec.toml and swept in this process into tmp/out: (spec, out)."""
+    from rlab import spec as spec_lib
+    from rlab.run import sweep
+
+    path = tmp / "spec.toml"
+    path.write_text(tiny_spec(seeds))
+    sweep.run(spec_lib.load(path), tmp / "out")
+    return path, tmp / "out"
+
+
+def stored_rows(directory):
+    """Every stored row of a sweep, in one order whoever computed them (to compare runs bit for bit)."""
+    from rlab import store
+
+    return store.load(directory).sort_values(["group", "seed", "hp_index", "eval"]).reset_index(drop=True)

@@ -11,11 +11,9 @@ import pytest
 import scipy.stats
 
 from rlab import interop, report, store
-from rlab import spec as spec_lib
 from rlab.errors import UsageError
 from rlab.interop import contract
-from rlab.run import sweep
-from tests.sweep_cases import tiny_spec
+from tests.sweep_cases import tiny_reference
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "interop"
 EXPECTED = json.loads((DATA / "expected.json").read_text())
@@ -34,11 +32,7 @@ def contract_rows(directory) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def sweep_dir(tmp_path_factory):
     """An rlab sweep: OpenAI-ES, 2 dims x 2 noise values x 6 seeds x 2 evaluations."""
-    tmp = tmp_path_factory.mktemp("interop")
-    path = tmp / "spec.toml"
-    path.write_text(tiny_spec(6))
-    sweep.run(spec_lib.load(path), tmp / "sweep")
-    return tmp / "sweep"
+    return tiny_reference(tmp_path_factory.mktemp("interop"), 6)[1]
 
 
 # ----- round trips ------------------------------------------------------------------------------

@@ -12,24 +12,17 @@ import pytest
 
 pytest.importorskip("ray")
 
-from rlab import spec as spec_lib  # noqa: E402
 from rlab import store  # noqa: E402
-from rlab.run import sweep  # noqa: E402
-from tests.sweep_cases import tiny_spec  # noqa: E402
+from tests.sweep_cases import stored_rows, tiny_reference  # noqa: E402
 
 
-def rows(directory):
-    return store.load(directory).sort_values(["group", "seed", "hp_index", "eval"]).reset_index(drop=True)
+rows = stored_rows
 
 
 @pytest.fixture(scope="module")
 def one_process(tmp_path_factory):
     """The spec (6 seeds, 2 dims x 2 noise values, chunks of 4 lanes: 6 chunks) and its one-process sweep."""
-    tmp = tmp_path_factory.mktemp("ray_reference")
-    path = tmp / "spec.toml"
-    path.write_text(tiny_spec(6))
-    sweep.run(spec_lib.load(path), tmp / "out")
-    return path, tmp / "out"
+    return tiny_reference(tmp_path_factory.mktemp("ray_reference"), 6)
 
 
 def ray_sweep(spec_path, out, *extra):

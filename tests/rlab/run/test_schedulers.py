@@ -15,24 +15,19 @@ import yaml
 from rlab import spec as spec_lib
 from rlab import store
 from rlab.errors import UsageError
-from rlab.run import schedulers, sweep
-from tests.sweep_cases import tiny_spec
+from rlab.run import schedulers
+from tests.sweep_cases import stored_rows, tiny_reference
 
 BIN = os.path.dirname(sys.executable)  # where the `rlab` command of this environment lies
 
 
-def rows(directory):
-    return store.load(directory).sort_values(["group", "seed", "hp_index", "eval"]).reset_index(drop=True)
+rows = stored_rows
 
 
 @pytest.fixture(scope="module")
 def one_process(tmp_path_factory):
     """A spec of 12 seeds (2 dims x 2 noise values, 2 seeds a chunk: 12 chunks) and its one-process sweep."""
-    tmp = tmp_path_factory.mktemp("scheduler_reference")
-    path = tmp / "spec.toml"
-    path.write_text(tiny_spec(12))
-    sweep.run(spec_lib.load(path), tmp / "out")
-    return path, tmp / "out"
+    return tiny_reference(tmp_path_factory.mktemp("scheduler_reference"), 12)
 
 
 def chunk_ids(path):
