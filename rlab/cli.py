@@ -12,7 +12,8 @@ import sys
 from typing import Sequence
 
 import rlab
-from rlab.errors import RunIncomplete, UsageError
+from rlab import process_setup
+from rlab.errors import RunIncomplete, UsageError, is_decimal
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -360,7 +361,7 @@ def _lane_width(text: str | None) -> int | str | None:
     """`--lane-width`: None, an integer from 1 to the largest width, or "measure"; else a usage error."""
     from rlab.spec import ALLOWED_LANE_WIDTHS, is_lane_width
 
-    value = int(text) if text is not None and text.isdigit() else text
+    value = int(text) if text is not None and is_decimal(text) else text
     if not is_lane_width(value):
         raise UsageError(f"--lane-width = {text}; allowed: {ALLOWED_LANE_WIDTHS}")
     return value
@@ -387,7 +388,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
             raise UsageError(f"--seeds = {args.seeds}; allowed: at most {spec_lib.MAX_SEED + 1 - spec.seed_start:,} "
                              f"seeds from seed {spec.seed_start} (32-bit keys)")
         spec = spec.with_seeds(args.seeds)
-    _enable_compilation_cache(args.cache_dir)
+    process_setup.enable_compilation_cache(args.cache_dir)
     from rlab.console import Progress
     from rlab.run import sweep
 
@@ -418,7 +419,7 @@ def _ray_executor(args: argparse.Namespace):
     if not 1 <= args.ray_task_cpus <= 1024:
         raise UsageError(f"--ray-task-cpus = {args.ray_task_cpus}; allowed: an integer from 1 to 1024")
     on_ray.connect(None if args.ray == LOCAL_RAY else args.ray)
-    return on_ray.RayExecutor(task_cpus=args.ray_task_cpus, cache_dir=_compilation_cache_dir(args.cache_dir))
+    return on_ray.RayExecutor(task_cpus=args.ray_task_cpus, cache_dir=process_setup.compilation_cache_dir(args.cache_dir))
 
 
 # Each program compiled ahead is held in memory until its groups run: a few at most.
@@ -463,7 +464,7 @@ def _run_tune(args: argparse.Namespace) -> int:
 
     spec = spec_lib.load(args.spec)
     tuning.check_tunable(spec)  # before any directory is made
-    _enable_compilation_cache(args.cache_dir)
+    process_setup.enable_compilation_cache(args.cache_dir)
     out = args.out or str(pathlib.Path("runs") / spec.name)
     result = tuning.run(spec, out, progress=Progress(quiet=args.quiet))
     print(tuning.render(result))
@@ -526,6 +527,7 @@ def _run_launch(args: argparse.Namespace) -> int:
         text = schedulers.slurm_script(args.spec, out, args.processes, time=args.time, cpus_per_task=args.cpus,
                                        gpus_per_task=args.gpus, partition=args.partition, memory=args.memory,
                                        setup=args.setup)
+        schedulers.make_log_folder(out)  # SLURM opens #SBATCH --output before a task runs, and makes no folder
         run_it = f"sbatch {args.write}"
     else:
         if args.submit:
@@ -546,7 +548,7 @@ def _run_launch(args: argparse.Namespace) -> int:
 
 def _parse_time(text: str) -> tuple[int, int, int]:
     parts = text.split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts) or int(parts[1]) > 59 or int(parts[2]) > 59:
+    if len(parts) != 3 or not all(is_decimal(p) for p in parts) or int(parts[1]) > 59 or int(parts[2]) > 59:
         raise UsageError(f"--time = {text!r}; allowed: HH:MM:SS, e.g. 24:00:00")
     return int(parts[0]), int(parts[1]), int(parts[2])
 
@@ -618,7 +620,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     for flag, value in (("--seeds", args.seeds),):
         if value is not None and value < 1:
             raise UsageError(f"{flag} = {value}; allowed: an integer >= 1")
-    _enable_compilation_cache(None)
+    process_setup.enable_compilation_cache(None)
     text = demo.spec_text(args.seeds)
     spec = spec_lib.parse(tomllib.loads(text), text, "demo")
     sweep.run(spec, args.out, progress=Progress(quiet=args.quiet), lane_width=args.lane_width)
@@ -648,7 +650,7 @@ def _run_probe(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             config[key] = getattr(args, key)
     run.check_config(config)
-    _enable_compilation_cache(None)
+    process_setup.enable_compilation_cache(None)
     out = pathlib.Path(args.out or pathlib.Path("runs") / f"probe-{args.task}")
     run.run(config, out, quiet=args.quiet)
     from rlab.probes import probe_report
@@ -669,31 +671,13 @@ def _parse_list(flag: str, text: str, kind):
     return values
 
 
-def _compilation_cache_dir(directory: str | None) -> str | None:
-    """`--cache-dir`, else $RLAB_CACHE_DIR, else ~/.cache/rlab/jax; None for 'none'."""
-    import os
-    import pathlib
-
-    cache = directory or os.environ.get("RLAB_CACHE_DIR") or str(pathlib.Path.home() / ".cache" / "rlab" / "jax")
-    return None if cache == "none" else cache
-
-
-def _enable_compilation_cache(directory: str | None) -> None:
-    import jax
-
-    cache = _compilation_cache_dir(directory)
-    if cache is not None:
-        jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-
-
 def _parse_process(text: str) -> tuple[int, int]:
     if text == "auto":
         from rlab.run import schedulers
 
         return schedulers.process_from_environment()
     index, sep, count = text.partition("/")
-    if not (sep and index.isdigit() and count.isdigit() and int(index) < int(count)):
+    if not (sep and is_decimal(index) and is_decimal(count) and int(index) < int(count)):
         raise UsageError(f"--process = {text!r}; allowed: I/N with 0 <= I < N, e.g. 0/2, or auto")
     return int(index), int(count)
 
@@ -707,7 +691,7 @@ def _run_render(args: argparse.Namespace) -> int:
     if not formats or set(formats) - {"gif", "png"}:
         raise UsageError(f"--format = {args.format!r}; allowed: gif, png, or gif,png")
     width, sep, height = args.size.partition("x")
-    if not (sep and width.isdigit() and height.isdigit() and 16 <= int(width) <= 4096 and 16 <= int(height) <= 4096):
+    if not (sep and is_decimal(width) and is_decimal(height) and 16 <= int(width) <= 4096 and 16 <= int(height) <= 4096):
         raise UsageError(f"--size = {args.size!r}; allowed: WIDTHxHEIGHT with each in 16..4096, e.g. 320x240")
     for flag, value, low in (("--steps", args.steps, 1), ("--frames", args.frames, 1), ("--episode", args.episode, 0),
                              ("--hp-index", args.hp_index, 0)):
@@ -734,7 +718,7 @@ def _run_status(args: argparse.Namespace) -> int:
     for key, value in summary.items():
         print(f"{key:>16}: {value}")
     if args.verify:
-        damaged = store.verify(args.directory)
+        damaged = store.verify(args.directory, seeds=True)
         for chunk_id, problem in sorted(damaged.items()):
             print(f"damaged {chunk_id}: {problem}")
         lost = store.missing_manifests(args.directory)
@@ -748,10 +732,6 @@ def _run_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# MJX's switches for its MuJoCo Warp backend; when the user sets one, warp stays importable.
-_WARP_SWITCHES = ("MJX_WARP_ENABLED", "MJX_GPU_DEFAULT_WARP")
-
-
 def console_main() -> int:
     """The `rlab` process: `main` without importing MuJoCo Warp.
 
@@ -763,16 +743,8 @@ def console_main() -> int:
     imports rlab is left alone, as is a process where warp is already loaded
     or one of MJX's warp switches is set.
     """
-    mark_warp_absent()
+    process_setup.mark_warp_absent()
     return main()
-
-
-def mark_warp_absent() -> None:
-    """Makes `import warp` fail in this process (see `console_main`), unless it is loaded or asked for."""
-    import os
-
-    if "warp" not in sys.modules and not any(os.environ.get(name) for name in _WARP_SWITCHES):
-        sys.modules["warp"] = None  # `import warp` raises ImportError from here on
 
 
 if __name__ == "__main__":

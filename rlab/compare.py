@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 import scipy.stats as sps
 
-from rlab import report, stats, store
+from rlab import frames, stats, store
 from rlab.errors import UsageError
 
 METRICS = ("return", "success")
@@ -79,12 +79,12 @@ def side(directory, config: str | None, where: dict[str, str], metric: str) -> S
     frame = store.load(directory)
     if frame.empty:
         raise UsageError(f"{directory}: no stored rows")
-    frame = frame.assign(config=report.configurations(frame))
+    frame = frame.assign(config=frames.configurations(frame))
     for key, text in where.items():
         column = f"env.{key}"
         if column not in frame.columns:
             raise UsageError(f"--where {key}={text}: {directory} has no environment value {key!r}; it has "
-                             f"{', '.join(c[4:] for c in report.env_columns(frame)) or 'none'}")
+                             f"{', '.join(c[4:] for c in frames.env_columns(frame)) or 'none'}")
         frame = frame[frame[column].astype(str) == text]
         if frame.empty:
             raise UsageError(f"--where {key}={text}: no rows of {directory} have it")
@@ -97,24 +97,24 @@ def side(directory, config: str | None, where: dict[str, str], metric: str) -> S
         raise UsageError(f"configuration {config!r} is not in {directory}; allowed: "
                          + "; ".join(repr(c) for c in configs))
     rows = frame[frame["config"] == config]
-    env_columns = report.env_columns(rows)
+    env_columns = frames.env_columns(rows)
     slices = rows[env_columns].drop_duplicates() if env_columns else pd.DataFrame([{}])
     if len(slices) > 1:
         raise UsageError(f"{directory}: {config!r} ran at {len(slices)} environment settings; choose one with "
                          f"--where, e.g. --where {env_columns[0][4:]}={slices.iloc[0][env_columns[0]]}")
     if metric == "success" and "eval_success" not in rows.columns:
         raise UsageError(f"{directory}: no eval_success recorded; allowed here: --metric return")
-    _, returns = report.curves(rows, "eval_return")
+    _, returns = frames.curves(rows, "eval_return")
     finite = np.isfinite(returns).all(axis=1)
     if metric == "return":
         values = returns[finite, -1]
     else:
-        _, success = report.curves(rows, "eval_success")
-        values = (success[finite, -1] >= report.SUCCESS_SHARE).astype(float)
+        _, success = frames.curves(rows, "eval_success")
+        values = (success[finite, -1] >= frames.SUCCESS_SHARE).astype(float)
     groups = store.read_manifest(directory)["groups"]
     hparams = {k: v for g in rows["group"].unique() for k, v in (groups.get(g) or {}).get("hparams", {}).items()}
     return Side(label=f"{directory}: {config}", values=values, diverged=int((~finite).sum()),
-                steps=report.step_grid(rows), env={c[4:]: rows[c].iloc[0] for c in env_columns},
+                steps=frames.step_grid(rows), env={c[4:]: rows[c].iloc[0] for c in env_columns},
                 evaluation={k: hparams[k] for k in EVALUATION_SETTINGS if k in hparams})
 
 

@@ -18,9 +18,11 @@ import numpy as np
 import pandas as pd
 
 from rlab import compare, plots, stats, store
+from rlab.frames import (  # noqa: F401 (the report's vocabulary, also used as report.NAME)
+    SUCCESS_SHARE, budget_mismatch, configurations, curves, describe_grid, env_columns, env_label, slices, step_grid,
+)
 from rlab.store.directory import run_state
 
-SUCCESS_SHARE = 0.5
 # Summary columns name their interval, its level and what it is over.
 SUCCESS_COLUMN = "success rate [Wilson 95% CI over seeds]"
 IQM_COLUMN = "IQM final return [bootstrap 95% CI]"
@@ -32,75 +34,10 @@ FIGURE_KINDS = ("fan", "success", "final", "degradation", "profile", "improvemen
 SUCCESS_KINDS = ("success", "degradation", "survival")
 
 
-def configurations(frame: pd.DataFrame) -> pd.Series:
-    """A readable name per row: algorithm plus its hyperparameter-axis values."""
-    hp_columns = [c for c in frame.columns if c.startswith("hp.") and c != "hp_index"]
-    names = frame["algo"].astype(str)
-    for column in hp_columns:
-        present = frame[column].notna()
-        names = names.where(~present, names + " " + column[3:] + "=" + frame[column].astype(str))
-    return names
-
-
-def env_columns(frame: pd.DataFrame) -> list[str]:
-    return [c for c in frame.columns if c.startswith("env.")]
-
-
-def _env_label(values: dict) -> str:
-    return ", ".join(f"{k[4:]}={v}" for k, v in values.items()) or "all"
-
-
-def curves(frame: pd.DataFrame, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """(steps `[E]`, values `[S, E]`) of one configuration's rows.
-
-    A seed the store flagged as diverged (any metric non-finite, e.g. an
-    infinite update norm while its returns still look finite) comes back as
-    NaN, so every aggregate drops it and counts it (`stats.drop_diverged`).
-    """
-    table = frame.pivot_table(index="seed", columns="eval", values=metric, aggfunc="first", dropna=False)
-    values = table.to_numpy(dtype=float, copy=True)
-    if "diverged" in frame.columns:
-        flagged = frame.groupby("seed")["diverged"].any().reindex(table.index).fillna(False).to_numpy(bool)
-        values[flagged] = np.nan
-    steps = frame.groupby("eval")["env_steps"].first().to_numpy()
-    return steps, values
-
-
-def step_grid(rows: pd.DataFrame) -> tuple[int, ...]:
-    """The env steps at which a configuration's rows were evaluated (its training budget grid)."""
-    return tuple(int(v) for v in rows.groupby("eval")["env_steps"].first().to_numpy())
-
-
-def budget_mismatch(by_config: dict[str, pd.DataFrame]) -> str | None:
-    """None when every configuration shares one step grid, else a message saying how they differ."""
-    grids = {config: step_grid(rows) for config, rows in by_config.items()}
-    if len(set(grids.values())) <= 1:
-        return None
-    described = "; ".join(f"{c}: {_describe_grid(g)}" for c, g in grids.items())
-    return (f"configurations ran at different env-step budgets ({described}); "
-            "set env_steps_per_eval in the spec to compare them")
-
-
-def _describe_grid(grid: tuple[int, ...]) -> str:
-    per_eval = grid[0] if grid else 0
-    return f"{per_eval:,} steps per evaluation, {grid[-1]:,} in all" if grid else "no evaluations"
-
-
-def _slices(frame: pd.DataFrame):
-    """(env values dict, rows) for every combination of environment-axis values."""
-    columns = env_columns(frame)
-    if not columns:
-        yield {}, frame
-        return
-    for values, rows in frame.groupby(columns, sort=True):
-        values = values if isinstance(values, tuple) else (values,)
-        yield dict(zip(columns, values)), rows
-
-
 def summary_table(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """One row per (environment values, configuration): seeds, diverged, success rate, IQM, spread."""
     records = []
-    for env_values, rows in _slices(frame):
+    for env_values, rows in slices(frame):
         for config, cfg_rows in rows.groupby("config", sort=True):
             _, returns = curves(cfg_rows, "eval_return")
             final_return, diverged = stats.drop_diverged(returns)
@@ -145,10 +82,10 @@ def comparisons(frame: pd.DataFrame, rng: np.random.Generator, notes: list[str] 
     compared; the reason is appended to `notes`.
     """
     records = []
-    for env_values, rows in _slices(frame):
+    for env_values, rows in slices(frame):
         mismatch = budget_mismatch(dict(tuple(rows.groupby("config", sort=True))))
         if mismatch:
-            _note(notes, f"No comparison at {_env_label(env_values)}: {mismatch}.")
+            _note(notes, f"No comparison at {env_label(env_values)}: {mismatch}.")
             continue
         finals = {}
         for config, cfg_rows in rows.groupby("config", sort=True):
@@ -201,8 +138,8 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list
         return []
     if kind == "degradation":
         return _degradation_figures(frame, rng, notes)
-    for env_values, rows in _slices(frame):
-        label = _env_label(env_values)
+    for env_values, rows in slices(frame):
+        label = env_label(env_values)
         by_config = {c: r for c, r in rows.groupby("config", sort=True)}
         if kind in ("fan", "success"):
             metric = "eval_return" if kind == "fan" else "eval_success"
@@ -273,7 +210,7 @@ def _degradation_figures(frame, rng, notes=None):
         for values, rows in held:
             values = values if isinstance(values, tuple) else (values,)
             levels = sorted(rows[axis].unique())
-            label = f" ({_env_label(dict(zip(others, values)))})" if others else ""
+            label = f" ({env_label(dict(zip(others, values)))})" if others else ""
             mismatch = budget_mismatch(dict(tuple(rows.groupby("config", sort=True))))
             if mismatch:
                 _note(notes, f"No degradation figure along {axis[4:]}{label}: {mismatch}.")

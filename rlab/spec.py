@@ -52,6 +52,7 @@ import numpy as np
 import envs
 import rlab.trainers
 from envs.params import ParamError, resolve, unknown_id_message
+from rlab import blocks
 from rlab.errors import UsageError
 
 TOP_LEVEL_KEYS = (
@@ -245,13 +246,10 @@ class Group:
                 f"chunk size {chunk_size} is smaller than the {num_floats} float-hyperparameter combinations "
                 f"of {self.algo}; allowed: a chunk size >= {num_floats}"
             )
-        seeds_per_block = chunk_size // num_floats
         chunks = []
-        for block in range(-(-num_seeds // seeds_per_block)):
-            first = seed_start + block * seeds_per_block
-            seeds = tuple(range(first, min(first + seeds_per_block, seed_start + num_seeds)))
+        for block, seeds in enumerate(blocks.seed_blocks(seed_start, num_seeds, chunk_size // num_floats)):
             lanes = tuple((seed, f) for seed in seeds for f in range(num_floats))
-            chunks.append(Chunk(f"{self.id}-c{block:05d}", block, seeds, lanes, self))
+            chunks.append(Chunk(blocks.chunk_id(self.id, block), block, seeds, lanes, self))
         return chunks
 
 

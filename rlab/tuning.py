@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from rlab import report, stats, store
+from rlab import frames, stats, store
 from rlab import spec as spec_lib
 from rlab.errors import UsageError
 from rlab.store import files
@@ -76,9 +76,9 @@ def phase_spec(spec: spec_lib.Spec, phase: str, chosen: dict[str, dict] | None =
 def final_scores(frame: pd.DataFrame) -> dict[tuple[str, str], np.ndarray]:
     """(algo, configuration name) -> final evaluation return per seed (diverged seeds left out)."""
     scores = {}
-    frame = frame.assign(config=report.configurations(frame))
+    frame = frame.assign(config=frames.configurations(frame))
     for (algo, config), rows in frame.groupby(["algo", "config"], sort=True):
-        values, _ = stats.drop_diverged(report.curves(rows, "eval_return")[1][:, -1])
+        values, _ = stats.drop_diverged(frames.curves(rows, "eval_return")[1][:, -1])
         scores[algo, config] = values
     return scores
 
@@ -109,7 +109,7 @@ def optimism(tuning: np.ndarray, reported: np.ndarray, rng: np.random.Generator)
 
 def chosen_values(frame: pd.DataFrame, config: str) -> dict:
     """The hyperparameter-axis values of a configuration (by its report name), from its stored rows."""
-    rows = frame[report.configurations(frame) == config]
+    rows = frame[frames.configurations(frame) == config]
     values = {}
     for column in rows.columns:
         if column.startswith("hp.") and rows[column].notna().any():

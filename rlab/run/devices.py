@@ -44,12 +44,12 @@ def use_cpu_cores(count: int | None = None) -> int | None:
     import jax
     from jax._src import xla_bridge
 
-    from rlab.errors import UsageError
+    from rlab.errors import UsageError, is_decimal
 
     if count is None:
         configured = os.environ.get(DEVICES_VARIABLE, "").strip()
         if configured:
-            if not configured.isdigit() or int(configured) < 1:
+            if not is_decimal(configured) or int(configured) < 1:
                 raise UsageError(f"{DEVICES_VARIABLE} = {configured!r}; allowed: an integer >= 1")
             count = int(configured)
         else:

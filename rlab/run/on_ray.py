@@ -4,10 +4,10 @@
     rlab sweep SPEC --ray auto       # the cluster this machine belongs to
     rlab sweep SPEC --ray HOST:PORT  # a cluster's address
 
-The driver plans the sweep exactly as a one-process run does (chunk size,
-each group's lane width W fixed and recorded before anything is
-dispatched), then submits one task per pending chunk, ordered so that
-chunks sharing a compiled program come together. Ray schedules them on
+The driver plans the sweep exactly as a one-process run does (the run
+plan of `rlab.run.plan`: chunk size, each group's lane width W recorded
+before anything is dispatched); this executor submits one task per
+pending chunk of the plan, in its program order, with the `Chunk` itself. Ray schedules them on
 whatever workers are free, and retries a task whose worker or node dies
 (`RAY_RETRIES` times). Each worker process keeps the trainer of its last
 program, so its later chunks of that program reuse the compiled program.
@@ -25,7 +25,8 @@ import socket
 import time
 from typing import Any
 
-from rlab.errors import RunIncomplete, UsageError
+from rlab.errors import UsageError, is_decimal
+from rlab.run.executor import Executed
 
 # Times a task is run again after its worker process or node died.
 RAY_RETRIES = 3
@@ -80,36 +81,22 @@ class RayExecutor:
     def __init__(self, task_cpus: int = 1, task_gpus: int | None = None, cache_dir: str | None = None):
         self.task_cpus, self.task_gpus, self.cache_dir = task_cpus, task_gpus, cache_dir
 
-    def __call__(self, store, spec, groups, chunks, devices, lane_width, progress, run_started) -> None:
-        from rlab.run import sweep
-
+    def __call__(self, store, plan, progress) -> Executed:
         ray = import_ray()
         gpus = self.task_gpus
         if gpus is None:
             gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 else 0
-        for group in groups:
-            store.describe_group(group.id, group.describe())
-        plan = sweep.ordered_by_program(spec, groups, store.pending(chunks))
-        store.plan(chunk.id for chunk in plan)
-        chunk_size = store.manifest["chunk_size"]
-        for group in {chunk.group.id: chunk.group for chunk in plan}.values():
-            if store.lane_width(group.id) is None:  # fixed before dispatch: a worker never chooses it
-                choice = sweep.planned_width(store, group, lane_width, chunk_size, spec.num_seeds, (0, 1),
-                                             len(devices))
-                store.record_lane_width(group.id, choice.describe())
-        progress.note(f"running {len(plan)} chunks x {spec.num_evals} evaluations as Ray tasks "
+        chunks, num_evals = plan.share, plan.spec.num_evals
+        progress.note(f"running {len(chunks)} chunks x {num_evals} evaluations as Ray tasks "
                       f"({self.task_cpus} CPU{'s' if self.task_cpus > 1 else ''}"
                       f"{f', {gpus} GPU' if gpus else ''} each; cluster: "
-                      f"{_describe(ray.cluster_resources())})" if plan else
+                      f"{_describe(ray.cluster_resources())})" if chunks else
                       "nothing to run: every chunk is already stored")
-        progress.start(len(plan) * spec.num_evals, "evaluations")
+        progress.start(len(chunks) * num_evals, "evaluations")
         board = ray.remote(num_cpus=0)(ChunkBoard).remote()
         task = ray.remote(num_cpus=self.task_cpus, num_gpus=gpus, max_retries=RAY_RETRIES)(train_chunk)
-        pending = {
-            task.remote(spec, chunk_size, chunk.id, store.lane_width(chunk.group.id)["lane_width"], self.task_cpus,
-                        self.cache_dir, board): chunk
-            for chunk in plan
-        }
+        pending = {task.remote(plan.spec, chunk, plan.width(chunk), self.task_cpus, self.cache_dir, board): chunk
+                   for chunk in chunks}
         failed: dict[str, str] = {}
         compile_seconds, done = 0.0, 0
         while pending:
@@ -122,28 +109,17 @@ class RayExecutor:
                 try:
                     frame, params, info = ray.get(ref)
                 except ray.exceptions.RayError as err:
-                    failed[chunk.id] = _first_line(err)
+                    failed[chunk.id] = f"{_first_line(err)} (after {RAY_RETRIES} retries)"
                     progress.note(f"chunk {chunk.id} failed: {failed[chunk.id]}")
                     continue
                 store.write_chunk(chunk.id, frame, params, info)
                 compile_seconds += info["compile_seconds"]
                 done += 1
-                progress.advance(spec.num_evals)
-                progress.note(f"chunk {done}/{len(plan)} {chunk.id} ({chunk.group.algo} {chunk.group.env_axes}) "
+                progress.advance(num_evals)
+                progress.note(f"chunk {done}/{len(chunks)} {chunk.id} ({chunk.group.algo} {chunk.group.env_axes}) "
                               f"stored, from {info['worker']}: {info['seconds']:.1f} s")
-        wall = time.perf_counter() - run_started
         # Compile seconds here are the workers' (each compiles a program once, for its first chunk of it).
-        timing = store.record_timing(done, wall, compile_seconds)
-        progress.stop()
-        if failed:
-            lines = "; ".join(f"{k}: {v}" for k, v in sorted(failed.items()))
-            raise RunIncomplete(
-                f"{len(failed)} of {len(plan)} chunks failed after {RAY_RETRIES} retries ({lines}); the other "
-                f"{done} are stored in {store.directory}; rerun the same command to compute the rest"
-            )
-        store.finish()
-        progress.note(f"done: {store.directory} ({len(store.manifest['chunks'])} chunks; this run {done} chunks in "
-                      f"{timing['wall_seconds']:.0f} s on Ray; workers waited {compile_seconds:.0f} s for programs)")
+        return Executed(done, compile_seconds, failed=failed)
 
 
 class ChunkBoard:
@@ -164,38 +140,31 @@ class ChunkBoard:
 
 # The worker process's current program: (spec identity, program key) -> trainer, at most one kept.
 _WORKER_TRAINERS: dict[tuple, Any] = {}
-_WORKER_CHUNKS: dict[tuple, dict] = {}
 
 
-def train_chunk(spec, chunk_size: int, chunk_id: str, width: int, cpus: int, cache_dir: str | None, board):
+def train_chunk(spec, chunk, width: int, cpus: int, cache_dir: str | None, board):
     """A Ray task: trains one chunk of `spec` at lane width `width`; (rows, policy arrays, manifest entry info)."""
-    from rlab import cli
+    from rlab import process_setup
     from rlab.run import devices as host_devices
 
-    cli.mark_warp_absent()  # as in the `rlab` process: MJX's JAX implementation only
+    process_setup.mark_warp_absent()  # as in the `rlab` process: MJX's JAX implementation only
     host_devices.use_cpu_cores(max(1, cpus))  # a new worker process: before JAX starts its backends
     import jax
 
-    from rlab.run import sweep
+    from rlab.run.chunks import compute_chunk, make_trainer
+    from rlab.run.plan import program_key
 
     if cache_dir:
-        jax.config.update("jax_compilation_cache_dir", cache_dir)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+        process_setup.enable_compilation_cache(cache_dir)
     where = f"{socket.gethostname()} pid {os.getpid()}"
-    board.started.remote(chunk_id, where)
-    identity = (spec.identity_hash(), spec.num_seeds, chunk_size)
-    if identity not in _WORKER_CHUNKS:
-        _WORKER_CHUNKS.clear()
-        _WORKER_CHUNKS[identity] = {chunk.id: chunk for chunk in spec.chunks(chunk_size)}
-    chunk = _WORKER_CHUNKS[identity][chunk_id]
-    key = (identity[0], sweep.program_key(spec, chunk.group))
+    board.started.remote(chunk.id, where)
+    key = (spec.identity_hash(), program_key(spec, chunk.group))
     if key not in _WORKER_TRAINERS:
         if _WORKER_TRAINERS:  # another program: free the last one and XLA's caches, as a local sweep does
             _WORKER_TRAINERS.clear()
             jax.clear_caches()
-        _WORKER_TRAINERS[key] = sweep.make_trainer(spec, chunk.group)
-    frame, params, info = sweep.compute_chunk(_WORKER_TRAINERS[key], chunk.group, chunk, width, spec.num_evals,
-                                              jax.local_devices())
+        _WORKER_TRAINERS[key] = make_trainer(spec, chunk.group)
+    frame, params, info = compute_chunk(_WORKER_TRAINERS[key], chunk, width, spec.num_evals, jax.local_devices())
     info["worker"] = where
     return frame, params, info
 
@@ -203,7 +172,7 @@ def train_chunk(spec, chunk_size: int, chunk_id: str, width: int, cpus: int, cac
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
     """Refuses an address where nothing listens (Ray itself keeps trying for minutes before it gives up)."""
     host, sep, port = address.split("://")[-1].rpartition(":")
-    if not (sep and host and port.isdigit() and 0 < int(port) < 65536):
+    if not (sep and host and is_decimal(port) and 0 < int(port) < 65536):
         raise UsageError(f"--ray {address}: not an address; allowed: nothing (a local cluster), 'auto' (this "
                          "machine's cluster), or HOST:PORT of a running cluster's head")
     try:

@@ -14,7 +14,7 @@ import os
 import shlex
 from typing import Mapping
 
-from rlab.errors import UsageError
+from rlab.errors import UsageError, control_characters, is_decimal
 from rlab.store.directory import LOGS
 
 # Set by the generated Kubernetes Job (Kubernetes tells a pod its index, not the count);
@@ -39,7 +39,7 @@ def process_from_environment(environ: Mapping[str, str] | None = None) -> tuple[
 
     def number(name: str) -> int:
         text = env[name].strip()
-        if not text.isdigit():
+        if not is_decimal(text):
             raise UsageError(f"--process auto: {name} = {env[name]!r}; allowed: an integer >= 0")
         return int(text)
 
@@ -74,6 +74,16 @@ def process_from_environment(environ: Mapping[str, str] | None = None) -> tuple[
     return index, count
 
 
+def make_log_folder(out_dir: str) -> str:
+    """Creates DIR/logs, where the SLURM script sends each task's output (SLURM does not create it): its path."""
+    folder = os.path.join(out_dir, LOGS)
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise UsageError(f"{folder}: cannot create the tasks' log folder: {err.strerror}") from None
+    return folder
+
+
 def sweep_command(spec_path: str, out_dir: str, extra: tuple[str, ...] = ()) -> list[str]:
     """The command every task of a job runs (argv)."""
     return ["rlab", "sweep", spec_path, "--out", out_dir, "--process", "auto", *extra]
@@ -88,6 +98,10 @@ def slurm_script(spec_path: str, out_dir: str, processes: int, *, time: str = "2
     (e.g. activating the environment that has rlab).
     """
     _check_processes(processes)
+    _check_values({"SPEC": spec_path, "--out": out_dir, "--time": time, "--partition": partition or "",
+                   "--memory": memory or "", **{f"argument {a!r}": a for a in extra}})
+    if control_characters(setup.replace("\n", "")):
+        raise UsageError("--setup holds a control character other than a newline; allowed: shell lines")
     lines = [
         "#!/bin/bash",
         f"#SBATCH --job-name={_job_name(spec_path)}",
@@ -123,6 +137,12 @@ def indexed_job(spec_path: str, out_dir: str, processes: int, *, image: str, cla
     see them). Each pod retries up to `backoff_limit_per_index` times.
     """
     _check_processes(processes)
+    _check_values({"SPEC": spec_path, "--out": out_dir, "--image": image, "--claim": claim or "", "--mount": mount,
+                   "--cpus": cpus, "--memory": memory or "", **{f"argument {a!r}": a for a in extra}})
+    if not claim:
+        raise UsageError("k8s needs --claim: a PersistentVolumeClaim that every pod mounts, holding the spec and the "
+                         "sweep directory; without shared storage each pod would compute the whole sweep on its own "
+                         "disk and lose it when the pod ends")
     resources: dict = {"requests": {"cpu": cpus}}
     if memory:
         resources["requests"]["memory"] = memory
@@ -136,7 +156,7 @@ def indexed_job(spec_path: str, out_dir: str, processes: int, *, image: str, cla
         "resources": resources,
     }
     pod: dict = {"restartPolicy": "Never", "containers": [container]}
-    if claim:
+    if claim:  # always, past the check above
         container["volumeMounts"] = [{"name": "sweeps", "mountPath": mount}]
         pod["volumes"] = [{"name": "sweeps", "persistentVolumeClaim": {"claimName": claim}}]
     return {
@@ -151,6 +171,14 @@ def indexed_job(spec_path: str, out_dir: str, processes: int, *, image: str, cla
             "template": {"spec": pod},
         },
     }
+
+
+def _check_values(values: Mapping[str, str]) -> None:
+    """Refuses a value with a control character: in a job file a newline would become a line of its own."""
+    for name, value in values.items():
+        if control_characters(str(value)):
+            raise UsageError(f"{name} = {value!r} holds a control character (a newline would become a line of the "
+                             "job file); allowed: printable characters")
 
 
 def _check_processes(processes: int) -> None:
@@ -192,11 +220,16 @@ def submit(spec_path: str, out_dir: str, processes: int, *, cluster: str | None 
 
 
 def run_process(spec_path: str, out_dir: str, index: int, count: int) -> int:
-    """One task of a submitted sweep: `rlab sweep SPEC --out DIR --process I/N` in this process."""
-    from rlab import cli
+    """One task of a submitted sweep: the command `rlab sweep SPEC --out DIR --process I/N`, in a child process.
 
-    cli.mark_warp_absent()  # as the `rlab` command does
-    code = cli.main(["sweep", spec_path, "--out", out_dir, "--process", f"{index}/{count}"])
+    The task runs the command line itself, as a scheduler's script does, so
+    that a submitted task and a written script run the same process.
+    """
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "rlab.cli", "sweep", spec_path, "--out", out_dir, "--process", f"{index}/{count}"]
+    code = subprocess.run(command, check=False).returncode
     if code:
         raise RuntimeError(f"rlab sweep {spec_path} --process {index}/{count} exited with {code}")
     return code

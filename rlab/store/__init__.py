@@ -15,10 +15,10 @@ and act with their policies; imports JAX).
 from rlab.store.files import atomic_write
 from rlab.store.sweeps import (
     SweepStore, chunk_problem, load, load_params, missing_manifests, read_manifest, rebuild_manifest,
-    resolve_chunk_size, status, stored_spec_text, unlisted_chunks, verify,
+    recorded_num_seeds, resolve_chunk_size, status, stored_spec_text, unlisted_chunks, verify,
 )
 
 __all__ = [
     "SweepStore", "atomic_write", "chunk_problem", "load", "load_params", "missing_manifests", "read_manifest",
-    "rebuild_manifest", "resolve_chunk_size", "status", "stored_spec_text", "unlisted_chunks", "verify",
+    "rebuild_manifest", "recorded_num_seeds", "resolve_chunk_size", "status", "stored_spec_text", "unlisted_chunks", "verify",
 ]

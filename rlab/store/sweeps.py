@@ -18,6 +18,7 @@ either complete or absent, whatever happens to the process.
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import json
 import pathlib
@@ -26,9 +27,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rlab import blocks
 from rlab.errors import UsageError
 from rlab.store import files
 from rlab.store.directory import RunDirectory, run_state
+from rlab.store import lock as lock_lib
 from rlab.store.lock import ChunkClaim, WriterLock
 
 MANIFEST = "manifest.json"
@@ -37,6 +40,17 @@ MANIFEST = "manifest.json"
 def manifest_name(process_index: int = 0, process_count: int = 1) -> str:
     """The manifest a process writes: one per process when several share a sweep."""
     return MANIFEST if process_count == 1 else f"manifest.p{process_index}.json"
+
+
+def recorded_num_seeds(directory) -> int | None:
+    """The most seeds any manifest of `directory` records (its target), or None for a new or unreadable one."""
+    counts = []
+    for manifest in sorted(pathlib.Path(directory).glob("manifest*.json")):
+        try:
+            counts.append(read_manifest_file(manifest)["num_seeds"])
+        except UsageError:
+            return None  # `open` says what is wrong with it
+    return max(counts, default=None)
 
 
 def resolve_chunk_size(directory, spec, given: int | None = None) -> int | None:
@@ -65,18 +79,36 @@ class SweepStore(RunDirectory):
     def __init__(self, directory: pathlib.Path, manifest: dict, name: str = MANIFEST, lock=None):
         super().__init__(directory, manifest, name, lock)
         directory = self.directory
-        # Chunks whose files are missing or changed: recomputed by a resume, never merged with.
-        self.damaged = {k: why for k, why in verify(directory, manifest["chunks"]).items()}
         self._claims: dict[str, ChunkClaim] = {}
+        self.damaged: dict[str, str] = {}
         self.refresh()
+        # Chunks whose files are missing or changed: recomputed by a resume, never merged with.
+        self.damaged = verify(directory, self.manifest["chunks"])
 
     def refresh(self) -> None:
-        """Reads again what the other processes of the sweep have stored (at open, and before claiming a chunk)."""
+        """Reads again what the other processes of the sweep have stored (at open, and before claiming a chunk).
+
+        A chunk has one current entry in the whole sweep, the newest
+        (`supersedes`): when another process stored a chunk again with more
+        seeds (it extended or took over the chunk), this process's older
+        entry of it is dropped from its manifest, never merged with.
+        """
         mine = self.manifest.get("process")
         self.others_manifests = [m for m in _manifests(self.directory) if m.get("process") != mine]
-        self.others_chunks = {
-            k: v for m in self.others_manifests for k, v in m["chunks"].items() if k not in self.manifest["chunks"]
-        }
+        theirs = _newest_entries(self.others_manifests)
+        stale = [k for k, entry in theirs.items() if k in self.manifest["chunks"]
+                 and supersedes(entry, self.manifest["chunks"][k])]
+        for chunk_id in stale:
+            del self.manifest["chunks"][chunk_id]
+            self.damaged.pop(chunk_id, None)
+        if stale:
+            self.save()
+        self.others_chunks = {k: v for k, v in theirs.items() if k not in self.manifest["chunks"]
+                              or supersedes(v, self.manifest["chunks"][k])}
+
+    def entry(self, chunk_id: str) -> dict | None:
+        """The chunk's current entry in the sweep (this process's or another's), or None if it is not stored."""
+        return self.others_chunks.get(chunk_id) or self.manifest["chunks"].get(chunk_id)
 
     @property
     def shared(self) -> bool:
@@ -102,6 +134,40 @@ class SweepStore(RunDirectory):
             return False
         self._claims[chunk.id] = claim
         return True
+
+    @contextlib.contextmanager
+    def planning(self):
+        """Held while this process plans: processes sharing the sweep plan one at a time, each seeing the last's.
+
+        Inside, the other processes' manifests are read again, so lane widths
+        another process recorded while planning are found (`lane_width`).
+        """
+        with WriterLock.opening(self.directory):
+            self.refresh()
+            yield
+
+    @property
+    def backend(self) -> dict:
+        """The backend and devices this process's manifest records."""
+        return self.manifest["backend"]
+
+    def chunks_stored(self) -> int:
+        """Chunks of the sweep stored by any of its processes (each counted once)."""
+        return len(set(self.manifest["chunks"]) | set(self.others_chunks))
+
+    def process_finished(self, index: int, count: int) -> bool:
+        """Whether the manifest of process `index` of `count` records it as complete."""
+        path = self.directory / manifest_name(index, count)
+        try:
+            return path.exists() and read_manifest_file(path)["status"] == "complete"
+        except UsageError:
+            return False
+
+    def finish(self, finished_by: str | None = None) -> None:
+        """Marks this process's part complete (`finished_by`: which process closed it for a dead one)."""
+        if finished_by is not None:
+            self.manifest["finished_by"] = finished_by
+        super().finish()
 
     def release_claims(self) -> None:
         for claim in self._claims.values():
@@ -145,7 +211,10 @@ class SweepStore(RunDirectory):
                     f"chunk size {theirs['chunk_size']}); choose another --out"
                 )
             their_process = theirs.get("process") or {}
-            if their_process.get("count", 1) != process[1] and WriterLock.held(directory, their_process.get("index", 0)):
+            their_index = their_process.get("index", 0)
+            # The lock of their index is held by this process itself when the indexes agree (taken above).
+            if (their_process.get("count", 1) != process[1] and their_index != process[0]
+                    and WriterLock.held(directory, their_index)):
                 raise UsageError(
                     f"{directory} is being written by process {their_process.get('index', 0)} of "
                     f"{their_process.get('count', 1)} ({other.name}); processes sharing a sweep must agree on "
@@ -204,7 +273,7 @@ class SweepStore(RunDirectory):
 
     def stored_seeds(self, chunk_id: str) -> set[int]:
         """Seeds of a chunk already stored by this or any other process of the sweep."""
-        entry = self.manifest["chunks"].get(chunk_id) or self.others_chunks.get(chunk_id)
+        entry = self.entry(chunk_id)
         if not entry or chunk_id in self.damaged or chunk_problem(self.directory, entry):
             return set()
         return set(entry["seeds"])
@@ -251,23 +320,24 @@ class SweepStore(RunDirectory):
         self.save()
         return entry
 
-    def _merge_stored(self, chunk_id: str, frame: pd.DataFrame, arrays: dict[str, np.ndarray]):
-        """Merges a re-run chunk with what is stored: stored seeds keep their stored rows.
+    def _merge_stored(self, entry: dict, frame: pd.DataFrame, arrays: dict[str, np.ndarray]):
+        """Merges a re-run chunk with its stored version (`entry`): stored seeds keep their stored rows.
 
         A chunk is re-run when seeds are added to its block; its old seeds are
         recomputed with the same program, and a difference means the machine or
         versions changed, which is reported rather than silently overwritten.
+        The stored seeds are those in the stored file (which its checksum
+        ties to `entry`), whichever process wrote it.
         """
-        entry = self.manifest["chunks"][chunk_id]
         old_frame = pd.read_parquet(self.directory / entry["file"])
-        old_seeds = set(entry["seeds"])
+        old_seeds = set(old_frame["seed"].unique().tolist())
         again = frame[frame["seed"].isin(old_seeds)].reset_index(drop=True)
         if not again.equals(old_frame.reset_index(drop=True)):
             import warnings
 
             warnings.warn(
-                f"{chunk_id}: recomputing stored seeds gave different values (another machine or versions?); "
-                "the stored values are kept",
+                f"{entry['file']}: recomputing its stored seeds gave different values (another machine, versions "
+                "or lane width?); the stored values are kept",
                 stacklevel=2,
             )
         merged_frame = pd.concat([old_frame, frame[~frame["seed"].isin(old_seeds)]], ignore_index=True)
@@ -283,17 +353,36 @@ class SweepStore(RunDirectory):
         A chunk already stored (seeds were added to its block) keeps its stored
         seeds' rows and parameters; only the new seeds are added.
         """
+        if self.shared:
+            with WriterLock.opening(self.directory):  # no claim is broken while this one is checked and written
+                claim = self._claims.get(chunk_id)
+                if claim is not None and not claim.is_current():
+                    import warnings
+
+                    warnings.warn(f"chunk {chunk_id}: this process's claim was taken over after its lease of "
+                                  f"{lock_lib.claim_lease_seconds():.0f} s ran out (was the process stopped?); its "
+                                  "result is left out, the other process's is kept", stacklevel=2)
+                    self._claims.pop(chunk_id).release()
+                    return
+                self.refresh()  # the chunk's current entry may be another process's
+                self._write_chunk(chunk_id, frame, params, info)
+        else:
+            self._write_chunk(chunk_id, frame, params, info)
+
+    def _write_chunk(self, chunk_id: str, frame: pd.DataFrame, params: dict[str, np.ndarray], info: dict) -> None:
+        stored = self.entry(chunk_id)
         if chunk_id in self.damaged:
             del self.manifest["chunks"][chunk_id]  # recomputed whole: nothing of it is trusted
             del self.damaged[chunk_id]
-        if chunk_id in self.manifest["chunks"]:
-            frame, params = self._merge_stored(chunk_id, frame, params)
+        elif stored is not None and not chunk_problem(self.directory, stored):
+            frame, params = self._merge_stored(stored, frame, params)
         table_path = self.directory / "chunks" / f"{chunk_id}.parquet"
         params_path = self.directory / "params" / f"{chunk_id}.npz"
         files.atomic_write(table_path, lambda tmp: frame.to_parquet(tmp, index=False))
         files.atomic_write(params_path, lambda tmp: files.save_npz(tmp, params))
         entry = {
             **info,
+            "seeds": sorted(set(frame["seed"].tolist())),
             "file": str(table_path.relative_to(self.directory)),
             "params": str(params_path.relative_to(self.directory)),
             "rows": len(frame),
@@ -308,6 +397,7 @@ class SweepStore(RunDirectory):
         }
         files.write_text(table_path.with_suffix(".json"), json.dumps(sidecar, indent=1, sort_keys=True, default=str))
         self.manifest["chunks"][chunk_id] = entry
+        self.others_chunks.pop(chunk_id, None)
         self.save()
         claim = self._claims.pop(chunk_id, None)
         if claim is not None:
@@ -473,17 +563,44 @@ def chunk_problem(directory, entry: dict) -> str | None:
     return files.entry_problem(directory, entry, ("file", "params"), "sweep")
 
 
-def verify(directory, chunks: dict | None = None) -> dict[str, str]:
-    """Every damaged chunk of a sweep: chunk id -> what is wrong (empty when all are intact)."""
+def verify(directory, chunks: dict | None = None, seeds: bool = False) -> dict[str, str]:
+    """Every damaged chunk of a sweep: chunk id -> what is wrong (empty when all are intact).
+
+    A chunk is damaged when a file is missing or differs from its checksum;
+    with `seeds`, also when its files do not hold its entry's seeds exactly
+    once each (every seed's lanes and evaluations, no seed twice, none
+    missing), which checksums cannot see when the entry itself is wrong.
+    """
     directory = pathlib.Path(directory)
     if chunks is None:
         chunks = read_manifest(directory)["chunks"]
     problems = {}
     for chunk_id, entry in chunks.items():
-        problem = chunk_problem(directory, entry)
+        problem = chunk_problem(directory, entry) or (seeds and seed_problem(directory, entry))
         if problem:
             problems[chunk_id] = problem
     return problems
+
+
+def seed_problem(directory, entry: dict) -> str | None:
+    """Whether an intact chunk's files hold its entry's seeds exactly once each (None), or what is wrong."""
+    keys = pd.read_parquet(pathlib.Path(directory) / entry["file"], columns=["seed", "hp_index", "eval"])
+    listed = sorted(entry["seeds"])
+    if keys.duplicated().any():
+        twice = sorted(set(keys.loc[keys.duplicated(), "seed"].tolist()))
+        return f"rows stored twice for seed(s) {twice[:8]}"
+    if sorted(set(keys["seed"].tolist())) != listed:
+        return f"its rows hold seeds {sorted(set(keys['seed'].tolist()))[:8]}, its entry lists {listed[:8]}"
+    lanes = keys.groupby("seed")["hp_index"].nunique()
+    evals = keys.groupby(["seed", "hp_index"]).size()
+    if lanes.nunique() > 1 or evals.nunique() > 1:
+        return "its seeds do not all have the same lanes and evaluations"
+    with np.load(pathlib.Path(directory) / entry["params"]) as data:
+        param_seeds = data["seed"].tolist() if "seed" in data.files else None
+    if param_seeds is not None and (len(param_seeds) != len(lanes) * int(lanes.iloc[0] if len(lanes) else 0)
+                                    or sorted(set(param_seeds)) != listed):
+        return f"its policy file holds {len(param_seeds)} lanes of seeds {sorted(set(param_seeds))[:8]}"
+    return None
 
 
 def stored_spec_text(directory) -> str:
@@ -501,48 +618,124 @@ def stored_spec_text(directory) -> str:
     return text
 
 
-def _merged_chunks(directory) -> dict:
+def supersedes(new: dict, old: dict) -> bool:
+    """Whether chunk entry `new` replaces `old`: a chunk is only ever stored again with at least its seeds.
+
+    More seeds is newer (an extension or a take-over that added seeds); with
+    as many, the later write (a damaged chunk recomputed whole).
+    """
+    return (len(new["seeds"]), str(new.get("completed_at") or "")) > (len(old["seeds"]), str(old.get("completed_at") or ""))
+
+
+def _newest_entries(manifests: list[dict]) -> dict:
+    """Chunk id -> its current entry over several manifests (`supersedes`)."""
     chunks: dict = {}
-    for manifest in _manifests(directory):
-        chunks.update(manifest["chunks"])
+    for manifest in manifests:
+        for chunk_id, entry in manifest["chunks"].items():
+            if chunk_id not in chunks or supersedes(entry, chunks[chunk_id]):
+                chunks[chunk_id] = entry
     return chunks
 
 
+def _merged_chunks(directory) -> dict:
+    return _newest_entries(_manifests(directory))
+
+
+def coverage(manifest: dict, damaged=()) -> dict[str, Any]:
+    """What a sweep should hold against what it holds, from its (merged) manifest alone.
+
+    Every described group's seed blocks (`rlab.blocks`) for the manifest's
+    target seed count, against the current chunk entries that are not
+    `damaged`: a chunk counts as stored when its entry holds every seed of
+    its block.
+
+    Returns:
+      {"chunks_expected", "chunks_stored", "lanes_expected", "lanes_stored",
+       "pending": chunk ids with seeds still to compute}.
+    """
+    seed_start = (manifest.get("spec") or {}).get("seed_start", 0)
+    seed_start = seed_start if isinstance(seed_start, int) else 0
+    result = {"chunks_expected": 0, "chunks_stored": 0, "lanes_expected": 0, "lanes_stored": 0, "pending": []}
+    for group_id, group in sorted(manifest["groups"].items()):
+        if group.get("imported"):  # another tool's runs: what was imported is the whole of it
+            entry = manifest["chunks"].get(blocks.chunk_id(group_id, 0))
+            lanes = len(entry["seeds"]) if entry and blocks.chunk_id(group_id, 0) not in damaged else 0
+            result["chunks_expected"] += 1
+            result["chunks_stored"] += bool(lanes)
+            result["lanes_expected"] += lanes
+            result["lanes_stored"] += lanes
+            continue
+        combos = len(group.get("float_combos") or [{}])
+        for block, seeds in enumerate(blocks.seed_blocks(
+                seed_start, manifest["num_seeds"], blocks.seeds_per_block(manifest["chunk_size"], combos))):
+            chunk_id = blocks.chunk_id(group_id, block)
+            entry = manifest["chunks"].get(chunk_id) if chunk_id not in damaged else None
+            stored = set(seeds) & set(entry["seeds"]) if entry else set()
+            result["chunks_expected"] += 1
+            result["lanes_expected"] += len(seeds) * combos
+            result["lanes_stored"] += len(stored) * combos
+            if len(stored) == len(seeds):
+                result["chunks_stored"] += 1
+            else:
+                result["pending"].append(chunk_id)
+    return result
+
+
 def read_manifest(directory) -> dict:
-    """The sweep's manifest (merged over its processes' manifests), or a UsageError saying why there is none."""
+    """The sweep's manifest (merged over its processes' manifests), or a UsageError saying why there is none.
+
+    Its `status` says "complete" when every seed of every described group
+    is stored (`coverage`, also recorded under "coverage") and no process
+    is still writing; otherwise "running" while a process is recorded as
+    running (`run_state` tells a dead one), else "incomplete".
+    `chunks_planned` is the number of chunks the sweep has once complete.
+    """
     manifests = _manifests(directory)
     if not manifests:
         raise UsageError(f"{directory} is not a sweep directory (no {MANIFEST}); run `rlab sweep SPEC --out DIR` first")
     lost = missing_manifests(directory, manifests)
-    if len(manifests) == 1 and not lost:
-        return manifests[0]
     merged = dict(manifests[0])
-    merged["chunks"] = _merged_chunks(directory)
-    merged["groups"] = {k: v for m in manifests for k, v in m["groups"].items()}
-    merged["status"] = "complete" if all(m["status"] == "complete" for m in manifests) else "running"
+    if len(manifests) > 1:
+        merged["chunks"] = _newest_entries(manifests)
+        merged["groups"] = {k: v for m in manifests for k, v in m["groups"].items()}
+        merged["lane_widths"] = {k: v for m in reversed(manifests) for k, v in (m.get("lane_widths") or {}).items()}
+        merged["num_seeds"] = max(m["num_seeds"] for m in manifests)
+        merged["started_at"] = min(m["started_at"] for m in manifests)
+        finished = [m["finished_at"] for m in manifests]
+        merged["finished_at"] = None if None in finished else max(finished)
+        merged["backend"] = {"processes": [m["backend"] for m in manifests]}
+    statuses = {m["status"] for m in manifests}
+    covered = coverage(merged)
+    merged["coverage"] = covered
+    merged["chunks_planned"] = covered["chunks_expected"] or merged.get("chunks_planned")
+    if statuses == {"rebuilt"}:
+        merged["status"] = "rebuilt"
+    elif not covered["pending"] and (statuses <= {"complete", "rebuilt"} or not WriterLock.held(directory)):
+        merged["status"] = "complete"  # every seed stored, and no writer left that could still be adding any
+    else:
+        merged["status"] = "running" if "running" in statuses else "incomplete"
     if lost:
         merged["status"], merged["missing_manifests"] = "incomplete", lost
-    merged["num_seeds"] = max(m["num_seeds"] for m in manifests)
-    merged["started_at"] = min(m["started_at"] for m in manifests)
-    finished = [m["finished_at"] for m in manifests]
-    merged["finished_at"] = None if None in finished else max(finished)
-    merged["chunks_planned"] = sum(m.get("chunks_planned") or 0 for m in manifests)
-    merged["backend"] = {"processes": [m["backend"] for m in manifests]}
     return merged
 
 
 def missing_manifests(directory, manifests: list[dict] | None = None) -> list[str]:
-    """The per-process manifests a sweep of several processes should have and lacks (a process's record lost).
+    """The per-process manifests a sweep of several processes lacks, when chunks they stored are listed nowhere.
 
-    Each manifest records its process count N; manifest.p0.json ...
-    manifest.p{N-1}.json must all exist, or the chunks the lost ones listed
-    are silently missing from every read.
+    Each manifest records its process count N; of manifest.p0.json ...
+    manifest.p{N-1}.json, the missing ones are reported while some chunk
+    file is listed in no manifest (`unlisted_chunks`): then the chunks a
+    lost manifest listed are silently missing from every read. A manifest
+    never written, or one whose chunks are all listed by others, lost nothing.
     """
     directory = pathlib.Path(directory)
     manifests = _manifests(directory) if manifests is None else manifests
     counts = {m.get("process", {}).get("count", 1) for m in manifests}
     expected = {manifest_name(i, n) for n in counts if isinstance(n, int) and 1 < n <= 4096 for i in range(n)}
-    return sorted(name for name in expected if not (directory / name).exists())
+    missing = sorted(name for name in expected if not (directory / name).exists())
+    if missing and unlisted_chunks(directory, _newest_entries(manifests)):
+        return missing
+    return []
 
 
 def unlisted_chunks(directory, chunks: dict | None = None) -> list[str]:
@@ -586,13 +779,20 @@ def load_params(directory, chunk_id: str) -> dict[str, np.ndarray]:
 
 
 def status(directory) -> dict[str, Any]:
-    """A summary of a sweep directory: chunks done, seeds stored, times."""
+    """A summary of a sweep directory: chunks done, seeds stored, times; its state says what is stored."""
     manifest = read_manifest(directory)
     chunks = manifest["chunks"]
-    state = run_state(directory, manifest["status"])
-    if state == "interrupted":
-        state = "interrupted (no writer holds it; rerun `rlab sweep` to resume)"
     damaged = verify(directory, chunks)
+    covered = coverage(manifest, damaged)
+    state = run_state(directory, manifest["status"])
+    if damaged and state == "complete":
+        state = (f"incomplete: {len(damaged)} damaged chunk(s) left out (`--verify` says which); "
+                 f"`rlab sweep {directory}/spec.toml --out {directory}` recomputes them")
+    elif state == "interrupted":
+        state = "interrupted (no writer holds it; rerun `rlab sweep` to resume)"
+    elif state == "incomplete":
+        state = (f"incomplete: {len(covered['pending'])} of {covered['chunks_expected']} chunks have seeds still to "
+                 f"compute; `rlab sweep {directory}/spec.toml --out {directory}` computes them")
     lost = manifest.get("missing_manifests", [])
     if lost:
         state = (f"incomplete: {', '.join(lost)} missing, so the chunks those processes stored are not counted "
@@ -602,9 +802,10 @@ def status(directory) -> dict[str, Any]:
         "name": manifest["name"],
         "status": state,
         "chunks_damaged": len(damaged),
-        "chunks_complete": len(chunks),
+        "chunks_complete": covered["chunks_stored"],
         "chunks_planned": manifest.get("chunks_planned"),
         "seeds": manifest["num_seeds"],
+        "seed_lanes": f"{covered['lanes_stored']} of {covered['lanes_expected']} stored",
         "groups": len(manifest["groups"]),
         "started_at": manifest["started_at"],
         "finished_at": manifest["finished_at"],

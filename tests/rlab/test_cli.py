@@ -8,7 +8,7 @@ import sys
 import pytest
 
 import envs
-from rlab import cli
+from rlab import cli, process_setup
 
 
 def rlab(*args, timeout=300):
@@ -37,7 +37,7 @@ WARP_PROBE = (
 def test_the_rlab_process_starts_without_mujoco_warp_unless_mjx_is_told_to_use_it(switch):
     if switch and importlib.util.find_spec("warp") is None:
         pytest.skip("MuJoCo Warp is not installed")
-    env = {k: v for k, v in os.environ.items() if k not in cli._WARP_SWITCHES}
+    env = {k: v for k, v in os.environ.items() if k not in process_setup.WARP_SWITCHES}
     if switch:
         env[switch] = "true"
     result = subprocess.run([sys.executable, "-c", WARP_PROBE], capture_output=True, text=True, timeout=300, env=env)

@@ -197,10 +197,12 @@ def test_a_file_system_refusal_is_one_line_and_a_killed_run_reads_interrupted(fi
     assert cli.main(["report", str(copy)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("rlab report: error: ") and str(copy / "report") in err and "\n" not in err
-    # A run killed mid-way leaves "running" in its manifest; with no writer holding the lock it is interrupted.
+    # A run killed mid-way leaves "running" in its manifest and chunks unstored; with no writer holding the
+    # lock it is interrupted (with every chunk stored it would be complete: nothing is missing).
     (copy / "report").unlink()
     manifest = json.loads((copy / "manifest.json").read_text())
     manifest["status"], manifest["name"] = "running", "<b>9</b>"
+    manifest["chunks"].pop(sorted(manifest["chunks"])[-1])
     (copy / "manifest.json").write_text(json.dumps(manifest))
     page = report.build(copy).read_text()
     assert "Status: interrupted," in page and "<b>9</b>" not in page  # what a manifest says is escaped

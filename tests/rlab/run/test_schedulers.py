@@ -182,6 +182,11 @@ def test_submit_through_submitit_runs_the_sweep_where_no_slurm_is(one_process, t
     (["k8s", "{spec}", "--processes", "2"], "k8s needs --image"),
     (["k8s", "{spec}", "--processes", "2", "--image", "x", "--submit"], "--submit is for slurm"),
     (["slurm", "{missing}", "--processes", "2"], "missing.toml"),
+    (["slurm", "{spec}", "--processes", "2", "--time", "\u00b24:00:00"], "--time = '\u00b24:00:00'"),
+    (["slurm", "{spec}", "--processes", "2", "--out", "runs/a\nrm -rf b"], "--out = 'runs/a\\nrm -rf b' holds a control"),
+    (["slurm", "{spec}", "--processes", "2", "--partition", "gpu\necho"], "--partition = 'gpu\\necho' holds a control"),
+    (["slurm", "{spec}", "--processes", "2", "--memory", "8G\recho"], "--memory = '8G\\recho' holds a control"),
+    (["k8s", "{spec}", "--processes", "2", "--image", "x"], "k8s needs --claim"),
 ])
 def test_launch_refuses_bad_input_in_one_line(one_process, tmp_path, args, message):
     spec_path, _ = one_process
@@ -190,3 +195,17 @@ def test_launch_refuses_bad_input_in_one_line(one_process, tmp_path, args, messa
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr and not (tmp_path / "job").exists()
+
+
+def test_a_written_slurm_script_has_its_log_folder(one_process, tmp_path):
+    spec_path, _ = one_process
+    out, script = tmp_path / "fresh", tmp_path / "sweep.sbatch"
+    result = subprocess.run([sys.executable, "-m", "rlab.cli", "launch", "slurm", str(spec_path), "--processes", "2",
+                             "--out", str(out), "--write", str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert f"#SBATCH --output={out}/logs/%A_%a.out" in script.read_text() and (out / "logs").is_dir()
+
+
+def test_process_auto_refuses_digits_that_int_does_not_read():
+    with pytest.raises(UsageError, match="RLAB_PROCESS_INDEX = '\u00b2'"):
+        schedulers.process_from_environment({"RLAB_PROCESS_INDEX": "\u00b2", "RLAB_PROCESS_COUNT": "2"})
