@@ -21,6 +21,7 @@ from rlab import compare, plots, stats, store
 from rlab.frames import (  # noqa: F401 (the report's vocabulary, also used as report.NAME)
     SUCCESS_SHARE, budget_mismatch, configurations, curves, describe_grid, env_columns, env_label, slices, step_grid,
 )
+from rlab.errors import UsageError
 from rlab.store.directory import run_state
 
 # Summary columns name their interval, its level and what it is over.
@@ -271,6 +272,7 @@ def build(directory, seed: int = 0) -> pathlib.Path:
     out.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
     notes: list[str] = []
+    selection = selection_table(directory, spec_text, notes)
     if frame.empty:
         body = "<p>No chunk has completed yet.</p>"
         summary, comparison = pd.DataFrame(), pd.DataFrame()
@@ -291,7 +293,7 @@ def build(directory, seed: int = 0) -> pathlib.Path:
         refused = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
         body = (
             (f'<h2>Not compared</h2><ul class="refused">{refused}</ul>' if notes else "")
-            + _selection_section(directory, spec_text)
+            + _selection_section(selection)
             + "<h2>Summary</h2>" + summary.to_html(index=False, border=0)
             + "<h2>Figures</h2>" + "\n".join(sections)
             + "<h2>Comparisons</h2>" + (comparison.to_html(index=False, border=0, float_format=lambda p: f"{p:.3g}")
@@ -311,9 +313,14 @@ def build(directory, seed: int = 0) -> pathlib.Path:
         body = f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>' + body
         notes.insert(0, warning)
     state = run_state(directory, manifest["status"])
-    planned = manifest.get("chunks_planned")
-    progress = (f"{len(manifest['chunks'])} of {planned}" if isinstance(planned, int) and planned > 0
-                else str(len(manifest["chunks"])))
+    covered = manifest["coverage"]
+    if covered["pending"] and not lost:
+        warning = (f"{covered['lanes_stored']} of {covered['lanes_expected']} seed lanes stored "
+                   f"({manifest['num_seeds']} seeds asked for): the figures and tables show the stored ones; "
+                   "`rlab sweep DIR/spec.toml --out DIR` computes the rest")
+        body = f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>' + body
+        notes.insert(0, warning)
+    progress = f"{covered['chunks_stored']} of {covered['chunks_expected']}"
     page = _PAGE.format(
         name=html.escape(manifest["name"]), status=html.escape(state), progress=html.escape(progress),
         backend=html.escape(describe_backend(manifest["backend"])), spec=html.escape(spec_text), body=body,
@@ -321,9 +328,8 @@ def build(directory, seed: int = 0) -> pathlib.Path:
     )
     html_path = out / "index.html"
     store.atomic_write(html_path, lambda tmp: tmp.write_text(page))
-    markdown = [f"# {manifest['name']} ({state}, {len(manifest['chunks'])} chunks)", ""]
+    markdown = [f"# {manifest['name']} ({state}, {progress} chunks)", ""]
     markdown += [f"- Note: {n}" for n in notes] + ([""] if notes else [])
-    selection = selection_table(directory, spec_text)
     for table in (selection, summary):
         if len(table):
             markdown += [table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False), ""]
@@ -331,21 +337,32 @@ def build(directory, seed: int = 0) -> pathlib.Path:
     return html_path
 
 
-def selection_table(directory, spec_text: str) -> pd.DataFrame:
-    """For the report phase of `rlab tune`: each algorithm's choice, its IQM on both seed sets and the optimism."""
-    import json
+def selection_table(directory, spec_text: str, notes: list[str] | None = None) -> pd.DataFrame:
+    """For the report phase of `rlab tune`: each algorithm's choice, its IQM on both seed sets and the optimism.
+
+    The choice comes from DIR/../tune.json, checked and tied to this report
+    phase (`tuning.read_record`); one that cannot be trusted leaves the table
+    empty and says why in `notes`.
+    """
     import tomllib
+
+    from rlab import tuning
 
     try:
         phase = tomllib.loads(spec_text).get("protocol", {}).get("phase")
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, AttributeError):
         return pd.DataFrame()
-    record_path = pathlib.Path(directory).parent / "tune.json"
-    if phase != "report" or not record_path.exists():
+    if phase != "report" or not (pathlib.Path(directory).parent / tuning.RECORD).exists():
         return pd.DataFrame()
-    record = json.loads(record_path.read_text())
+    try:
+        record = tuning.read_record(directory)
+    except UsageError as err:
+        _note(notes, f"no selection shown: {err}")
+        return pd.DataFrame()
     rows = []
-    for algo, entry in record.get("algorithms", {}).items():
+    for algo, entry in record["algorithms"].items():
+        if entry.get("chosen") is None:
+            continue
         gap = entry["optimism"]
         rows.append({"algorithm": algo, "chosen": ", ".join(f"{k}={v}" for k, v in entry["chosen"].items()),
                      "of configurations": entry["configurations"],
@@ -356,8 +373,7 @@ def selection_table(directory, spec_text: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _selection_section(directory, spec_text: str) -> str:
-    table = selection_table(directory, spec_text)
+def _selection_section(table: pd.DataFrame) -> str:
     if table.empty:
         return ""
     return ("<h2>Tuning and selection</h2><p>Chosen on the tuning seeds by the rule in the spec, measured here on "

@@ -54,6 +54,9 @@ import rlab.trainers
 from envs.params import ParamError, resolve, unknown_id_message
 from rlab import blocks
 from rlab.errors import UsageError
+from rlab.limits import (  # noqa: F401 (also read as spec.NAME)
+    MAX_CHUNK_SIZE, MAX_CHUNKS, MAX_ENV_STEPS_PER_SEED, MAX_EVALS, MAX_LANE_WIDTH, MAX_LANES, MAX_SEED,
+)
 
 TOP_LEVEL_KEYS = (
     "name", "env", "seeds", "env_steps_per_eval", "num_evals", "total_env_steps", "chunk_size", "lane_width",
@@ -63,10 +66,7 @@ TOP_LEVEL_KEYS = (
 PROTOCOL_KEYS = ("tuning_seeds", "report_seeds", "select", "phase")
 SELECTION_RULES = ("iqm", "lower_bound")
 PHASES = ("tuning", "report")
-MAX_SEED = 2**32 - 1  # seeds become uint32 PRNG keys
 MAX_NAME = 100
-# Lane widths (lanes per compiled program) a run may be given; `rlab.run.widths` uses these.
-MAX_LANE_WIDTH = 1024
 MEASURE_WIDTH = "measure"
 ALLOWED_LANE_WIDTHS = f"an integer from 1 to {MAX_LANE_WIDTH} (lanes per compiled program), or {MEASURE_WIDTH!r}"
 NAME_PATTERN = re.compile(rf"[A-Za-z0-9_-][A-Za-z0-9._-]{{0,{MAX_NAME - 1}}}")
@@ -75,17 +75,6 @@ MAX_CELLS = 10_000
 
 # Hyperparameters the spec's budget sets for every algorithm.
 BUDGET_HPARAMS = ("env_steps_per_eval", "iterations_per_eval")
-# Stored chunks a sweep may plan before it is refused (counted before any is made).
-MAX_CHUNKS = 200_000
-# Trained lanes (seeds x float combinations, over every group) a sweep may plan: far beyond any machine's
-# day of work, and small enough that the plan itself (a few hundred bytes per lane) fits in memory.
-MAX_LANES = 10_000_000
-# Lanes one chunk may hold (one stored file, one batch of programs).
-MAX_CHUNK_SIZE = 65_536
-# Evaluations per seed (each one row per lane in the stored table).
-MAX_EVALS = 10_000
-# Env steps one seed may train: trainers count them in int32.
-MAX_ENV_STEPS_PER_SEED = 2**31 - 1
 
 
 class SpecError(UsageError):

@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
-from rlab import frames, stats, store
+from rlab import frames, limits, stats, store
 from rlab import spec as spec_lib
-from rlab.errors import UsageError
+from rlab.errors import RunIncomplete, UsageError
 from rlab.store import files
 
 RESAMPLES = 2000
@@ -65,6 +65,7 @@ def phase_spec(spec: spec_lib.Spec, phase: str, chosen: dict[str, dict] | None =
     raw["seeds"] = {"start": start, "count": count}
     raw["protocol"] = {**raw.get("protocol", {}), "phase": phase}
     if chosen is not None:
+        raw["algorithms"] = {algo: table for algo, table in raw["algorithms"].items() if algo in chosen}
         for algo, values in chosen.items():
             table = raw["algorithms"][algo]
             table.pop("axes", None)
@@ -93,11 +94,15 @@ def score(values: np.ndarray, rule: str, rng: np.random.Generator) -> float:
 
 
 def choose(scores: dict, rule: str, rng: np.random.Generator) -> dict[str, str]:
-    """algo -> the configuration with the best score by `rule` (the first in name order on ties)."""
+    """algo -> the configuration with the best score by `rule` (the first in name order on ties).
+
+    An algorithm none of whose configurations has a seed left (every seed
+    diverged) gets no choice: there is nothing to choose between.
+    """
     best: dict[str, tuple[float, str]] = {}
     for (algo, config), values in sorted(scores.items()):
         value = score(values, rule, rng)
-        if algo not in best or value > best[algo][0]:
+        if np.isfinite(value) and (algo not in best or value > best[algo][0]):
             best[algo] = (value, config)
     return {algo: config for algo, (_, config) in best.items()}
 
@@ -134,15 +139,24 @@ def run(spec: spec_lib.Spec, out_dir, progress=None, seed: int = 0, **sweep_opti
     tuning_frame = store.load(out_dir / "tuning")
     tuning_scores = final_scores(tuning_frame)
     picks = choose(tuning_scores, rule, rng)
+    result = {"rule": rule, "tuning_seeds": list(spec.protocol["tuning_seeds"]),
+              "report_seeds": list(spec.protocol["report_seeds"]), "tuning_spec_hash": tuning_spec.identity_hash(),
+              "report_spec_hash": None, "algorithms": {}}
+    for algo in sorted({a for a, _ in tuning_scores} - set(picks)):
+        result["algorithms"][algo] = {"chosen": None, "configurations": sum(1 for a, _ in tuning_scores if a == algo),
+                                      "why": "every configuration diverged on every tuning seed"}
+    if not picks:
+        files.write_text(out_dir / "tune.json", json.dumps(result, indent=1, default=str) + "\n")
+        raise RunIncomplete(f"every configuration of every algorithm diverged on every tuning seed: nothing chosen, "
+                            f"no report phase run ({out_dir / 'tune.json'} records it)")
     chosen = {algo: chosen_values(tuning_frame, config) for algo, config in picks.items()}
     report_spec = phase_spec(spec, "report", chosen)
+    result["report_spec_hash"] = report_spec.identity_hash()
     if progress:
         progress.note("chose " + "; ".join(f"{a}: {v}" for a, v in chosen.items()) + f" (rule: {rule}); report "
                       f"phase on seeds {report_spec.seeds.start}..{report_spec.seeds.stop - 1}")
     sweep.run(report_spec, out_dir / "report", progress=progress, **sweep_options)
     report_scores = {algo: values for (algo, _), values in final_scores(store.load(out_dir / "report")).items()}
-    result = {"rule": rule, "tuning_seeds": list(spec.protocol["tuning_seeds"]),
-              "report_seeds": list(spec.protocol["report_seeds"]), "algorithms": {}}
     for algo, config in picks.items():
         tuned, reported = tuning_scores[algo, config], report_scores[algo]
         gap = optimism(tuned, reported, rng)
@@ -156,11 +170,63 @@ def run(spec: spec_lib.Spec, out_dir, progress=None, seed: int = 0, **sweep_opti
     return result
 
 
+RECORD = "tune.json"
+
+
+def read_record(report_dir) -> dict:
+    """The DIR/tune.json of a report phase DIR/report, checked and tied to that report phase.
+
+    Raises:
+      UsageError: the record is unreadable, not a table, lacks a field or
+        has one of the wrong type, or belongs to another report phase (its
+        report spec hash differs from the directory's: a copy beside another tune).
+    """
+    report_dir = pathlib.Path(report_dir)
+    path = report_dir.parent / RECORD
+    try:
+        record = json.loads(files.read_bounded_text(path, limits.MAX_RECORD_BYTES, "tune record"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise UsageError(f"{path}: unreadable ({err}); rerun `rlab tune` to write it again") from None
+    problem = _record_problem(record)
+    if problem:
+        raise UsageError(f"{path}: not a tune record ({problem}); rerun `rlab tune` to write it again")
+    ours = store.read_manifest(report_dir)["spec_hash"]
+    if record["report_spec_hash"] != ours:
+        raise UsageError(f"{path} records the report phase of spec hash {record['report_spec_hash']}, not this one "
+                         f"({ours}): it belongs to another tune")
+    return record
+
+
+def _record_problem(record) -> str | None:
+    """What is wrong with a parsed tune.json (None when every field the report reads is there and typed)."""
+    if not isinstance(record, dict):
+        return f"a {type(record).__name__}, not a table"
+    for key, kind in (("rule", str), ("report_spec_hash", str), ("algorithms", dict)):
+        if not isinstance(record.get(key), kind):
+            return f"{key} = {record.get(key)!r:.40} (expected a {kind.__name__})"
+    for algo, entry in record["algorithms"].items():
+        if not isinstance(entry, dict):
+            return f"algorithms.{algo} is not a table"
+        if entry.get("chosen") is None:
+            continue
+        numbers = [entry.get("tuning_iqm"), entry.get("report_iqm"), entry.get("configurations")]
+        gap = entry.get("optimism")
+        if not (isinstance(entry["chosen"], dict) and isinstance(gap, dict)):
+            return f"algorithms.{algo}: chosen and optimism must be tables"
+        numbers += [gap.get(k) for k in ("point", "low", "high")]
+        if not all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in numbers):
+            return f"algorithms.{algo}: its scores, configurations and optimism must be numbers"
+    return None
+
+
 def render(result: dict) -> str:
     lines = [f"selection rule: {result['rule']}; tuning seeds {result['tuning_seeds'][0]}.."
              f"{sum(result['tuning_seeds']) - 1}, report seeds {result['report_seeds'][0]}.."
              f"{sum(result['report_seeds']) - 1}"]
     for algo, entry in result["algorithms"].items():
+        if entry["chosen"] is None:
+            lines.append(f"{algo}: nothing chosen ({entry['why']}); left out of the report phase")
+            continue
         gap = entry["optimism"]
         lines.append(f"{algo}: chose {entry['chosen']} of {entry['configurations']} configurations; IQM final return "
                      f"{entry['tuning_iqm']:.4g} on tuning seeds, {entry['report_iqm']:.4g} on report seeds; optimism "

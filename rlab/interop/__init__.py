@@ -18,34 +18,52 @@ import pathlib
 
 import pandas as pd
 
-from rlab import store
+from rlab import limits, store
 from rlab.store import files
 from rlab.errors import UsageError
 from rlab.interop import contract, directory, formats
 
 FORMATS = formats.FORMATS
-EXPORT_FORMATS = ("marl-eval", "rliable", "tidy")
+
+
+def _read_marl_eval(path, options):
+    return formats.read_marl_eval(path, options.get("metric") or "return", options.get("success_metric"))
+
+
+def _read_rliable(path, options):
+    return formats.read_rliable(path, options.get("metric") or "eval_return", options.get("steps"))
+
+
+def _read_tidy(path, options):
+    return formats.read_tidy(path, options.get("mapping"))
+
+
+def _read_tensorboard(path, options):
+    if not options.get("return_tag"):
+        raise UsageError("tensorboard needs --return-tag: the scalar tag of the evaluation return")
+    return formats.read_tensorboard(path, options["return_tag"], options.get("success_tag"),
+                                    options.get("run_pattern"), tuple(options.get("other_tags") or ()))
+
+
+# Format -> its reader, (path, options) -> rows in the format's own vocabulary.
+READERS = {"marl-eval": _read_marl_eval, "rliable": _read_rliable, "tidy": _read_tidy,
+           "tensorboard": _read_tensorboard}
 
 
 def read(kind: str, path, **options) -> pd.DataFrame:
-    """The contract table of a file (or TensorBoard directory) in format `kind`; UsageError on any problem."""
+    """The contract table of a file (or TensorBoard directory) in format `kind`; UsageError on any problem.
+
+    A file is read only when it is a regular file within `limits.MAX_IMPORT_BYTES`
+    (a FIFO or a device would block or never end); a TensorBoard log is a directory.
+    """
     path = pathlib.Path(path)
-    if kind not in FORMATS:
-        raise UsageError(f"format = {kind!r}; allowed: {', '.join(FORMATS)}")
+    if kind not in READERS:
+        raise UsageError(f"format = {kind!r}; allowed: {', '.join(READERS)}")
     if not path.exists():
         raise UsageError(f"{path}: no such file or directory")
-    if kind == "marl-eval":
-        table = formats.read_marl_eval(path, options.get("metric") or "return", options.get("success_metric"))
-    elif kind == "rliable":
-        table = formats.read_rliable(path, options.get("metric") or "eval_return", options.get("steps"))
-    elif kind == "tidy":
-        table = formats.read_tidy(path, options.get("mapping"))
-    else:
-        if not options.get("return_tag"):
-            raise UsageError("tensorboard needs --return-tag: the scalar tag of the evaluation return")
-        table = formats.read_tensorboard(path, options["return_tag"], options.get("success_tag"),
-                                         options.get("run_pattern"), tuple(options.get("other_tags") or ()))
-    return contract.normalise(table, str(path))
+    if not (kind == "tensorboard" and path.is_dir()):
+        files.check_readable(path, limits.MAX_IMPORT_BYTES, f"{kind} file")
+    return contract.normalise(READERS[kind](path, options), str(path))
 
 
 def import_runs(kind: str, path, out_dir, name: str | None = None, **options):
@@ -55,10 +73,30 @@ def import_runs(kind: str, path, out_dir, name: str | None = None, **options):
     return directory.write(frame, out_dir, kind, path, recorded, name=name)
 
 
+def _marl_eval_writer(table, out_path, sweep_dir, options):
+    return lambda tmp: formats.write_marl_eval(table, tmp)
+
+
+def _rliable_writer(table, out_path, sweep_dir, options):
+    metric = options.get("metric") or "eval_return"
+    if metric not in table.columns:
+        raise UsageError(f"--metric = {metric!r}: not a column of {sweep_dir}; allowed: "
+                         f"{', '.join(formats.metric_columns(table))}")
+    return lambda tmp: formats.write_rliable(table, tmp, metric, bool(options.get("final")))
+
+
+def _tidy_writer(table, out_path, sweep_dir, options):
+    return lambda tmp: formats.write_tidy(table, tmp, parquet=formats.is_parquet(out_path))
+
+
+# Format -> (contract table, target path, sweep directory, options) -> a function writing a temporary file.
+WRITERS = {"marl-eval": _marl_eval_writer, "rliable": _rliable_writer, "tidy": _tidy_writer}
+
+
 def export(kind: str, sweep_dir, out_path, **options) -> pd.DataFrame:
     """Writes a sweep directory's rows in format `kind` to `out_path`; returns the contract table written."""
-    if kind not in EXPORT_FORMATS:
-        raise UsageError(f"format = {kind!r}; allowed: {', '.join(EXPORT_FORMATS)}")
+    if kind not in WRITERS:
+        raise UsageError(f"format = {kind!r}; allowed: {', '.join(WRITERS)}")
     frame = store.load(sweep_dir)
     if frame.empty:
         raise UsageError(f"{sweep_dir}: no stored rows to export")
@@ -68,19 +106,6 @@ def export(kind: str, sweep_dir, out_path, **options) -> pd.DataFrame:
                          "`rlab status DIR --verify` says what is wrong; export refuses to leave runs out")
     table = contract.normalise(frame, str(sweep_dir))
     out_path = pathlib.Path(out_path)
-    if kind == "marl-eval":
-        def write(tmp):
-            formats.write_marl_eval(table, tmp)
-    elif kind == "rliable":
-        metric = options.get("metric") or "eval_return"
-        if metric not in table.columns:
-            raise UsageError(f"--metric = {metric!r}: not a column of {sweep_dir}; allowed: "
-                             f"{', '.join(formats.metric_columns(table))}")
-
-        def write(tmp):
-            formats.write_rliable(table, tmp, metric, bool(options.get("final")))
-    else:
-        def write(tmp):
-            formats.write_tidy(table, tmp, parquet=formats.is_parquet(out_path))
+    write = WRITERS[kind](table, out_path, sweep_dir, options)
     files.atomic_write(out_path, write)  # a complete file or none
     return table

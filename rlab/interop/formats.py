@@ -22,12 +22,15 @@ import json
 import math
 import pathlib
 import re
+import zipfile
 
 import numpy as np
 import pandas as pd
 
+from rlab import limits
 from rlab.errors import UsageError
 from rlab.interop import contract
+from rlab.store import files
 
 FORMATS = ("marl-eval", "rliable", "tidy", "tensorboard")
 _SEED_KEY, _STEP_KEY = re.compile(r"^seed_(\d+)$"), re.compile(r"^step_(\d+)$")
@@ -154,9 +157,15 @@ def read_rliable(path, metric: str = "eval_return", steps: str | None = None) ->
     if metric not in ("eval_return", "eval_success"):
         raise UsageError(f"--metric = {metric!r}; allowed for rliable arrays: eval_return, eval_success")
     try:
+        values = files.npz_values(path)  # from the headers, before anything is decompressed
+        if values > limits.MAX_IMPORT_VALUES:
+            raise UsageError(f"{path}: its arrays hold {values:,} numbers; allowed: at most "
+                             f"{limits.MAX_IMPORT_VALUES:,}")
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as err:
+        if isinstance(err, UsageError):
+            raise
         raise UsageError(f"{path}: not a NumPy .npz file ({err})") from None
     tasks = arrays.pop("tasks", None)
     grid = arrays.pop(steps, None) if steps else None
@@ -231,6 +240,8 @@ def read_tidy(path, mapping: dict[str, str] | None = None) -> pd.DataFrame:
     `env_steps` within each run. Columns not mapped keep their names.
     """
     path = pathlib.Path(path)
+    if is_parquet(path):
+        _check_parquet_size(path)
     try:
         table = pd.read_parquet(path) if is_parquet(path) else pd.read_csv(path)
     except (OSError, ValueError) as err:
@@ -254,6 +265,19 @@ def write_tidy(frame: pd.DataFrame, path, parquet: bool = False) -> None:
         frame.to_parquet(path, index=False)
     else:
         frame.to_csv(path, index=False, float_format=None)
+
+
+def _check_parquet_size(path) -> None:
+    """Refuses a Parquet file whose rows x columns (from its footer) exceed `limits.MAX_IMPORT_VALUES`."""
+    import pyarrow.parquet
+
+    try:
+        meta = pyarrow.parquet.ParquetFile(path).metadata
+    except (OSError, ValueError) as err:  # pyarrow's ArrowInvalid is a ValueError
+        raise UsageError(f"{path}: cannot read a Parquet table ({str(err).splitlines()[0]})") from None
+    if meta.num_rows * max(meta.num_columns, 1) > limits.MAX_IMPORT_VALUES:
+        raise UsageError(f"{path}: {meta.num_rows:,} rows x {meta.num_columns} columns; allowed: at most "
+                         f"{limits.MAX_IMPORT_VALUES:,} values")
 
 
 def is_parquet(path) -> bool:
@@ -284,7 +308,10 @@ def read_tensorboard(path, return_tag: str, success_tag: str | None = None, run_
     pattern = re.compile(run_pattern or r"(?P<algo>.+)_seed(?P<seed>\d+)")
     if not {"algo", "seed"} <= set(pattern.groupindex):
         raise UsageError(f"--run-pattern {pattern.pattern!r}: needs the named groups (?P<algo>...) and (?P<seed>...)")
-    run_dirs = sorted({p.parent for p in path.rglob("*tfevents*")})
+    event_files = sorted(path.rglob("*tfevents*"))
+    for event_file in event_files:  # a FIFO or a device there would block TensorBoard's reader for good
+        files.check_readable(event_file, limits.MAX_IMPORT_BYTES, "TensorBoard event file")
+    run_dirs = sorted({p.parent for p in event_files})
     if not run_dirs:
         raise UsageError(f"{path}: no TensorBoard event files (events.out.tfevents.*) under it")
     rows, problems = [], []
@@ -324,7 +351,8 @@ def read_tensorboard(path, return_tag: str, success_tag: str | None = None, run_
 
 def _read_json(path: pathlib.Path):
     try:
-        return json.loads(path.read_text(), object_pairs_hook=_refusing_duplicates)
+        return json.loads(files.read_bounded_text(path, limits.MAX_IMPORT_BYTES, "JSON file"),
+                          object_pairs_hook=_refusing_duplicates)
     except OSError as err:
         raise UsageError(f"{path}: cannot read: {err.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:

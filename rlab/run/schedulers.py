@@ -20,7 +20,7 @@ from rlab.store.directory import LOGS
 # Set by the generated Kubernetes Job (Kubernetes tells a pod its index, not the count);
 # also a way to name index and count on any other launcher.
 INDEX_VARIABLE, COUNT_VARIABLE = "RLAB_PROCESS_INDEX", "RLAB_PROCESS_COUNT"
-MAX_PROCESSES = 4096
+from rlab.limits import MAX_PROCESSES  # noqa: E402 (also read as schedulers.MAX_PROCESSES)
 
 
 def process_from_environment(environ: Mapping[str, str] | None = None) -> tuple[int, int]:

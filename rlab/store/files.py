@@ -12,6 +12,7 @@ import hashlib
 import os
 import pathlib
 import platform
+import stat
 import subprocess
 import tempfile
 from typing import Callable
@@ -31,8 +32,65 @@ def atomic_write(path: pathlib.Path, write: Callable[[pathlib.Path], None]) -> N
             os.fsync(written.fileno())
         os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes 0600; results are as shareable as any file
         os.replace(temporary, path)
+    except OSError as err:
+        if err.filename in (str(temporary), temporary):  # name the file the user asked for, not our temporary
+            raise OSError(err.errno, err.strerror, str(path)) from None
+        raise
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def check_readable(path, max_bytes: int, what: str = "file") -> int:
+    """Refuses what cannot be read in bounded time and memory: not a regular file (a FIFO, a device, a
+    directory), or larger than `max_bytes`. Returns its size.
+
+    Raises:
+      UsageError: naming the path, what it is, and the bound.
+    """
+    from rlab.errors import UsageError
+
+    path = pathlib.Path(path)
+    try:
+        info = path.stat()
+    except OSError as err:
+        raise UsageError(f"{path}: cannot read: {err.strerror}") from None
+    if not stat.S_ISREG(info.st_mode):
+        kind = "a directory" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) else \
+            "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "not a regular file"
+        raise UsageError(f"{path}: {kind}; allowed: a regular {what}")
+    if info.st_size > max_bytes:
+        raise UsageError(f"{path}: {info.st_size:,} bytes; allowed: a {what} of at most {max_bytes:,} bytes")
+    return info.st_size
+
+
+def read_bounded_text(path, max_bytes: int, what: str = "file") -> str:
+    """The text of a regular file of at most `max_bytes` (`check_readable`)."""
+    check_readable(path, max_bytes, what)
+    with open(path, "rb") as handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # grew since it was checked
+        from rlab.errors import UsageError
+
+        raise UsageError(f"{path}: more than {max_bytes:,} bytes; allowed: a {what} of at most {max_bytes:,} bytes")
+    return data.decode()
+
+
+def npz_values(path) -> int:
+    """How many numbers an .npz file's arrays hold once loaded, from their headers (nothing is decompressed)."""
+    import zipfile
+
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for member in archive.namelist():
+            if not member.endswith(".npy"):
+                continue
+            with archive.open(member) as handle:
+                version = np.lib.format.read_magic(handle)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, _ = read_header(handle)
+            total += int(np.prod(shape, dtype=object)) if shape else 1
+    return total
 
 
 def write_text(path: pathlib.Path, text: str) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rlab import blocks
+from rlab import blocks, limits
 from rlab.errors import UsageError
 from rlab.store import files
 from rlab.store.directory import RunDirectory, run_state
@@ -461,11 +461,15 @@ def rebuild_manifest(directory) -> dict[str, Any]:
         readable, skipped = [], {}
         for path in sidecars:
             try:
-                sidecar = json.loads(path.read_text())
+                sidecar = json.loads(files.read_bounded_text(path, limits.MAX_RECORD_BYTES, "chunk sidecar"))
                 chunk_id, entry, sweep_hash = sidecar["chunk_id"], sidecar["entry"], sidecar["sweep"]["spec_hash"]
                 if not (isinstance(chunk_id, str) and isinstance(entry, dict) and isinstance(sweep_hash, str)):
                     raise TypeError("chunk_id, entry or spec hash of the wrong type")
-            except (OSError, ValueError, KeyError, TypeError) as err:
+                if sidecar.get("lane_width") is not None and not _lane_width_entry(sidecar["lane_width"]):
+                    raise ValueError(f"lane width {sidecar['lane_width']!r:.60} out of bounds")
+                if not _integer(sidecar["sweep"].get("num_seeds") or 0, 0, limits.MAX_SEED + 1):
+                    raise ValueError(f"num_seeds {sidecar['sweep'].get('num_seeds')!r:.60} out of bounds")
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
                 skipped[path.stem] = f"unreadable sidecar ({err})"
                 continue
             problem = chunk_problem(directory, entry)
@@ -504,8 +508,8 @@ def _manifests(directory) -> list[dict]:
 _REQUIRED = {
     "name": (lambda v: isinstance(v, str), "a string"),
     "spec_hash": (lambda v: isinstance(v, str), "a string"),
-    "chunk_size": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
-    "num_seeds": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "chunk_size": (lambda v: _integer(v, 1, limits.MAX_CHUNK_SIZE), f"an integer from 1 to {limits.MAX_CHUNK_SIZE:,}"),
+    "num_seeds": (lambda v: _integer(v, 0, limits.MAX_SEED + 1), f"an integer from 0 to {limits.MAX_SEED + 1:,}"),
     "status": (lambda v: isinstance(v, str), "a string"),
     "started_at": (lambda v: isinstance(v, str), "a time stamp"),
     "finished_at": (lambda v: v is None or isinstance(v, str), "a time stamp or null"),
@@ -516,11 +520,11 @@ _REQUIRED = {
                "a table of group descriptions"),
 }
 _OPTIONAL = {
-    "process": (lambda v: isinstance(v, dict) and all(isinstance(v.get(k, 0), int) for k in ("index", "count")),
-                "a table of integers index and count"),
-    "lane_widths": (lambda v: isinstance(v, dict) and all(
-        isinstance(e, dict) and isinstance(e.get("lane_width"), int) for e in v.values()),
-        "a table of {lane_width = W} entries"),
+    "process": (lambda v: isinstance(v, dict) and _integer(v.get("count", 1), 1, limits.MAX_PROCESSES)
+                and _integer(v.get("index", 0), 0, v.get("count", 1) - 1),
+                f"a table of integers 0 <= index < count <= {limits.MAX_PROCESSES}"),
+    "lane_widths": (lambda v: isinstance(v, dict) and all(_lane_width_entry(e) for e in v.values()),
+                    f"a table of {{lane_width = W}} entries, W from 1 to {limits.MAX_LANE_WIDTH}"),
     "chunks_planned": (lambda v: v is None or isinstance(v, int), "an integer"),
     "timing": (lambda v: isinstance(v, list), "a list"),
 }
@@ -533,6 +537,15 @@ _ENTRY = {
 }
 
 
+def _integer(value, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _lane_width_entry(entry) -> bool:
+    """A recorded lane width within the bounds a spec may give (read back, it sizes the next run's programs)."""
+    return isinstance(entry, dict) and _integer(entry.get("lane_width"), 1, limits.MAX_LANE_WIDTH)
+
+
 def read_manifest_file(path: pathlib.Path) -> dict:
     """One manifest file, checked field by field; a UsageError naming the first bad field and the way out.
 
@@ -541,7 +554,9 @@ def read_manifest_file(path: pathlib.Path) -> dict:
     """
     rebuild = f"`rlab status {path.parent} --rebuild` rebuilds it from the chunks, which are untouched"
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(files.read_bounded_text(path, limits.MAX_RECORD_BYTES, "manifest"))
+    except UsageError as err:
+        raise UsageError(f"{err}; {rebuild}") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise UsageError(f"{path}: unreadable manifest ({err}); {rebuild}") from None
     if not isinstance(manifest, dict):

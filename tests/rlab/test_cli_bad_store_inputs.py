@@ -191,6 +191,19 @@ STORE_CASES = [
     (lambda d: None, ["report", "{dir}/spec.toml"], 2, "not a sweep directory"),
     (lambda d: (d / "spec.toml").write_text("name = 'edited'"), ["report", "{dir}"], 2, "changed after the sweep ran"),
     (lambda d: (d / "spec.toml").unlink(), ["report", "{dir}"], 2, "spec.toml"),
+    # What is read back from disk keeps the spec's own bounds: a stored width sizes the next run's programs.
+    (lambda d: _manifest(d, lambda m: m["lane_widths"]["g000"].__setitem__("lane_width", 10**9)),
+     ["sweep", "{dir}/spec.toml", "--out", "{dir}", "--seeds", "5"], 2, "W from 1 to 1024"),
+    (lambda d: _manifest(d, lambda m: m["lane_widths"]["g000"].__setitem__("lane_width", 0)),
+     ["sweep", "{dir}/spec.toml", "--out", "{dir}", "--seeds", "5"], 2, "W from 1 to 1024"),
+    (lambda d: _manifest(d, lambda m: m["lane_widths"]["g000"].__setitem__("lane_width", -3)),
+     ["status", "{dir}"], 2, "lane_widths"),
+    (lambda d: _manifest(d, lambda m: m.__setitem__("chunk_size", 10**9)), ["status", "{dir}"], 2,
+     "chunk_size = 1000000000 (expected an integer from 1 to 65,536)"),
+    (lambda d: _manifest(d, lambda m: m.__setitem__("process", {"index": 3, "count": 2})), ["status", "{dir}"], 2,
+     "process"),
+    (lambda d: ((d / "manifest.json").unlink(), os.mkfifo(d / "manifest.json")), ["status", "{dir}"], 2,
+     "a FIFO; allowed: a regular manifest"),
 ]
 
 

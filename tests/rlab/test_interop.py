@@ -1,6 +1,7 @@
 """Bring your own runs: the four import formats, the three exports, round trips, and reports on imported data."""
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -245,3 +246,40 @@ def test_an_imported_directory_is_not_a_spec_to_run(tmp_path):
     result = cli("sweep", str(out / "spec.toml"), "--out", str(tmp_path / "again"))
     assert result.returncode == 2 and "records results imported with `rlab import` (rliable file)" in result.stderr
     assert cli("status", str(out), "--verify").returncode == 0
+
+
+def _npz_claiming(path: pathlib.Path, shape: tuple) -> None:
+    """An .npz whose one array's header claims `shape` of float64 (its data left out: a few hundred bytes)."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ppo.npy", header.getvalue())
+
+
+@pytest.mark.parametrize("make, kind, message", [
+    (lambda p: os.mkfifo(p), "marl-eval", "a FIFO; allowed: a regular marl-eval file"),
+    (lambda p: os.mkfifo(p), "tidy", "a FIFO; allowed: a regular tidy file"),
+    (lambda p: _npz_claiming(p, (1_000_000_000, 2)), "rliable", "2,000,000,000 numbers; allowed: at most 100,000,000"),
+    (lambda p: p.mkdir(), "rliable", "a directory; allowed: a regular rliable file"),
+])
+def test_an_import_reads_only_bounded_regular_files(tmp_path, make, kind, message):
+    path = tmp_path / ("input.npz" if kind == "rliable" else "input.csv")
+    make(path)
+    result = cli("import", kind, str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_device_is_not_imported():
+    with pytest.raises(UsageError, match="/dev/zero: a device; allowed: a regular marl-eval file"):
+        interop.read("marl-eval", "/dev/zero")
+
+
+def test_a_fifo_among_tensorboard_logs_is_refused(tmp_path):
+    (tmp_path / "run").mkdir()
+    os.mkfifo(tmp_path / "run" / "events.out.tfevents.1.host")
+    with pytest.raises(UsageError, match="a FIFO; allowed: a regular TensorBoard event file"):
+        interop.read("tensorboard", tmp_path, return_tag="charts/episodic_return")

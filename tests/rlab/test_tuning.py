@@ -74,6 +74,27 @@ def test_tune_runs_a_grid_of_eight_on_tuning_seeds_and_the_choice_on_report_seed
     again = cli("tune", str(path), "--out", str(tmp_path / "out"), "--cache-dir", "none", "--quiet")
     assert again.returncode == 0 and json.loads((tmp_path / "out" / "tune.json").read_text())["algorithms"][
         "openai_es"]["chosen"] == entry["chosen"]
+    # A tune.json that cannot be trusted is named in the report, never a traceback or another tune's choice.
+    from rlab import report
+
+    record_path = tmp_path / "out" / "tune.json"
+    text = record_path.read_text()
+    for damaged, why in ((text[: len(text) // 2], "unreadable"), ("[1, 2]", "a list, not a table"),
+                         (text.replace('"report_iqm"', '"report_iq"'), "must be numbers"),
+                         (text.replace(record["report_spec_hash"], "0" * 16), "belongs to another tune")):
+        record_path.write_text(damaged)
+        report.build(tmp_path / "out" / "report")
+        summary = (tmp_path / "out" / "report" / "report" / "summary.md").read_text()
+        assert "no selection shown" in summary and why in summary and "optimism of selection" not in summary
+
+
+def test_a_tune_whose_every_configuration_diverged_chooses_nothing(tmp_path):
+    path = tmp_path / "spec.toml"
+    path.write_text(SPEC.format(select="").replace("noise_std = [0.02, 0.05, 0.1, 0.2]", "noise_std = [3e38, 3.3e38]"))
+    result = cli("tune", str(path), "--out", str(tmp_path / "out"), "--cache-dir", "none", "--quiet")
+    assert result.returncode == 1 and "nothing chosen, no report phase run" in result.stderr, result.stderr
+    record = json.loads((tmp_path / "out" / "tune.json").read_text())
+    assert record["algorithms"]["openai_es"]["chosen"] is None and not (tmp_path / "out" / "report").exists()
 
 
 def simulated_optimism(means: np.ndarray, rng, repetitions: int = 300, seeds: int = 8) -> np.ndarray:
