@@ -441,9 +441,8 @@ def _run_import(args: argparse.Namespace) -> int:
                "mapping": mapping, "return_tag": args.return_tag, "success_tag": args.success_tag,
                "other_tags": args.tag, "run_pattern": args.run_pattern}
     saved = interop.import_runs(args.format, args.path, args.out, name=args.name, **options)
-    frame_rows = sum(entry["rows"] for entry in saved.manifest["chunks"].values())
-    print(f"imported {frame_rows:,} rows ({len(saved.manifest['groups'])} configuration(s), "
-          f"{saved.manifest['num_seeds']} seed(s) at most) into {args.out}; `rlab report {args.out}` next")
+    print(f"imported {saved.manifest.rows:,} rows ({len(saved.manifest.groups)} configuration(s), "
+          f"{saved.manifest.num_seeds} seed(s) at most) into {args.out}; `rlab report {args.out}` next")
     return EXIT_OK
 
 
@@ -581,10 +580,10 @@ def _run_plot(args: argparse.Namespace) -> int:
 
     from rlab import plots, report, store
 
-    if args.kind not in report.FIGURE_KINDS:
+    if args.kind not in report.FIGURES:
         from envs.params import unknown_id_message
 
-        raise UsageError(unknown_id_message("figure kind", args.kind, list(report.FIGURE_KINDS)))
+        raise UsageError(unknown_id_message("figure kind", args.kind, list(report.FIGURES)))
     store.read_manifest(args.directory)
     frame = store.load(args.directory)
     if frame.empty and args.kind != "power":

@@ -111,7 +111,7 @@ def side(directory, config: str | None, where: dict[str, str], metric: str) -> S
     else:
         _, success = frames.curves(rows, "eval_success")
         values = (success[finite, -1] >= frames.SUCCESS_SHARE).astype(float)
-    groups = store.read_manifest(directory)["groups"]
+    groups = store.read_manifest(directory).groups
     hparams = {k: v for g in rows["group"].unique() for k, v in (groups.get(g) or {}).get("hparams", {}).items()}
     return Side(label=f"{directory}: {config}", values=values, diverged=int((~finite).sum()),
                 steps=frames.step_grid(rows), env={c[4:]: rows[c].iloc[0] for c in env_columns},

@@ -22,6 +22,7 @@ from rlab.frames import (  # noqa: F401 (the report's vocabulary, also used as r
     SUCCESS_SHARE, budget_mismatch, configurations, curves, describe_grid, env_columns, env_label, slices, step_grid,
 )
 from rlab.errors import UsageError
+from rlab.report_figures import FIGURES, SUCCESS_KINDS, figure, note  # noqa: F401 (also read as report.NAME)
 from rlab.store.directory import run_state
 
 # Summary columns name their interval, its level and what it is over.
@@ -30,9 +31,6 @@ IQM_COLUMN = "IQM final return [bootstrap 95% CI]"
 TOLERANCE_COLUMN = "90% of seeds within [95% confidence]"
 TUNING_NOTE = ("Tuning seeds: these runs chose the configurations of `rlab tune`, so no comparison or test is drawn "
                "from them (their best looks better than it is); conclusions come from the report phase, DIR/../report.")
-FIGURE_KINDS = ("fan", "success", "final", "degradation", "profile", "improvement", "survival", "power")
-# Figures drawn from eval_success, which imported runs may not have.
-SUCCESS_KINDS = ("success", "degradation", "survival")
 
 
 def summary_table(frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -86,7 +84,7 @@ def comparisons(frame: pd.DataFrame, rng: np.random.Generator, notes: list[str] 
     for env_values, rows in slices(frame):
         mismatch = budget_mismatch(dict(tuple(rows.groupby("config", sort=True))))
         if mismatch:
-            _note(notes, f"No comparison at {env_label(env_values)}: {mismatch}.")
+            note(notes, f"No comparison at {env_label(env_values)}: {mismatch}.")
             continue
         finals = {}
         for config, cfg_rows in rows.groupby("config", sort=True):
@@ -113,126 +111,10 @@ def comparisons(frame: pd.DataFrame, rng: np.random.Generator, notes: list[str] 
     return table
 
 
-def _note(notes: list[str] | None, message: str) -> None:
-    if notes is not None and message not in notes:
-        notes.append(message)
-
-
 def _safe_p(compute) -> float:
     with np.errstate(all="ignore"):
         p = float(compute())
     return p if np.isfinite(p) else 1.0
-
-
-def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list[str] | None = None):
-    """One of FIGURE_KINDS for the whole sweep; a list of (title, fig) (several for per-slice kinds).
-
-    Curves are drawn at each configuration's own env steps. Figures that
-    compare configurations (degradation, improvement) are refused for
-    configurations whose budgets differ; the reason goes to `notes`.
-    """
-    figures = []
-    if kind == "power":
-        return [("Seeds needed: power of a Welch test", plots.power_curve()[0])]
-    if kind in SUCCESS_KINDS and "eval_success" not in frame.columns:
-        _note(notes, f"No {kind} chart: these runs record no eval_success (imported returns only).")
-        return []
-    if kind == "degradation":
-        return _degradation_figures(frame, rng, notes)
-    for env_values, rows in slices(frame):
-        label = env_label(env_values)
-        by_config = {c: r for c, r in rows.groupby("config", sort=True)}
-        if kind in ("fan", "success"):
-            metric = "eval_return" if kind == "fan" else "eval_success"
-            if kind == "fan" and "eval_success" in rows.columns and np.array_equal(
-                    rows["eval_return"].to_numpy(), rows["eval_success"].to_numpy(), equal_nan=True):
-                _note(notes, f"No return chart at {label}: the return equals the success rate there (a sparse "
-                             "task rewards only success), so the success chart shows it.")
-                continue
-            steps = {c: np.asarray(step_grid(r)) for c, r in by_config.items()}
-            data = {c: curves(r, metric)[1] for c, r in by_config.items()}
-            fig, _ = plots.fan_chart(steps, data, ylabel=metric.replace("_", " "), title=f"{metric} ({label})")
-        elif kind in ("final", "profile"):
-            data = {c: curves(r, "eval_return")[1][:, -1] for c, r in by_config.items()}
-            if kind == "final":
-                fig, _ = plots.final_distribution(data, title=f"final evaluation return ({label})")
-            else:
-                fig, _ = plots.performance_profile(data, rng=rng, title=f"performance profile ({label})")
-        elif kind == "improvement":
-            mismatch = budget_mismatch(by_config)
-            if mismatch:
-                _note(notes, f"No comparison at {label}: {mismatch}.")
-                continue
-            intervals = {}
-            for x, y in itertools.combinations(by_config, 2):
-                a, _ = stats.drop_diverged(curves(by_config[x], "eval_return")[1][:, -1])
-                b, _ = stats.drop_diverged(curves(by_config[y], "eval_return")[1][:, -1])
-                if a.size and b.size:
-                    intervals[f"{x} vs {y} (n={a.size}, {b.size})"] = stats.probability_of_improvement(
-                        a, b, rng, n_resamples=1000)
-            if not intervals:
-                continue
-            fig, _ = plots.probability_of_improvement_chart(intervals, title=f"probability of improvement ({label})")
-        elif kind == "survival":
-            data = {}
-            for c, r in by_config.items():
-                steps, success = curves(r, "eval_success")
-                success, _ = stats.drop_diverged(success)
-                if success.shape[0] == 0:
-                    _note(notes, f"{c} at {label}: every seed diverged, so it has no survival curve.")
-                    continue
-                data[f"{c} (n={success.shape[0]})"] = stats.survival_curve(*stats.time_to_first_success(success, steps))
-            if not data:
-                continue
-            first = {c: curves(r, "eval_success")[1] for c, r in by_config.items()}
-            if all(np.all(s[np.isfinite(s).all(axis=1)][:, 0] > 0.0) for s in first.values()):  # as survival counts
-                _note(notes, f"No survival chart at {label}: every seed succeeds from the first evaluation, "
-                             "so there is no time to first success to compare.")
-                continue
-            fig, _ = plots.survival_plot(data, title=f"time to first success ({label})")
-        else:
-            raise ValueError(f"figure kind {kind!r}; allowed: {', '.join(FIGURE_KINDS)}")
-        figures.append((f"{kind} ({label})", fig))
-    return figures
-
-
-def _degradation_figures(frame, rng, notes=None):
-    """Success against each numeric environment axis, the other axes held at each of their values.
-
-    Only configurations that share one step grid at every level are drawn
-    together; otherwise the figure is refused with a note.
-    """
-    figures = []
-    for axis in env_columns(frame):
-        if not pd.api.types.is_numeric_dtype(frame[axis]) or frame[axis].nunique() < 2:
-            continue
-        others = [c for c in env_columns(frame) if c != axis]
-        held = frame.groupby(others, sort=True) if others else [((), frame)]
-        for values, rows in held:
-            values = values if isinstance(values, tuple) else (values,)
-            levels = sorted(rows[axis].unique())
-            label = f" ({env_label(dict(zip(others, values)))})" if others else ""
-            mismatch = budget_mismatch(dict(tuple(rows.groupby("config", sort=True))))
-            if mismatch:
-                _note(notes, f"No degradation figure along {axis[4:]}{label}: {mismatch}.")
-                continue
-            by_algo = {}
-            for config, cfg_rows in rows.groupby("config", sort=True):
-                # A sweep still running (or interrupted) may not have reached every level for every config.
-                present = [level for level in levels if (cfg_rows[axis] == level).any()]
-                if len(present) < len(levels):
-                    _note(notes, f"Degradation along {axis[4:]}{label}: {config} has no stored seeds yet at "
-                                 f"{axis[4:]} = {', '.join(str(v) for v in levels if v not in present)}.")
-                outcomes = []
-                for level in present:
-                    _, success = curves(cfg_rows[cfg_rows[axis] == level], "eval_success")
-                    success, _ = stats.drop_diverged(success)
-                    outcomes.append((success[:, -1] >= SUCCESS_SHARE).astype(float))
-                if len(present) >= 2 and all(o.size for o in outcomes):
-                    by_algo[config] = stats.degradation(present, outcomes, rng, n_resamples=500)
-            fig, _ = plots.degradation_plot(levels, by_algo, axis_name=axis[4:], title=f"success vs {axis[4:]}{label}")
-            figures.append((f"degradation along {axis[4:]}{label}", fig))
-    return figures
 
 
 def _png_data(fig) -> str:
@@ -284,7 +166,7 @@ def build(directory, seed: int = 0) -> pathlib.Path:
         summary = summary_table(frame, rng)
         comparison = pd.DataFrame() if tuning_phase else comparisons(frame, rng, notes)
         sections = []
-        for kind in FIGURE_KINDS:
+        for kind in FIGURES:
             if tuning_phase and kind == "improvement":
                 continue
             for title, fig in figure(kind, frame, rng, notes):
@@ -306,29 +188,29 @@ def build(directory, seed: int = 0) -> pathlib.Path:
                    "--verify` says what is wrong, rerunning the sweep recomputes them")
         body = f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>' + body
         notes.insert(0, warning)
-    lost = manifest.get("missing_manifests")
+    lost = manifest.missing_manifests
     if lost:
         warning = (f"{', '.join(lost)} missing: the chunks those processes stored are not shown; rerun those "
                    "processes (`rlab sweep DIR/spec.toml --out DIR --process I/N`) to recompute them")
         body = f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>' + body
         notes.insert(0, warning)
-    state = run_state(directory, manifest["status"])
-    covered = manifest["coverage"]
+    state = run_state(directory, manifest.status)
+    covered = manifest.coverage
     if covered["pending"] and not lost:
         warning = (f"{covered['lanes_stored']} of {covered['lanes_expected']} seed lanes stored "
-                   f"({manifest['num_seeds']} seeds asked for): the figures and tables show the stored ones; "
+                   f"({manifest.num_seeds} seeds asked for): the figures and tables show the stored ones; "
                    "`rlab sweep DIR/spec.toml --out DIR` computes the rest")
         body = f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>' + body
         notes.insert(0, warning)
     progress = f"{covered['chunks_stored']} of {covered['chunks_expected']}"
     page = _PAGE.format(
-        name=html.escape(manifest["name"]), status=html.escape(state), progress=html.escape(progress),
-        backend=html.escape(describe_backend(manifest["backend"])), spec=html.escape(spec_text), body=body,
+        name=html.escape(manifest.name), status=html.escape(state), progress=html.escape(progress),
+        backend=html.escape(describe_backend(manifest.backend)), spec=html.escape(spec_text), body=body,
         rule=SUCCESS_SHARE, style=STYLE, script=FIGURE_CHECK,
     )
     html_path = out / "index.html"
     store.atomic_write(html_path, lambda tmp: tmp.write_text(page))
-    markdown = [f"# {manifest['name']} ({state}, {progress} chunks)", ""]
+    markdown = [f"# {manifest.name} ({state}, {progress} chunks)", ""]
     markdown += [f"- Note: {n}" for n in notes] + ([""] if notes else [])
     for table in (selection, summary):
         if len(table):
@@ -357,7 +239,7 @@ def selection_table(directory, spec_text: str, notes: list[str] | None = None) -
     try:
         record = tuning.read_record(directory)
     except UsageError as err:
-        _note(notes, f"no selection shown: {err}")
+        note(notes, f"no selection shown: {err}")
         return pd.DataFrame()
     rows = []
     for algo, entry in record["algorithms"].items():

@@ -190,7 +190,7 @@ def read_record(report_dir) -> dict:
     problem = _record_problem(record)
     if problem:
         raise UsageError(f"{path}: not a tune record ({problem}); rerun `rlab tune` to write it again")
-    ours = store.read_manifest(report_dir)["spec_hash"]
+    ours = store.read_manifest(report_dir).spec_hash
     if record["report_spec_hash"] != ours:
         raise UsageError(f"{path} records the report phase of spec hash {record['report_spec_hash']}, not this one "
                          f"({ours}): it belongs to another tune")

@@ -52,8 +52,8 @@ def results_block(probed: dict[str, dict[str, pd.DataFrame]]) -> str:
     parts = []
     for name, tables in probed.items():
         manifest = store.read_manifest(PROBES[name])
-        seconds = sum(e.get("seconds", 0) for e in manifest["parts"].values())
-        parts.append(f"### {name} ({len(manifest['parts'])} parts, {seconds / 60:.1f} min of measurement)")
+        seconds = sum(e.get("seconds", 0) for e in manifest.parts.values())
+        parts.append(f"### {name} ({len(manifest.parts)} parts, {seconds / 60:.1f} min of measurement)")
         if "zero_law" in tables:
             parts += ["Zero-update law: grid points whose law lies inside the measured 99% Wilson interval",
                       markdown.table(zero_law_agreement(tables))]

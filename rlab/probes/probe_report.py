@@ -60,11 +60,11 @@ def build(directory) -> pathlib.Path:
     directory = pathlib.Path(directory)
     manifest = probe_store.read_manifest(directory)
     loaded = probe_store.load(directory)
-    damaged = sorted(set(manifest["parts"]) - {p for frame in loaded.values() for p in frame["part"].unique()})
+    damaged = sorted(set(manifest.parts) - {p for frame in loaded.values() for p in frame["part"].unique()})
     out = directory / "report"
     out.mkdir(exist_ok=True)
-    state = run_state(directory, manifest["status"])
-    sections, markdown = [], [f"# Landscape probe: {manifest['config']['task']} ({state})", ""]
+    state = run_state(directory, manifest.status)
+    sections, markdown = [], [f"# Landscape probe: {manifest.task} ({state})", ""]
     if damaged:
         warning = f"{len(damaged)} damaged part(s) left out: {', '.join(damaged)}; rerunning the probe recomputes them"
         sections.append(f'<p class="damaged"><strong>{html.escape(warning)}</strong></p>')
@@ -83,8 +83,8 @@ def build(directory) -> pathlib.Path:
         images.append(f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
                       f"<figcaption>{html.escape(title)}</figcaption></figure>")
     page = _PAGE.format(
-        task=html.escape(manifest["config"]["task"]), status=html.escape(state),
-        parts=len(manifest["parts"]), config=html.escape(json.dumps(manifest["config"], indent=1)),
+        task=html.escape(manifest.task), status=html.escape(state),
+        parts=len(manifest.parts), config=html.escape(json.dumps(manifest.config, indent=1)),
         figures="\n".join(images), tables="\n".join(sections), style=report.STYLE, script=report.FIGURE_CHECK,
     )
     html_path = out / "index.html"

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from typing import Any
 
 from rlab.errors import UsageError, is_decimal

@@ -16,6 +16,7 @@ import re
 
 import pandas as pd
 
+from rlab import limits
 from rlab.errors import UsageError
 from rlab.store import files
 from rlab.store.directory import RunDirectory
@@ -89,17 +90,42 @@ def part_problem(directory, entry: dict) -> str | None:
                                ("file",), "probe")
 
 
-def read_manifest(directory) -> dict:
+class ProbeManifest(dict):
+    """A probe directory's manifest (a JSON table) with typed properties for what the lab reads."""
+
+    @property
+    def status(self) -> str:
+        return self["status"]
+
+    @property
+    def config(self) -> dict:
+        """What was measured: the task, its parameters, the probes and their settings."""
+        return self["config"]
+
+    @property
+    def task(self) -> str:
+        return self["config"]["task"]
+
+    @property
+    def parts(self) -> dict[str, dict]:
+        """Part id -> its entry (probe, file, rows, checksum, seconds, settings)."""
+        return self["parts"]
+
+
+def read_manifest(directory) -> ProbeManifest:
     path = pathlib.Path(directory) / MANIFEST
+    if not path.exists():
+        raise UsageError(f"{directory} holds no {MANIFEST}: not a probe directory")
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(files.read_bounded_text(path, limits.MAX_RECORD_BYTES, "manifest"))
     except FileNotFoundError:
         raise UsageError(f"{directory} holds no {MANIFEST}: not a probe directory") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise UsageError(f"{path} is damaged ({err}); rerun the probe into a new directory") from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != "probe" or not isinstance(manifest.get("parts"), dict):
+    if not (isinstance(manifest, dict) and manifest.get("kind") == "probe" and isinstance(manifest.get("parts"), dict)
+            and isinstance(manifest.get("config"), dict) and isinstance(manifest.get("status"), str)):
         raise UsageError(f"{path} is not a probe manifest")
-    return manifest
+    return ProbeManifest(manifest)
 
 
 def load(directory) -> dict[str, pd.DataFrame]:

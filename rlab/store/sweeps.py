@@ -27,20 +27,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rlab import blocks, limits
+from rlab import limits
 from rlab.errors import UsageError
 from rlab.store import files
 from rlab.store.directory import RunDirectory, run_state
 from rlab.store import lock as lock_lib
 from rlab.store.lock import ChunkClaim, WriterLock
-
-MANIFEST = "manifest.json"
-
-
-def manifest_name(process_index: int = 0, process_count: int = 1) -> str:
-    """The manifest a process writes: one per process when several share a sweep."""
-    return MANIFEST if process_count == 1 else f"manifest.p{process_index}.json"
-
+from rlab.store.manifest import (  # noqa: F401 (the store's readers, also read as sweeps.NAME)
+    MANIFEST, Manifest, coverage, integer_within, lane_width_entry, manifest_name, missing_manifests, newest_entries,
+    process_manifests, read_manifest, read_manifest_file, supersedes, unlisted_chunks,
+)
 
 def recorded_num_seeds(directory) -> int | None:
     """The most seeds any manifest of `directory` records (its target), or None for a new or unreadable one."""
@@ -94,8 +90,8 @@ class SweepStore(RunDirectory):
         entry of it is dropped from its manifest, never merged with.
         """
         mine = self.manifest.get("process")
-        self.others_manifests = [m for m in _manifests(self.directory) if m.get("process") != mine]
-        theirs = _newest_entries(self.others_manifests)
+        self.others_manifests = [m for m in process_manifests(self.directory) if m.get("process") != mine]
+        theirs = newest_entries(self.others_manifests)
         stale = [k for k, entry in theirs.items() if k in self.manifest["chunks"]
                  and supersedes(entry, self.manifest["chunks"][k])]
         for chunk_id in stale:
@@ -243,7 +239,7 @@ class SweepStore(RunDirectory):
             manifest["status"] = "running"
             manifest["resumed_at"] = manifest.get("resumed_at", []) + [files.now()]
         else:
-            manifest = {
+            manifest = Manifest({
                 "name": spec.name,
                 "spec_hash": spec.identity_hash(),
                 "spec": spec.identity(),
@@ -259,7 +255,7 @@ class SweepStore(RunDirectory):
                 "groups": {},
                 "chunks": {},
                 "spec_text_sha256": hashlib.sha256(spec.text.encode()).hexdigest(),
-            }
+            })
         store = cls(directory, manifest, name, lock)
         # The manifest first: another process of the sweep, starting now, must find a
         # manifest beside any file it sees, or it would take the directory for a stranger's.
@@ -447,7 +443,7 @@ def rebuild_manifest(directory) -> dict[str, Any]:
     directory = pathlib.Path(directory)
     manifest_path = directory / MANIFEST
     try:
-        _manifests(directory)
+        process_manifests(directory)
         intact = manifest_path.exists()
     except UsageError:
         intact = False
@@ -465,9 +461,9 @@ def rebuild_manifest(directory) -> dict[str, Any]:
                 chunk_id, entry, sweep_hash = sidecar["chunk_id"], sidecar["entry"], sidecar["sweep"]["spec_hash"]
                 if not (isinstance(chunk_id, str) and isinstance(entry, dict) and isinstance(sweep_hash, str)):
                     raise TypeError("chunk_id, entry or spec hash of the wrong type")
-                if sidecar.get("lane_width") is not None and not _lane_width_entry(sidecar["lane_width"]):
+                if sidecar.get("lane_width") is not None and not lane_width_entry(sidecar["lane_width"]):
                     raise ValueError(f"lane width {sidecar['lane_width']!r:.60} out of bounds")
-                if not _integer(sidecar["sweep"].get("num_seeds") or 0, 0, limits.MAX_SEED + 1):
+                if not integer_within(sidecar["sweep"].get("num_seeds") or 0, 0, limits.MAX_SEED + 1):
                     raise ValueError(f"num_seeds {sidecar['sweep'].get('num_seeds')!r:.60} out of bounds")
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as err:
                 skipped[path.stem] = f"unreadable sidecar ({err})"
@@ -498,79 +494,6 @@ def rebuild_manifest(directory) -> dict[str, Any]:
     finally:
         lock.release()
     return {"chunks": len(manifest["chunks"]), "skipped": skipped}
-
-
-def _manifests(directory) -> list[dict]:
-    return [read_manifest_file(path) for path in sorted(pathlib.Path(directory).glob("manifest*.json"))]
-
-
-# What a sweep manifest's fields must be (name -> (check, what it should be)); optional ones may be absent.
-_REQUIRED = {
-    "name": (lambda v: isinstance(v, str), "a string"),
-    "spec_hash": (lambda v: isinstance(v, str), "a string"),
-    "chunk_size": (lambda v: _integer(v, 1, limits.MAX_CHUNK_SIZE), f"an integer from 1 to {limits.MAX_CHUNK_SIZE:,}"),
-    "num_seeds": (lambda v: _integer(v, 0, limits.MAX_SEED + 1), f"an integer from 0 to {limits.MAX_SEED + 1:,}"),
-    "status": (lambda v: isinstance(v, str), "a string"),
-    "started_at": (lambda v: isinstance(v, str), "a time stamp"),
-    "finished_at": (lambda v: v is None or isinstance(v, str), "a time stamp or null"),
-    "backend": (lambda v: isinstance(v, dict), "a table"),
-    "chunks": (lambda v: isinstance(v, dict) and all(isinstance(e, dict) for e in v.values()),
-               "a table of chunk entries"),
-    "groups": (lambda v: isinstance(v, dict) and all(isinstance(g, dict) for g in v.values()),
-               "a table of group descriptions"),
-}
-_OPTIONAL = {
-    "process": (lambda v: isinstance(v, dict) and _integer(v.get("count", 1), 1, limits.MAX_PROCESSES)
-                and _integer(v.get("index", 0), 0, v.get("count", 1) - 1),
-                f"a table of integers 0 <= index < count <= {limits.MAX_PROCESSES}"),
-    "lane_widths": (lambda v: isinstance(v, dict) and all(_lane_width_entry(e) for e in v.values()),
-                    f"a table of {{lane_width = W}} entries, W from 1 to {limits.MAX_LANE_WIDTH}"),
-    "chunks_planned": (lambda v: v is None or isinstance(v, int), "an integer"),
-    "timing": (lambda v: isinstance(v, list), "a list"),
-}
-_ENTRY = {
-    "file": (lambda v: isinstance(v, str), "a path"),
-    "params": (lambda v: isinstance(v, str), "a path"),
-    "seeds": (lambda v: isinstance(v, list) and all(isinstance(x, int) for x in v), "a list of integer seeds"),
-    "sha256": (lambda v: isinstance(v, dict) and all(isinstance(x, str) for x in v.values()),
-               "a table of checksums"),
-}
-
-
-def _integer(value, low: int, high: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-
-def _lane_width_entry(entry) -> bool:
-    """A recorded lane width within the bounds a spec may give (read back, it sizes the next run's programs)."""
-    return isinstance(entry, dict) and _integer(entry.get("lane_width"), 1, limits.MAX_LANE_WIDTH)
-
-
-def read_manifest_file(path: pathlib.Path) -> dict:
-    """One manifest file, checked field by field; a UsageError naming the first bad field and the way out.
-
-    A manifest is data that people edit, copy and damage: every field the
-    lab reads is checked here, once, so no later step meets a wrong type.
-    """
-    rebuild = f"`rlab status {path.parent} --rebuild` rebuilds it from the chunks, which are untouched"
-    try:
-        manifest = json.loads(files.read_bounded_text(path, limits.MAX_RECORD_BYTES, "manifest"))
-    except UsageError as err:
-        raise UsageError(f"{err}; {rebuild}") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise UsageError(f"{path}: unreadable manifest ({err}); {rebuild}") from None
-    if not isinstance(manifest, dict):
-        raise UsageError(f"{path}: not an rlab manifest (a {type(manifest).__name__}, not a table); {rebuild}")
-    problems = [f"{key} missing" for key in _REQUIRED if key not in manifest]
-    problems += [f"{key} = {manifest[key]!r:.60} (expected {what})"
-                 for key, (ok, what) in {**_REQUIRED, **_OPTIONAL}.items() if key in manifest and not ok(manifest[key])]
-    if not problems:
-        for chunk_id, entry in manifest["chunks"].items():
-            problems += [f"chunks.{chunk_id}.{key} = {entry.get(key)!r:.60} (expected {what})"
-                         for key, (ok, what) in _ENTRY.items() if (key in entry or key != "sha256") and not ok(entry.get(key))]
-    if problems:
-        raise UsageError(f"{path}: not an rlab manifest ({problems[0]}); {rebuild}")
-    return manifest
 
 
 def chunk_problem(directory, entry: dict) -> str | None:
@@ -631,134 +554,6 @@ def stored_spec_text(directory) -> str:
         raise UsageError(f"{path} changed after the sweep ran; its results come from the spec it was run with. "
                          "Restore it (or run the edited spec into another --out)")
     return text
-
-
-def supersedes(new: dict, old: dict) -> bool:
-    """Whether chunk entry `new` replaces `old`: a chunk is only ever stored again with at least its seeds.
-
-    More seeds is newer (an extension or a take-over that added seeds); with
-    as many, the later write (a damaged chunk recomputed whole).
-    """
-    return (len(new["seeds"]), str(new.get("completed_at") or "")) > (len(old["seeds"]), str(old.get("completed_at") or ""))
-
-
-def _newest_entries(manifests: list[dict]) -> dict:
-    """Chunk id -> its current entry over several manifests (`supersedes`)."""
-    chunks: dict = {}
-    for manifest in manifests:
-        for chunk_id, entry in manifest["chunks"].items():
-            if chunk_id not in chunks or supersedes(entry, chunks[chunk_id]):
-                chunks[chunk_id] = entry
-    return chunks
-
-
-def _merged_chunks(directory) -> dict:
-    return _newest_entries(_manifests(directory))
-
-
-def coverage(manifest: dict, damaged=()) -> dict[str, Any]:
-    """What a sweep should hold against what it holds, from its (merged) manifest alone.
-
-    Every described group's seed blocks (`rlab.blocks`) for the manifest's
-    target seed count, against the current chunk entries that are not
-    `damaged`: a chunk counts as stored when its entry holds every seed of
-    its block.
-
-    Returns:
-      {"chunks_expected", "chunks_stored", "lanes_expected", "lanes_stored",
-       "pending": chunk ids with seeds still to compute}.
-    """
-    seed_start = (manifest.get("spec") or {}).get("seed_start", 0)
-    seed_start = seed_start if isinstance(seed_start, int) else 0
-    result = {"chunks_expected": 0, "chunks_stored": 0, "lanes_expected": 0, "lanes_stored": 0, "pending": []}
-    for group_id, group in sorted(manifest["groups"].items()):
-        if group.get("imported"):  # another tool's runs: what was imported is the whole of it
-            entry = manifest["chunks"].get(blocks.chunk_id(group_id, 0))
-            lanes = len(entry["seeds"]) if entry and blocks.chunk_id(group_id, 0) not in damaged else 0
-            result["chunks_expected"] += 1
-            result["chunks_stored"] += bool(lanes)
-            result["lanes_expected"] += lanes
-            result["lanes_stored"] += lanes
-            continue
-        combos = len(group.get("float_combos") or [{}])
-        for block, seeds in enumerate(blocks.seed_blocks(
-                seed_start, manifest["num_seeds"], blocks.seeds_per_block(manifest["chunk_size"], combos))):
-            chunk_id = blocks.chunk_id(group_id, block)
-            entry = manifest["chunks"].get(chunk_id) if chunk_id not in damaged else None
-            stored = set(seeds) & set(entry["seeds"]) if entry else set()
-            result["chunks_expected"] += 1
-            result["lanes_expected"] += len(seeds) * combos
-            result["lanes_stored"] += len(stored) * combos
-            if len(stored) == len(seeds):
-                result["chunks_stored"] += 1
-            else:
-                result["pending"].append(chunk_id)
-    return result
-
-
-def read_manifest(directory) -> dict:
-    """The sweep's manifest (merged over its processes' manifests), or a UsageError saying why there is none.
-
-    Its `status` says "complete" when every seed of every described group
-    is stored (`coverage`, also recorded under "coverage") and no process
-    is still writing; otherwise "running" while a process is recorded as
-    running (`run_state` tells a dead one), else "incomplete".
-    `chunks_planned` is the number of chunks the sweep has once complete.
-    """
-    manifests = _manifests(directory)
-    if not manifests:
-        raise UsageError(f"{directory} is not a sweep directory (no {MANIFEST}); run `rlab sweep SPEC --out DIR` first")
-    lost = missing_manifests(directory, manifests)
-    merged = dict(manifests[0])
-    if len(manifests) > 1:
-        merged["chunks"] = _newest_entries(manifests)
-        merged["groups"] = {k: v for m in manifests for k, v in m["groups"].items()}
-        merged["lane_widths"] = {k: v for m in reversed(manifests) for k, v in (m.get("lane_widths") or {}).items()}
-        merged["num_seeds"] = max(m["num_seeds"] for m in manifests)
-        merged["started_at"] = min(m["started_at"] for m in manifests)
-        finished = [m["finished_at"] for m in manifests]
-        merged["finished_at"] = None if None in finished else max(finished)
-        merged["backend"] = {"processes": [m["backend"] for m in manifests]}
-    statuses = {m["status"] for m in manifests}
-    covered = coverage(merged)
-    merged["coverage"] = covered
-    merged["chunks_planned"] = covered["chunks_expected"] or merged.get("chunks_planned")
-    if statuses == {"rebuilt"}:
-        merged["status"] = "rebuilt"
-    elif not covered["pending"] and (statuses <= {"complete", "rebuilt"} or not WriterLock.held(directory)):
-        merged["status"] = "complete"  # every seed stored, and no writer left that could still be adding any
-    else:
-        merged["status"] = "running" if "running" in statuses else "incomplete"
-    if lost:
-        merged["status"], merged["missing_manifests"] = "incomplete", lost
-    return merged
-
-
-def missing_manifests(directory, manifests: list[dict] | None = None) -> list[str]:
-    """The per-process manifests a sweep of several processes lacks, when chunks they stored are listed nowhere.
-
-    Each manifest records its process count N; of manifest.p0.json ...
-    manifest.p{N-1}.json, the missing ones are reported while some chunk
-    file is listed in no manifest (`unlisted_chunks`): then the chunks a
-    lost manifest listed are silently missing from every read. A manifest
-    never written, or one whose chunks are all listed by others, lost nothing.
-    """
-    directory = pathlib.Path(directory)
-    manifests = _manifests(directory) if manifests is None else manifests
-    counts = {m.get("process", {}).get("count", 1) for m in manifests}
-    expected = {manifest_name(i, n) for n in counts if isinstance(n, int) and 1 < n <= 4096 for i in range(n)}
-    missing = sorted(name for name in expected if not (directory / name).exists())
-    if missing and unlisted_chunks(directory, _newest_entries(manifests)):
-        return missing
-    return []
-
-
-def unlisted_chunks(directory, chunks: dict | None = None) -> list[str]:
-    """Chunk ids with a sidecar in DIR/chunks but listed in no manifest (a lost manifest's, or a copied-in file)."""
-    directory = pathlib.Path(directory)
-    chunks = _merged_chunks(directory) if chunks is None else chunks
-    sidecars = directory / "chunks"
-    return sorted(p.stem for p in sidecars.glob("*.json") if p.stem not in chunks) if sidecars.is_dir() else []
 
 
 def load(directory) -> pd.DataFrame:

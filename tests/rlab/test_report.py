@@ -227,7 +227,7 @@ def test_every_figure_names_its_band_its_level_and_its_seed_count(finished):
     frame = frame.assign(config=report.configurations(frame))
     rng = np.random.default_rng(0)
     seen = set()
-    for kind in report.FIGURE_KINDS:
+    for kind in report.FIGURES:
         for title, fig in report.figure(kind, frame, rng, []):
             text = figure_text(fig)
             plots.plt.close(fig)
@@ -240,4 +240,4 @@ def test_every_figure_names_its_band_its_level_and_its_seed_count(finished):
                 assert "of seeds" in text or "dots: seeds" in text, (title, text)
             else:
                 assert "95%" in text and ("CI" in text or "Wilson" in text), (title, text)
-    assert seen == set(report.FIGURE_KINDS)
+    assert seen == set(report.FIGURES)
