@@ -26,7 +26,52 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rlab {rlab.__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
+    for add in (_add_envs, _add_algos, _add_sweep, _add_launch, _add_import, _add_export, _add_tune, _add_compare,
+                _add_report, _add_plot, _add_demo, _add_render, _add_probe, _add_status):
+        add(commands)
+    return parser
 
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `rlab` console script; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        from rlab.run import devices
+
+        devices.use_cpu_cores()  # before anything starts JAX's backends
+        return args.handler(args)
+    except ValueError as err:
+        # Our own validation errors carry their explanation; anything else is a bug.
+        if not _is_user_error(err):
+            raise
+        print(f"rlab {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunIncomplete as err:
+        print(f"rlab {args.command}: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into a reader that closed early, e.g. `| head`
+        sys.stderr.close()
+        return EXIT_OK
+    except OSError as err:
+        # The file system said no (permissions, a file where a directory belongs, a name too long, a
+        # full disk): one line naming the path; every write is atomic, so nothing half-written is left.
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"rlab {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _is_user_error(err: ValueError) -> bool:
+    if isinstance(err, UsageError):
+        return True
+    envs = sys.modules.get("envs")
+    return envs is not None and isinstance(err, envs.EnvParamError)
+
+
+def _add_envs(commands) -> None:
+    """The `rlab envs` subcommand's arguments."""
     envs_cmd = commands.add_parser(
         "envs",
         help="list the environments, or describe and check one",
@@ -55,6 +100,25 @@ def build_parser() -> argparse.ArgumentParser:
     envs_cmd.add_argument("--seed", type=int, default=0, help="seed of the check's episodes")
     envs_cmd.set_defaults(handler=_run_envs)
 
+def _run_envs(args: argparse.Namespace) -> int:
+    from rlab import envs_command
+
+    if args.episodes < 1:
+        raise UsageError(f"--episodes = {args.episodes}; allowed: an integer >= 1")
+    if args.param and not args.env_id:
+        raise UsageError("--param needs an ENV_ID")
+    params = envs_command.parse_params(args.env_id, args.param) if args.env_id else {}
+    if args.check:
+        return envs_command.check(args.env_id, params, args.episodes, args.seed)
+    if args.env_id:
+        envs_command.describe(args.env_id, params)
+    else:
+        envs_command.list_all()
+    return EXIT_OK
+
+
+def _add_algos(commands) -> None:
+    """The `rlab algos` subcommand's arguments."""
     algos_cmd = commands.add_parser(
         "algos",
         help="list the trainers, or describe one's hyperparameters",
@@ -64,6 +128,28 @@ def build_parser() -> argparse.ArgumentParser:
     algos_cmd.add_argument("algo", nargs="?", metavar="ALGORITHM", help="one algorithm name")
     algos_cmd.set_defaults(handler=_run_algos)
 
+def _run_algos(args: argparse.Namespace) -> int:
+    from rlab import algos_command
+
+    if args.algo:
+        algos_command.describe(args.algo)
+    else:
+        algos_command.list_all()
+    return EXIT_OK
+
+
+def _lane_width(text: str | None) -> int | str | None:
+    """`--lane-width`: None, an integer from 1 to the largest width, or "measure"; else a usage error."""
+    from rlab.spec import ALLOWED_LANE_WIDTHS, is_lane_width
+
+    value = int(text) if text is not None and is_decimal(text) else text
+    if not is_lane_width(value):
+        raise UsageError(f"--lane-width = {text}; allowed: {ALLOWED_LANE_WIDTHS}")
+    return value
+
+
+def _add_sweep(commands) -> None:
+    """The `rlab sweep` subcommand's arguments."""
     sweep_cmd = commands.add_parser(
         "sweep",
         help="run (resume, or extend) the seed sweep an experiment spec declares",
@@ -107,265 +193,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="JAX persistent compilation cache (default: $RLAB_CACHE_DIR or ~/.cache/rlab/jax; 'none' disables)",
     )
     sweep_cmd.set_defaults(handler=_run_sweep)
-
-    launch_cmd = commands.add_parser(
-        "launch",
-        help="write (or submit) a batch job that runs a sweep as N processes: a SLURM array or a Kubernetes "
-             "Indexed Job",
-        description="Every task runs `rlab sweep SPEC --out DIR --process auto` on a file system all tasks "
-        "share; a task that dies leaves its chunks to the others or to a rerun. Writes the job file (--write, "
-        "else standard output); with --submit (slurm), submits through submitit instead.",
-    )
-    launch_cmd.add_argument("scheduler", metavar="SCHEDULER", help="slurm or k8s")
-    launch_cmd.add_argument("spec", metavar="SPEC", help="experiment spec (TOML), as the tasks see its path")
-    launch_cmd.add_argument("--processes", type=int, metavar="N", required=True, help="tasks sharing the sweep")
-    launch_cmd.add_argument("--out", metavar="DIR", help="sweep directory, as the tasks see it (default: runs/NAME)")
-    launch_cmd.add_argument("--write", metavar="FILE", help="where to write the job file (default: standard output)")
-    launch_cmd.add_argument("--cpus", type=int, default=2, metavar="N", help="CPUs per task (default: %(default)s)")
-    launch_cmd.add_argument("--gpus", type=int, default=0, metavar="N", help="GPUs per task (default: %(default)s)")
-    launch_cmd.add_argument("--memory", metavar="SIZE", help="memory per task, e.g. 16G (slurm) or 16Gi (k8s)")
-    launch_cmd.add_argument("--time", default="24:00:00", metavar="HH:MM:SS",
-                            help="slurm: time limit per task (default: %(default)s)")
-    launch_cmd.add_argument("--partition", metavar="NAME", help="slurm: partition")
-    launch_cmd.add_argument("--setup", default="", metavar="SHELL",
-                            help="slurm: a shell line each task runs first, e.g. 'source .venv/bin/activate'")
-    launch_cmd.add_argument("--submit", action="store_true",
-                            help="slurm: submit through submitit (needs rlab[slurm]) instead of writing a script")
-    launch_cmd.add_argument("--image", metavar="IMAGE", help="k8s: container image with rlab installed (required)")
-    launch_cmd.add_argument("--claim", metavar="PVC", help="k8s: PersistentVolumeClaim holding the spec and DIR")
-    launch_cmd.add_argument("--mount", default="/work", metavar="PATH",
-                            help="k8s: where the claim is mounted in each pod (default: %(default)s)")
-    launch_cmd.set_defaults(handler=_run_launch)
-
-    import_cmd = commands.add_parser(
-        "import",
-        help="store another tool's per-seed results as a sweep directory (marl-eval JSON, rliable arrays, a tidy "
-             "CSV/Parquet table, TensorBoard logs)",
-        description="Reads FORMAT's file, checks it against the data contract (docs/interop.md), and stores it "
-        "as a sweep directory that `rlab report`, `rlab status` and rlab.stats read like any sweep. Every problem "
-        "is one line, exit code 2, and nothing is written.",
-    )
-    import_cmd.add_argument("format", metavar="FORMAT", help="marl-eval, rliable, tidy or tensorboard")
-    import_cmd.add_argument("path", metavar="PATH", help="the file (or, for tensorboard, the log directory)")
-    import_cmd.add_argument("--out", metavar="DIR", required=True, help="the sweep directory to write")
-    import_cmd.add_argument("--name", metavar="NAME", help="the sweep's name (default: the file's)")
-    import_cmd.add_argument("--metric", metavar="NAME",
-                            help="marl-eval: the metric that becomes eval_return (default: return); rliable: "
-                                 "eval_return (default) or eval_success")
-    import_cmd.add_argument("--success-metric", metavar="NAME", help="marl-eval: a metric in [0, 1] that becomes "
-                            "eval_success, e.g. win_rate")
-    import_cmd.add_argument("--steps", metavar="ARRAY", help="rliable curves: the array of env steps per evaluation")
-    import_cmd.add_argument("--map", metavar="OURS=THEIRS", action="append", default=[],
-                            help="tidy: a contract column and the file's column it comes from (repeatable)")
-    import_cmd.add_argument("--return-tag", metavar="TAG", help="tensorboard: the scalar tag of the evaluation return")
-    import_cmd.add_argument("--success-tag", metavar="TAG", help="tensorboard: the scalar tag of the success share")
-    import_cmd.add_argument("--tag", metavar="TAG", action="append", default=[],
-                            help="tensorboard: a further scalar tag kept as a metric (repeatable)")
-    import_cmd.add_argument("--run-pattern", metavar="REGEX",
-                            help="tensorboard: how a run directory names its algo and seed (default: "
-                                 "'(?P<algo>.+)_seed(?P<seed>\\d+)')")
-    import_cmd.set_defaults(handler=_run_import)
-
-    export_cmd = commands.add_parser(
-        "export", help="write a sweep directory's rows as marl-eval JSON, rliable arrays (.npz) or a tidy table",
-    )
-    export_cmd.add_argument("format", metavar="FORMAT", help="marl-eval, rliable or tidy (.csv or .parquet by --out)")
-    export_cmd.add_argument("directory", metavar="DIR")
-    export_cmd.add_argument("--out", metavar="FILE", required=True, help="the file to write")
-    export_cmd.add_argument("--metric", metavar="NAME", help="rliable: the column exported (default: eval_return)")
-    export_cmd.add_argument("--final", action="store_true",
-                            help="rliable: final scores [runs, tasks] instead of curves [runs, tasks, evals]")
-    export_cmd.set_defaults(handler=_run_export)
-
-    tune_cmd = commands.add_parser(
-        "tune",
-        help="tune on some seeds, report on others: the spec's grid on its tuning seeds, each algorithm's chosen "
-             "configuration on its report seeds, and the optimism of the choice",
-        description="SPEC needs a [protocol] table: tuning_seeds and report_seeds (disjoint {start, count}) and "
-        "select = 'iqm' (default) or 'lower_bound'. Writes DIR/tuning, DIR/report (sweep directories) and "
-        "DIR/tune.json; resumable like a sweep.",
-    )
-    tune_cmd.add_argument("spec", metavar="SPEC", help="experiment spec (TOML) with a [protocol] table")
-    tune_cmd.add_argument("--out", metavar="DIR", help="where both phases go (default: runs/NAME)")
-    tune_cmd.add_argument("--quiet", action="store_true", help="no progress output")
-    tune_cmd.add_argument("--cache-dir", metavar="DIR", default=None,
-                          help="JAX persistent compilation cache (default: as for rlab sweep)")
-    tune_cmd.set_defaults(handler=_run_tune)
-
-    compare_cmd = commands.add_parser(
-        "compare",
-        help="is A better than B? the test that fits the metric, p, effect size with CI, P(A > B), and the "
-             "seeds needed for 80%% power",
-        description="Compares two configurations' final evaluations: of two sweep (or imported) directories, or "
-        "two configurations of one (--a, --b, by the names the report uses). Refuses sides trained at different "
-        "budgets, on different tasks or with different evaluations.",
-    )
-    compare_cmd.add_argument("a", metavar="A", help="sweep directory of side A")
-    compare_cmd.add_argument("b", metavar="B", nargs="?", help="sweep directory of side B (default: A)")
-    compare_cmd.add_argument("--a", dest="config_a", metavar="CONFIG", help="A's configuration, e.g. 'ppo'")
-    compare_cmd.add_argument("--b", dest="config_b", metavar="CONFIG", help="B's configuration")
-    compare_cmd.add_argument("--where", metavar="NAME=VALUE", action="append", default=[],
-                             help="the environment values to compare at, e.g. dim=2 (repeatable)")
-    compare_cmd.add_argument("--metric", default="return", metavar="NAME",
-                             help="return (final evaluation return) or success (final evaluation succeeded)")
-    compare_cmd.add_argument("--alpha", type=float, default=0.05, help="test level (default: %(default)s)")
-    compare_cmd.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: %(default)s)")
-    compare_cmd.set_defaults(handler=_run_compare)
-
-    report_cmd = commands.add_parser(
-        "report", help="write DIR/report/index.html and summary.md for a sweep (also one still running)"
-    )
-    report_cmd.add_argument("directory", metavar="DIR")
-    report_cmd.set_defaults(handler=_run_report)
-
-    plot_cmd = commands.add_parser("plot", help="write one figure of a sweep as PNG and SVG")
-    plot_cmd.add_argument("kind", metavar="KIND", help="one of: fan, success, final, degradation, profile, "
-                          "improvement, survival, power")
-    plot_cmd.add_argument("directory", metavar="DIR")
-    plot_cmd.add_argument("--out", metavar="FILE", help="output path without extension (default: DIR/plots/KIND)")
-    plot_cmd.set_defaults(handler=_run_plot)
-
-    demo_cmd = commands.add_parser(
-        "demo", help="run a small built-in sweep (a few minutes on 2 CPU cores) and write its report"
-    )
-    demo_cmd.add_argument("--out", metavar="DIR", default="runs/demo", help="sweep directory (default: %(default)s)")
-    demo_cmd.add_argument("--seeds", type=int, default=64, help="seeds per cell (default: %(default)s)")
-    demo_cmd.add_argument("--lane-width", metavar="W",
-                          help="lanes per compiled program, or 'measure' (default: a chunk's lanes split over the devices)")
-    demo_cmd.add_argument("--quiet", action="store_true", help="no progress output")
-    demo_cmd.set_defaults(handler=_run_demo)
-
-    render_cmd = commands.add_parser(
-        "render",
-        help="replay stored policies of a MuJoCo task in C MuJoCo and write GIFs and PNG strips",
-        description="Rebuilds the final policy of chosen seeds of a sweep on a MuJoCo-based task "
-        "(reacher_nd, cartpole_poles, brax/<name>, playground/<Name>), replays one episode with C MuJoCo "
-        "physics and writes an animated GIF and a PNG strip per seed. Needs an OpenGL backend: "
-        "without a display, EGL (apt install libegl1 libgl1-mesa-dri) or OSMesa (MUJOCO_GL=osmesa).",
-    )
-    render_cmd.add_argument("directory", metavar="DIR", help="sweep directory")
-    render_cmd.add_argument(
-        "--seed", action="append", metavar="S",
-        help="a seed number, or best / median / worst by final evaluation return (repeatable; "
-        "default: best, median and worst)",
-    )
-    render_cmd.add_argument("--group", metavar="ID", help="group id such as g001 (needed when the sweep has several)")
-    render_cmd.add_argument("--hp-index", type=int, metavar="K", help="float-hyperparameter combination (default: 0)")
-    render_cmd.add_argument("--out", metavar="DIR", help="where to write (default: DIR/renders)")
-    render_cmd.add_argument("--format", default="gif,png", metavar="LIST",
-                            help="gif, png or both, comma-separated (default: %(default)s)")
-    render_cmd.add_argument("--episode", type=int, default=0, metavar="N", help="which start state (default: 0)")
-    render_cmd.add_argument("--steps", type=int, metavar="N", help="steps to replay (default: the episode length)")
-    render_cmd.add_argument("--frames", type=int, default=6, metavar="N", help="frames in the PNG strip (default: 6)")
-    render_cmd.add_argument("--size", default="320x240", metavar="WxH", help="frame size (default: %(default)s)")
-    render_cmd.set_defaults(handler=_run_render)
-
-    probe_cmd = commands.add_parser(
-        "probe",
-        help="measure a Swiss-cheese task's landscape: zero-gradient law, gradient quality, first hit, surfaces",
-        description="Measures, over a grid of hole radius x dimension, how often each algorithm's first update "
-        "is exactly zero (against its law), how well estimates align with the exact gradient (cheese_bandit), "
-        "when the first rewarded batch arrives and which method succeeds at one env-step budget (against the "
-        "geometric law and 1 - (1 - p)^S), and the objective along lines and planes. Writes a resumable probe "
-        "directory and its figures; `rlab report DIR` draws the landscape report.",
-    )
-    probe_cmd.add_argument("task", metavar="TASK", help="cheese_bandit or cheese_point_mass")
-    probe_cmd.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                           help="fixed environment parameter (repeatable), e.g. -p num_holes=4")
-    probe_cmd.add_argument("--out", metavar="DIR", help="probe directory (default: runs/probe-TASK)")
-    probe_cmd.add_argument("--probes", metavar="LIST", help="comma-separated subset of: zero_law, gradients, budget, surface")
-    probe_cmd.add_argument("--dims", metavar="LIST", help="dimensions, e.g. 1,2,4")
-    probe_cmd.add_argument("--radii", metavar="LIST", help="hole radii, e.g. 0.4,0.15")
-    probe_cmd.add_argument("--batch-sizes", metavar="LIST", help="episodes per batch N of the zero law (even), e.g. 4,32")
-    probe_cmd.add_argument("--seeds", type=int, metavar="N", help="seeds per measurement")
-    probe_cmd.add_argument("--budget", type=int, metavar="STEPS", help="training env steps per seed of the budget probe")
-    probe_cmd.add_argument("--quiet", action="store_true", help="no progress output")
-    probe_cmd.set_defaults(handler=_run_probe)
-
-    status_cmd = commands.add_parser("status", help="summarise a sweep directory")
-    status_cmd.add_argument("directory", metavar="DIR")
-    status_cmd.add_argument("--verify", action="store_true",
-                            help="list damaged chunks (missing, changed, or pointing outside DIR); exit 1 if any")
-    status_cmd.add_argument("--rebuild", action="store_true",
-                            help="write a lost or damaged manifest.json again from the intact chunks' sidecar files")
-    status_cmd.set_defaults(handler=_run_status)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `rlab` console script; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    try:
-        from rlab.run import devices
-
-        devices.use_cpu_cores()  # before anything starts JAX's backends
-        return args.handler(args)
-    except ValueError as err:
-        # Our own validation errors carry their explanation; anything else is a bug.
-        if not _is_user_error(err):
-            raise
-        print(f"rlab {args.command}: error: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    except RunIncomplete as err:
-        print(f"rlab {args.command}: {err}", file=sys.stderr)
-        return EXIT_FAILED
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into a reader that closed early, e.g. `| head`
-        sys.stderr.close()
-        return EXIT_OK
-    except OSError as err:
-        # The file system said no (permissions, a file where a directory belongs, a name too long, a
-        # full disk): one line naming the path; every write is atomic, so nothing half-written is left.
-        where = f"{err.filename}: " if err.filename else ""
-        print(f"rlab {args.command}: error: {where}{err.strerror or err}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-def _is_user_error(err: ValueError) -> bool:
-    if isinstance(err, UsageError):
-        return True
-    envs = sys.modules.get("envs")
-    return envs is not None and isinstance(err, envs.EnvParamError)
-
-
-def _run_envs(args: argparse.Namespace) -> int:
-    from rlab import envs_command
-
-    if args.episodes < 1:
-        raise UsageError(f"--episodes = {args.episodes}; allowed: an integer >= 1")
-    if args.param and not args.env_id:
-        raise UsageError("--param needs an ENV_ID")
-    params = envs_command.parse_params(args.env_id, args.param) if args.env_id else {}
-    if args.check:
-        return envs_command.check(args.env_id, params, args.episodes, args.seed)
-    if args.env_id:
-        envs_command.describe(args.env_id, params)
-    else:
-        envs_command.list_all()
-    return EXIT_OK
-
-
-def _run_algos(args: argparse.Namespace) -> int:
-    from rlab import algos_command
-
-    if args.algo:
-        algos_command.describe(args.algo)
-    else:
-        algos_command.list_all()
-    return EXIT_OK
-
-
-def _lane_width(text: str | None) -> int | str | None:
-    """`--lane-width`: None, an integer from 1 to the largest width, or "measure"; else a usage error."""
-    from rlab.spec import ALLOWED_LANE_WIDTHS, is_lane_width
-
-    value = int(text) if text is not None and is_decimal(text) else text
-    if not is_lane_width(value):
-        raise UsageError(f"--lane-width = {text}; allowed: {ALLOWED_LANE_WIDTHS}")
-    return value
-
 
 def _run_sweep(args: argparse.Namespace) -> int:
     import pathlib
@@ -426,6 +253,37 @@ def _ray_executor(args: argparse.Namespace):
 MAX_COMPILE_AHEAD = 8
 
 
+def _add_import(commands) -> None:
+    """The `rlab import` subcommand's arguments."""
+    import_cmd = commands.add_parser(
+        "import",
+        help="store another tool's per-seed results as a sweep directory (marl-eval JSON, rliable arrays, a tidy "
+             "CSV/Parquet table, TensorBoard logs)",
+        description="Reads FORMAT's file, checks it against the data contract (docs/interop.md), and stores it "
+        "as a sweep directory that `rlab report`, `rlab status` and rlab.stats read like any sweep. Every problem "
+        "is one line, exit code 2, and nothing is written.",
+    )
+    import_cmd.add_argument("format", metavar="FORMAT", help="marl-eval, rliable, tidy or tensorboard")
+    import_cmd.add_argument("path", metavar="PATH", help="the file (or, for tensorboard, the log directory)")
+    import_cmd.add_argument("--out", metavar="DIR", required=True, help="the sweep directory to write")
+    import_cmd.add_argument("--name", metavar="NAME", help="the sweep's name (default: the file's)")
+    import_cmd.add_argument("--metric", metavar="NAME",
+                            help="marl-eval: the metric that becomes eval_return (default: return); rliable: "
+                                 "eval_return (default) or eval_success")
+    import_cmd.add_argument("--success-metric", metavar="NAME", help="marl-eval: a metric in [0, 1] that becomes "
+                            "eval_success, e.g. win_rate")
+    import_cmd.add_argument("--steps", metavar="ARRAY", help="rliable curves: the array of env steps per evaluation")
+    import_cmd.add_argument("--map", metavar="OURS=THEIRS", action="append", default=[],
+                            help="tidy: a contract column and the file's column it comes from (repeatable)")
+    import_cmd.add_argument("--return-tag", metavar="TAG", help="tensorboard: the scalar tag of the evaluation return")
+    import_cmd.add_argument("--success-tag", metavar="TAG", help="tensorboard: the scalar tag of the success share")
+    import_cmd.add_argument("--tag", metavar="TAG", action="append", default=[],
+                            help="tensorboard: a further scalar tag kept as a metric (repeatable)")
+    import_cmd.add_argument("--run-pattern", metavar="REGEX",
+                            help="tensorboard: how a run directory names its algo and seed (default: "
+                                 "'(?P<algo>.+)_seed(?P<seed>\\d+)')")
+    import_cmd.set_defaults(handler=_run_import)
+
 def _run_import(args: argparse.Namespace) -> int:
     from rlab import interop
 
@@ -446,6 +304,19 @@ def _run_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_export(commands) -> None:
+    """The `rlab export` subcommand's arguments."""
+    export_cmd = commands.add_parser(
+        "export", help="write a sweep directory's rows as marl-eval JSON, rliable arrays (.npz) or a tidy table",
+    )
+    export_cmd.add_argument("format", metavar="FORMAT", help="marl-eval, rliable or tidy (.csv or .parquet by --out)")
+    export_cmd.add_argument("directory", metavar="DIR")
+    export_cmd.add_argument("--out", metavar="FILE", required=True, help="the file to write")
+    export_cmd.add_argument("--metric", metavar="NAME", help="rliable: the column exported (default: eval_return)")
+    export_cmd.add_argument("--final", action="store_true",
+                            help="rliable: final scores [runs, tasks] instead of curves [runs, tasks, evals]")
+    export_cmd.set_defaults(handler=_run_export)
+
 def _run_export(args: argparse.Namespace) -> int:
     from rlab import interop
 
@@ -453,6 +324,23 @@ def _run_export(args: argparse.Namespace) -> int:
     print(f"wrote {args.out} ({len(table):,} rows of {args.directory})")
     return EXIT_OK
 
+
+def _add_tune(commands) -> None:
+    """The `rlab tune` subcommand's arguments."""
+    tune_cmd = commands.add_parser(
+        "tune",
+        help="tune on some seeds, report on others: the spec's grid on its tuning seeds, each algorithm's chosen "
+             "configuration on its report seeds, and the optimism of the choice",
+        description="SPEC needs a [protocol] table: tuning_seeds and report_seeds (disjoint {start, count}) and "
+        "select = 'iqm' (default) or 'lower_bound'. Writes DIR/tuning, DIR/report (sweep directories) and "
+        "DIR/tune.json; resumable like a sweep.",
+    )
+    tune_cmd.add_argument("spec", metavar="SPEC", help="experiment spec (TOML) with a [protocol] table")
+    tune_cmd.add_argument("--out", metavar="DIR", help="where both phases go (default: runs/NAME)")
+    tune_cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    tune_cmd.add_argument("--cache-dir", metavar="DIR", default=None,
+                          help="JAX persistent compilation cache (default: as for rlab sweep)")
+    tune_cmd.set_defaults(handler=_run_tune)
 
 def _run_tune(args: argparse.Namespace) -> int:
     import pathlib
@@ -471,6 +359,28 @@ def _run_tune(args: argparse.Namespace) -> int:
           f"{out}/report` next")
     return EXIT_OK
 
+
+def _add_compare(commands) -> None:
+    """The `rlab compare` subcommand's arguments."""
+    compare_cmd = commands.add_parser(
+        "compare",
+        help="is A better than B? the test that fits the metric, p, effect size with CI, P(A > B), and the "
+             "seeds needed for 80%% power",
+        description="Compares two configurations' final evaluations: of two sweep (or imported) directories, or "
+        "two configurations of one (--a, --b, by the names the report uses). Refuses sides trained at different "
+        "budgets, on different tasks or with different evaluations.",
+    )
+    compare_cmd.add_argument("a", metavar="A", help="sweep directory of side A")
+    compare_cmd.add_argument("b", metavar="B", nargs="?", help="sweep directory of side B (default: A)")
+    compare_cmd.add_argument("--a", dest="config_a", metavar="CONFIG", help="A's configuration, e.g. 'ppo'")
+    compare_cmd.add_argument("--b", dest="config_b", metavar="CONFIG", help="B's configuration")
+    compare_cmd.add_argument("--where", metavar="NAME=VALUE", action="append", default=[],
+                             help="the environment values to compare at, e.g. dim=2 (repeatable)")
+    compare_cmd.add_argument("--metric", default="return", metavar="NAME",
+                             help="return (final evaluation return) or success (final evaluation succeeded)")
+    compare_cmd.add_argument("--alpha", type=float, default=0.05, help="test level (default: %(default)s)")
+    compare_cmd.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: %(default)s)")
+    compare_cmd.set_defaults(handler=_run_compare)
 
 def _run_compare(args: argparse.Namespace) -> int:
     import numpy as np
@@ -497,6 +407,37 @@ def _run_compare(args: argparse.Namespace) -> int:
 
 SCHEDULERS = ("slurm", "k8s")
 
+
+def _add_launch(commands) -> None:
+    """The `rlab launch` subcommand's arguments."""
+    launch_cmd = commands.add_parser(
+        "launch",
+        help="write (or submit) a batch job that runs a sweep as N processes: a SLURM array or a Kubernetes "
+             "Indexed Job",
+        description="Every task runs `rlab sweep SPEC --out DIR --process auto` on a file system all tasks "
+        "share; a task that dies leaves its chunks to the others or to a rerun. Writes the job file (--write, "
+        "else standard output); with --submit (slurm), submits through submitit instead.",
+    )
+    launch_cmd.add_argument("scheduler", metavar="SCHEDULER", help="slurm or k8s")
+    launch_cmd.add_argument("spec", metavar="SPEC", help="experiment spec (TOML), as the tasks see its path")
+    launch_cmd.add_argument("--processes", type=int, metavar="N", required=True, help="tasks sharing the sweep")
+    launch_cmd.add_argument("--out", metavar="DIR", help="sweep directory, as the tasks see it (default: runs/NAME)")
+    launch_cmd.add_argument("--write", metavar="FILE", help="where to write the job file (default: standard output)")
+    launch_cmd.add_argument("--cpus", type=int, default=2, metavar="N", help="CPUs per task (default: %(default)s)")
+    launch_cmd.add_argument("--gpus", type=int, default=0, metavar="N", help="GPUs per task (default: %(default)s)")
+    launch_cmd.add_argument("--memory", metavar="SIZE", help="memory per task, e.g. 16G (slurm) or 16Gi (k8s)")
+    launch_cmd.add_argument("--time", default="24:00:00", metavar="HH:MM:SS",
+                            help="slurm: time limit per task (default: %(default)s)")
+    launch_cmd.add_argument("--partition", metavar="NAME", help="slurm: partition")
+    launch_cmd.add_argument("--setup", default="", metavar="SHELL",
+                            help="slurm: a shell line each task runs first, e.g. 'source .venv/bin/activate'")
+    launch_cmd.add_argument("--submit", action="store_true",
+                            help="slurm: submit through submitit (needs rlab[slurm]) instead of writing a script")
+    launch_cmd.add_argument("--image", metavar="IMAGE", help="k8s: container image with rlab installed (required)")
+    launch_cmd.add_argument("--claim", metavar="PVC", help="k8s: PersistentVolumeClaim holding the spec and DIR")
+    launch_cmd.add_argument("--mount", default="/work", metavar="PATH",
+                            help="k8s: where the claim is mounted in each pod (default: %(default)s)")
+    launch_cmd.set_defaults(handler=_run_launch)
 
 def _run_launch(args: argparse.Namespace) -> int:
     import pathlib
@@ -558,6 +499,14 @@ def _yaml(document: dict) -> str:
     return yaml.safe_dump(document, sort_keys=False)
 
 
+def _add_report(commands) -> None:
+    """The `rlab report` subcommand's arguments."""
+    report_cmd = commands.add_parser(
+        "report", help="write DIR/report/index.html and summary.md for a sweep (also one still running)"
+    )
+    report_cmd.add_argument("directory", metavar="DIR")
+    report_cmd.set_defaults(handler=_run_report)
+
 def _run_report(args: argparse.Namespace) -> int:
     from rlab import report, store
     from rlab.probes import probe_report
@@ -572,6 +521,15 @@ def _run_report(args: argparse.Namespace) -> int:
     print(f"report: {path}")
     return EXIT_OK
 
+
+def _add_plot(commands) -> None:
+    """The `rlab plot` subcommand's arguments."""
+    plot_cmd = commands.add_parser("plot", help="write one figure of a sweep as PNG and SVG")
+    plot_cmd.add_argument("kind", metavar="KIND", help="one of: fan, success, final, degradation, profile, "
+                          "improvement, survival, power")
+    plot_cmd.add_argument("directory", metavar="DIR")
+    plot_cmd.add_argument("--out", metavar="FILE", help="output path without extension (default: DIR/plots/KIND)")
+    plot_cmd.set_defaults(handler=_run_plot)
 
 def _run_plot(args: argparse.Namespace) -> int:
     import pathlib
@@ -607,6 +565,18 @@ def _run_plot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_demo(commands) -> None:
+    """The `rlab demo` subcommand's arguments."""
+    demo_cmd = commands.add_parser(
+        "demo", help="run a small built-in sweep (a few minutes on 2 CPU cores) and write its report"
+    )
+    demo_cmd.add_argument("--out", metavar="DIR", default="runs/demo", help="sweep directory (default: %(default)s)")
+    demo_cmd.add_argument("--seeds", type=int, default=64, help="seeds per cell (default: %(default)s)")
+    demo_cmd.add_argument("--lane-width", metavar="W",
+                          help="lanes per compiled program, or 'measure' (default: a chunk's lanes split over the devices)")
+    demo_cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    demo_cmd.set_defaults(handler=_run_demo)
+
 def _run_demo(args: argparse.Namespace) -> int:
     import pathlib
     import tomllib
@@ -627,6 +597,30 @@ def _run_demo(args: argparse.Namespace) -> int:
     print(f"demo done: results in {args.out}, report at {pathlib.Path(path).resolve()}")
     return EXIT_OK
 
+
+def _add_probe(commands) -> None:
+    """The `rlab probe` subcommand's arguments."""
+    probe_cmd = commands.add_parser(
+        "probe",
+        help="measure a Swiss-cheese task's landscape: zero-gradient law, gradient quality, first hit, surfaces",
+        description="Measures, over a grid of hole radius x dimension, how often each algorithm's first update "
+        "is exactly zero (against its law), how well estimates align with the exact gradient (cheese_bandit), "
+        "when the first rewarded batch arrives and which method succeeds at one env-step budget (against the "
+        "geometric law and 1 - (1 - p)^S), and the objective along lines and planes. Writes a resumable probe "
+        "directory and its figures; `rlab report DIR` draws the landscape report.",
+    )
+    probe_cmd.add_argument("task", metavar="TASK", help="cheese_bandit or cheese_point_mass")
+    probe_cmd.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                           help="fixed environment parameter (repeatable), e.g. -p num_holes=4")
+    probe_cmd.add_argument("--out", metavar="DIR", help="probe directory (default: runs/probe-TASK)")
+    probe_cmd.add_argument("--probes", metavar="LIST", help="comma-separated subset of: zero_law, gradients, budget, surface")
+    probe_cmd.add_argument("--dims", metavar="LIST", help="dimensions, e.g. 1,2,4")
+    probe_cmd.add_argument("--radii", metavar="LIST", help="hole radii, e.g. 0.4,0.15")
+    probe_cmd.add_argument("--batch-sizes", metavar="LIST", help="episodes per batch N of the zero law (even), e.g. 4,32")
+    probe_cmd.add_argument("--seeds", type=int, metavar="N", help="seeds per measurement")
+    probe_cmd.add_argument("--budget", type=int, metavar="STEPS", help="training env steps per seed of the budget probe")
+    probe_cmd.add_argument("--quiet", action="store_true", help="no progress output")
+    probe_cmd.set_defaults(handler=_run_probe)
 
 def _run_probe(args: argparse.Namespace) -> int:
     import pathlib
@@ -681,6 +675,33 @@ def _parse_process(text: str) -> tuple[int, int]:
     return int(index), int(count)
 
 
+def _add_render(commands) -> None:
+    """The `rlab render` subcommand's arguments."""
+    render_cmd = commands.add_parser(
+        "render",
+        help="replay stored policies of a MuJoCo task in C MuJoCo and write GIFs and PNG strips",
+        description="Rebuilds the final policy of chosen seeds of a sweep on a MuJoCo-based task "
+        "(reacher_nd, cartpole_poles, brax/<name>, playground/<Name>), replays one episode with C MuJoCo "
+        "physics and writes an animated GIF and a PNG strip per seed. Needs an OpenGL backend: "
+        "without a display, EGL (apt install libegl1 libgl1-mesa-dri) or OSMesa (MUJOCO_GL=osmesa).",
+    )
+    render_cmd.add_argument("directory", metavar="DIR", help="sweep directory")
+    render_cmd.add_argument(
+        "--seed", action="append", metavar="S",
+        help="a seed number, or best / median / worst by final evaluation return (repeatable; "
+        "default: best, median and worst)",
+    )
+    render_cmd.add_argument("--group", metavar="ID", help="group id such as g001 (needed when the sweep has several)")
+    render_cmd.add_argument("--hp-index", type=int, metavar="K", help="float-hyperparameter combination (default: 0)")
+    render_cmd.add_argument("--out", metavar="DIR", help="where to write (default: DIR/renders)")
+    render_cmd.add_argument("--format", default="gif,png", metavar="LIST",
+                            help="gif, png or both, comma-separated (default: %(default)s)")
+    render_cmd.add_argument("--episode", type=int, default=0, metavar="N", help="which start state (default: 0)")
+    render_cmd.add_argument("--steps", type=int, metavar="N", help="steps to replay (default: the episode length)")
+    render_cmd.add_argument("--frames", type=int, default=6, metavar="N", help="frames in the PNG strip (default: 6)")
+    render_cmd.add_argument("--size", default="320x240", metavar="WxH", help="frame size (default: %(default)s)")
+    render_cmd.set_defaults(handler=_run_render)
+
 def _run_render(args: argparse.Namespace) -> int:
     import pathlib
 
@@ -704,6 +725,16 @@ def _run_render(args: argparse.Namespace) -> int:
         size=(int(width), int(height)),
     )
 
+
+def _add_status(commands) -> None:
+    """The `rlab status` subcommand's arguments."""
+    status_cmd = commands.add_parser("status", help="summarise a sweep directory")
+    status_cmd.add_argument("directory", metavar="DIR")
+    status_cmd.add_argument("--verify", action="store_true",
+                            help="list damaged chunks (missing, changed, or pointing outside DIR); exit 1 if any")
+    status_cmd.add_argument("--rebuild", action="store_true",
+                            help="write a lost or damaged manifest.json again from the intact chunks' sidecar files")
+    status_cmd.set_defaults(handler=_run_status)
 
 def _run_status(args: argparse.Namespace) -> int:
     from rlab import store

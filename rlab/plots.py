@@ -198,21 +198,19 @@ def _bracket(ax, levels: np.ndarray, rates: np.ndarray, threshold: float, color)
 
 def performance_profile(scores_by_config: Mapping[str, np.ndarray], thresholds=None, rng=None,
                         xlabel="final evaluation return", title=None, ax=None):
-    """Fraction of seeds scoring above each threshold tau, with bootstrap bands (Agarwal et al. 2021)."""
+    """Fraction of seeds scoring above each threshold tau, with bootstrap bands (`stats.performance_profiles`)."""
     fig, ax = _axes(ax)
     rng = rng or np.random.default_rng(0)
     finite = {k: np.asarray(v, float)[np.isfinite(v)] for k, v in scores_by_config.items()}
     if thresholds is None:
         everything = np.concatenate([v for v in finite.values() if v.size] or [np.zeros(1)])
         thresholds = np.linspace(everything.min(), everything.max(), 101)
-    for name, values in finite.items():
-        if values.size == 0:
-            continue
-        fraction = lambda x, axis=0: np.mean(x[..., None] > thresholds, axis=axis)  # noqa: E731
-        interval = stats.bootstrap_ci(values, fraction, rng, n_resamples=500)
+    present = {name: values[:, None] for name, values in finite.items() if values.size}  # [seeds, one task]
+    profiles, bands = stats.performance_profiles(present, thresholds, rng, reps=500)
+    for name, values in present.items():
         color = color_for(name)
-        ax.plot(thresholds, interval.point, color=color, label=f"{name} (n={values.size}; band: bootstrap 95% CI)")
-        ax.fill_between(thresholds, interval.low, interval.high, color=color, alpha=0.2, linewidth=0)
+        ax.plot(thresholds, profiles[name], color=color, label=f"{name} (n={len(values)}; band: bootstrap 95% CI)")
+        ax.fill_between(thresholds, bands[name][0], bands[name][1], color=color, alpha=0.2, linewidth=0)
     ax.set_ylim(-0.02, 1.02)
     _finish(ax, xlabel + " threshold tau", "fraction of seeds with score > tau", title)
     return fig, ax

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import warnings
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 from scipy import stats as sps
@@ -84,9 +84,10 @@ def bootstrap_ci(
     Seeds (rows, axis 0) are resampled with replacement and the statistic is
     taken over axis 0; trailing axes (evaluations...) are kept. With
     `stratified=True`, `scores` is `[S, T, ...]` with T tasks: seeds are drawn
-    within each task column independently (Agarwal et al. 2021) and the
-    statistic is taken over seeds and tasks together. Stratification is never
-    guessed from the array's rank.
+    within each task column independently (`resample_runs`, rliable's
+    stratified bootstrap, Agarwal et al. 2021) and the statistic is taken
+    over seeds and tasks together. Stratification is never guessed from the
+    array's rank.
 
     Args:
       scores: `[S, ...]`, or `[S, T, ...]` when stratified; all finite.
@@ -113,11 +114,7 @@ def bootstrap_ci(
     for start in range(0, n_resamples, batch):
         size = min(batch, n_resamples - start)
         if stratified:
-            tasks = scores.shape[1]
-            index = rng.integers(0, num_seeds, size=(size, num_seeds, tasks))
-            index = index.reshape(index.shape + (1,) * (scores.ndim - 2))
-            sample = np.take_along_axis(scores[None], index, axis=1)  # [b, S, T, ...]
-            sample = sample.reshape((size, -1) + scores.shape[2:])
+            sample = resample_runs(scores, rng, size).reshape((size, -1) + scores.shape[2:])  # [b, S * T, ...]
         else:
             index = rng.integers(0, num_seeds, size=(size, num_seeds))
             sample = scores[index]  # [b, S, ...]
@@ -126,6 +123,108 @@ def bootstrap_ci(
     tail = (1 - confidence) / 2 * 100
     low, high = np.percentile(draws, [tail, 100 - tail], axis=0)
     return Interval(np.asarray(point), low, high)
+
+
+# ----- over runs x tasks: rliable's estimators ------------------------------------------------
+#
+# rliable (Agarwal et al., NeurIPS 2021) is the reference implementation of these; it was archived in
+# 2025 and its pinned `arch < 8` no longer imports beside pandas 3. Scores are `[runs, tasks]` (final
+# scores) or `[runs, tasks, evals]` (curves); point estimates equal rliable's to rounding and intervals
+# agree within bootstrap error (`tests/rlab/test_stats_rliable.py`, on rliable's own committed estimates).
+
+# Bootstrap replications: rliable's defaults for interval estimates and for performance profiles.
+REPS, PROFILE_REPS = 50_000, 2_000
+# Replications drawn at once: bounds the memory of the resampled arrays.
+_BATCH = 1_000
+
+
+def mean_of_task_means(scores: np.ndarray) -> float:
+    """rliable's mean: the mean over tasks of each task's mean over runs. `scores`: `[runs, tasks]`."""
+    return float(np.mean(np.mean(scores, axis=0), axis=0))
+
+
+def median_of_task_means(scores: np.ndarray) -> float:
+    """rliable's median: the median over tasks of each task's mean over runs (not a median over seeds)."""
+    return float(np.median(np.mean(scores, axis=0), axis=0))
+
+
+def pooled_iqm(scores: np.ndarray) -> float:
+    """The IQM of every run's score on every task pooled (`iqm` over all cells)."""
+    return float(iqm(scores, axis=None))
+
+
+def pooled_optimality_gap(scores: np.ndarray, target: float = 1.0) -> float:
+    """`optimality_gap` over every run and task pooled."""
+    return float(optimality_gap(scores, target, axis=None))
+
+
+def score_distribution(scores: np.ndarray, taus) -> np.ndarray:
+    """Performance profile: the fraction of all runs x tasks scoring above each tau. Returns `[len(taus)]`."""
+    taus = np.asarray(taus, dtype=float)
+    return np.mean(np.asarray(scores).reshape(-1)[None, :] > taus[:, None], axis=1)
+
+
+def resample_runs(scores: np.ndarray, rng: np.random.Generator, count: int, task_bootstrap: bool = False) -> np.ndarray:
+    """`count` stratified resamples of `scores` `[runs, tasks, ...]`: `[count, runs, tasks, ...]`.
+
+    Every (run slot, task, further index) draws its run independently, as
+    rliable's StratifiedBootstrap does; with `task_bootstrap` tasks are drawn too.
+    """
+    runs = scores.shape[0]
+    indices = rng.integers(0, runs, size=(count, *scores.shape))
+    grid = list(np.ogrid[tuple(slice(n) for n in scores.shape[1:])])
+    if task_bootstrap:
+        grid[0] = rng.integers(0, scores.shape[1], size=(count, *grid[0].shape))
+    return scores[(indices, *grid)]
+
+
+def _each_replication(statistic: Callable, resampled: np.ndarray) -> np.ndarray:
+    """`statistic` of each replication of `resampled` `[B, runs, tasks, ...]` -> `[B, k]`."""
+    if statistic is pooled_iqm:  # the hot case, vectorised: sort each replication, keep its middle half
+        flat = np.sort(resampled.reshape(resampled.shape[0], -1), axis=1)
+        cut = int(0.25 * flat.shape[1])
+        return flat[:, cut:flat.shape[1] - cut].mean(axis=1, keepdims=True)
+    return np.stack([np.atleast_1d(np.asarray(statistic(r), dtype=float)) for r in resampled])
+
+
+def interval_estimate(
+    scores: np.ndarray, statistic: Callable, rng: np.random.Generator, reps: int = REPS,
+    confidence: float = 0.95, task_bootstrap: bool = False,
+) -> Interval:
+    """`statistic` of `scores` `[runs, tasks, ...]` with its stratified percentile-bootstrap interval (`[k]` each).
+
+    `statistic(scores) -> float or [k]` (e.g. `pooled_iqm`, or a function
+    giving one value per evaluation of a curve array).
+    """
+    scores = np.asarray(scores, dtype=float)
+    if scores.ndim < 2 or min(scores.shape) < 1:
+        raise ValueError(f"scores of shape {scores.shape}; allowed: [runs, tasks] or [runs, tasks, ...], non-empty")
+    point = np.atleast_1d(np.asarray(statistic(scores), dtype=float))
+    draws = np.concatenate([_each_replication(statistic, resample_runs(scores, rng, min(_BATCH, reps - start),
+                                                                       task_bootstrap))
+                            for start in range(0, reps, _BATCH)])
+    return Interval(point, *_percentile_interval(draws, confidence))
+
+
+def interval_estimates(
+    score_dict: Mapping[str, np.ndarray], statistic: Callable, rng: np.random.Generator, reps: int = REPS,
+    confidence: float = 0.95, task_bootstrap: bool = False,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """rliable's `get_interval_estimates`: per algorithm, the point estimate `[k]` and the interval `[2, k]`."""
+    points, intervals = {}, {}
+    for name, scores in score_dict.items():
+        estimate = interval_estimate(scores, statistic, rng, reps, confidence, task_bootstrap)
+        points[name], intervals[name] = estimate.point, np.stack([estimate.low, estimate.high])
+    return points, intervals
+
+
+def performance_profiles(
+    score_dict: Mapping[str, np.ndarray], taus, rng: np.random.Generator, reps: int = PROFILE_REPS,
+    confidence: float = 0.95,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Score distributions (fraction of runs x tasks above each tau) with stratified bootstrap bands `[2, len(taus)]`."""
+    taus = np.asarray(taus, dtype=float)
+    return interval_estimates(score_dict, lambda s: score_distribution(s, taus), rng, reps, confidence)
 
 
 # ----- success rates ---------------------------------------------------------------------
@@ -200,19 +299,43 @@ def tolerance_interval(scores, coverage: float = 0.9, confidence: float = 0.95) 
 def probability_of_improvement(
     x: np.ndarray, y: np.ndarray, rng: np.random.Generator, n_resamples: int = 2000, confidence: float = 0.95
 ) -> Interval:
-    """P(X > Y) + P(X = Y) / 2 = Mann-Whitney U / (n_x n_y), with a bootstrap interval."""
+    """P(X > Y) + P(X = Y) / 2 (the Mann-Whitney U over n_x n_y), averaged over tasks, with a bootstrap interval.
+
+    `x` `[S_x]` or `[S_x, T]`, `y` `[S_y]` or `[S_y, T]` (the same T tasks).
+    X's and Y's runs are resampled independently, each within its task
+    (rliable's stratified independent bootstrap); a task where both hold the
+    same runs counts 0.5, as rliable does.
+    """
     x, y = np.asarray(x, float), np.asarray(y, float)
+    x, y = (x[:, None] if x.ndim == 1 else x), (y[:, None] if y.ndim == 1 else y)
+    if x.ndim != 2 or y.ndim != 2 or x.shape[1] != y.shape[1] or not (x.size and y.size):
+        raise ValueError(f"scores of shapes {x.shape} and {y.shape}; allowed: [runs] or [runs, tasks] each, "
+                         "non-empty, the same tasks")
+    point = _improvement(x[None], y[None])[0]
+    # Replications at once: bounds the [b, runs_x, runs_y, tasks] comparison arrays to about 20 M cells.
+    batch = int(max(1, min(_BATCH, 20_000_000 // (x.shape[0] * y.shape[0] * x.shape[1]))))
+    draws = np.empty(n_resamples)
+    for start in range(0, n_resamples, batch):
+        count = min(batch, n_resamples - start)
+        draws[start:start + count] = _improvement(resample_runs(x, rng, count), resample_runs(y, rng, count))
+    low, high = _percentile_interval(draws, confidence)
+    return Interval(np.asarray(point), np.asarray(low), np.asarray(high))
 
-    def estimate(a, b):
-        return sps.mannwhitneyu(a, b, axis=-1).statistic / (a.shape[-1] * b.shape[-1])
 
-    point = estimate(x, y)
-    xs = x[rng.integers(0, x.size, (n_resamples, x.size))]
-    ys = y[rng.integers(0, y.size, (n_resamples, y.size))]
-    draws = estimate(xs, ys)
+def _improvement(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Probability of improvement of each replication: xs `[B, n, T]`, ys `[B, m, T]` -> `[B]`."""
+    greater = (xs[:, :, None, :] > ys[:, None, :, :]).sum(axis=(1, 2))
+    ties = (xs[:, :, None, :] == ys[:, None, :, :]).sum(axis=(1, 2))
+    per_task = (greater + 0.5 * ties) / (xs.shape[1] * ys.shape[1])
+    if xs.shape[1] == ys.shape[1]:  # rliable's rule: a task where both hold the same runs counts 0.5
+        per_task = np.where(np.all(xs == ys, axis=1), 0.5, per_task)
+    return per_task.mean(axis=1)
+
+
+def _percentile_interval(draws: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    """The percentile interval of bootstrap draws over axis 0 (NumPy's linear interpolation, as rliable's arch)."""
     tail = (1 - confidence) / 2 * 100
-    low, high = np.percentile(draws, [tail, 100 - tail])
-    return Interval(np.asarray(point), low, high)
+    return np.percentile(draws, tail, axis=0), np.percentile(draws, 100 - tail, axis=0)
 
 
 def welch_test(x, y, alternative: str = "two-sided"):

@@ -1,4 +1,5 @@
-"""rlab.aggregates against rliable itself: its committed estimates on three score sets (tests/data/rliable)."""
+"""rlab.stats's estimators over runs x tasks against rliable itself: its committed estimates on three score sets
+(tests/data/rliable)."""
 
 import json
 import pathlib
@@ -7,15 +8,15 @@ import warnings
 import numpy as np
 import pytest
 
-from rlab import aggregates
+from rlab import stats
 
 DATA = pathlib.Path(__file__).resolve().parents[1] / "data" / "rliable"
 REFERENCE = json.loads((DATA / "reference.json").read_text())
 with np.load(DATA / "scores.npz") as npz:
     SCORES = {name: {key.split("/")[1]: npz[key] for key in npz.files if key.startswith(name + "/")}
               for name in REFERENCE["sets"]}
-STATISTICS = {"mean": aggregates.mean, "median": aggregates.median, "iqm": aggregates.iqm,
-              "optimality_gap": aggregates.optimality_gap}
+STATISTICS = {"mean": stats.mean_of_task_means, "median": stats.median_of_task_means, "iqm": stats.pooled_iqm,
+              "optimality_gap": stats.pooled_optimality_gap}
 
 
 def tolerance(scores, statistic, q, reps, task_bootstrap=False) -> float:
@@ -27,7 +28,7 @@ def tolerance(scores, statistic, q, reps, task_bootstrap=False) -> float:
     distribution between q -+ 4 such sigmas: narrow where the statistic is
     smooth, one lattice step where it is discrete (success-like scores).
     """
-    results = np.concatenate([aggregates._batched(statistic, aggregates._resample(scores, np.random.default_rng(9),
+    results = np.concatenate([stats._each_replication(statistic, stats.resample_runs(scores, np.random.default_rng(9),
                                                                                     1000, task_bootstrap))
                               for _ in range(reps // 1000)])[:, 0]
     sigma = np.sqrt(2 * q * (1 - q) / reps)
@@ -41,7 +42,7 @@ def test_aggregate_points_and_intervals_match_rliable(set_name, metric):
     reference, scores = REFERENCE["sets"][set_name][metric], SCORES[set_name]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # NumPy 2 clean
-        points, intervals = aggregates.interval_estimates(scores, STATISTICS[metric], np.random.default_rng(1),
+        points, intervals = stats.interval_estimates(scores, STATISTICS[metric], np.random.default_rng(1),
                                                           reps=REFERENCE["reps"])
     for algo, expected in reference.items():
         assert points[algo][0] == pytest.approx(expected["point"], abs=1e-12)
@@ -51,15 +52,18 @@ def test_aggregate_points_and_intervals_match_rliable(set_name, metric):
         assert abs(intervals[algo][1, 0] - expected["high"]) <= high_tol, (algo, intervals[algo], expected, high_tol)
 
 
+def poi(x, y, rng, reps):
+    interval = stats.probability_of_improvement(x, y, rng, n_resamples=reps)
+    return float(interval.point), float(interval.low), float(interval.high)
+
+
 @pytest.mark.parametrize("set_name", ["normal", "ceiling"])
 def test_probability_of_improvement_matches_rliable(set_name):
     reference, scores = REFERENCE["sets"][set_name]["probability_of_improvement"], SCORES[set_name]
-    point, low, high = aggregates.probability_of_improvement_interval(scores["A"], scores["B"],
-                                                                      np.random.default_rng(2), reps=REFERENCE["reps"])
+    point, low, high = poi(scores["A"], scores["B"], np.random.default_rng(2), REFERENCE["reps"])
     assert point == pytest.approx(reference["point"], abs=1e-12)
     # Bootstrap error of the endpoints, from a second run of ours.
-    again = [aggregates.probability_of_improvement_interval(scores["A"], scores["B"], np.random.default_rng(s),
-                                                            reps=REFERENCE["reps"]) for s in (3, 4, 5)]
+    again = [poi(scores["A"], scores["B"], np.random.default_rng(s), REFERENCE["reps"]) for s in (3, 4, 5)]
     spread = max(np.ptp([a[1] for a in again]), np.ptp([a[2] for a in again]), 1e-3)
     assert abs(low - reference["low"]) <= 3 * spread and abs(high - reference["high"]) <= 3 * spread
 
@@ -67,7 +71,7 @@ def test_probability_of_improvement_matches_rliable(set_name):
 @pytest.mark.parametrize("set_name", ["normal", "ceiling"])
 def test_performance_profiles_match_rliable(set_name):
     reference, scores = REFERENCE["sets"][set_name]["profile"], SCORES[set_name]
-    profiles, bands = aggregates.performance_profiles(scores, reference["taus"], np.random.default_rng(3),
+    profiles, bands = stats.performance_profiles(scores, reference["taus"], np.random.default_rng(3),
                                                       reps=REFERENCE["profile_reps"])
     for algo in scores:
         np.testing.assert_allclose(profiles[algo], reference[algo]["point"], rtol=0, atol=1e-12)
@@ -81,9 +85,9 @@ def test_iqm_of_learning_curves_per_evaluation_matches_rliable():
     reference, scores = REFERENCE["sets"]["curves"]["iqm_per_step"], SCORES["curves"]
 
     def per_step(x):
-        return np.array([aggregates.iqm(x[..., t]) for t in range(x.shape[-1])])
+        return np.array([stats.pooled_iqm(x[..., t]) for t in range(x.shape[-1])])
 
-    points, intervals = aggregates.interval_estimates(scores, per_step, np.random.default_rng(4),
+    points, intervals = stats.interval_estimates(scores, per_step, np.random.default_rng(4),
                                                       reps=REFERENCE["reps"])
     for algo in scores:
         np.testing.assert_allclose(points[algo], reference[algo]["point"], rtol=0, atol=1e-12)
@@ -91,12 +95,12 @@ def test_iqm_of_learning_curves_per_evaluation_matches_rliable():
         for t in range(scores[algo].shape[-1]):
             cell = scores[algo][..., t]
             for row, q, key in ((0, 0.025, "low"), (1, 0.975, "high")):
-                tol = tolerance(cell, aggregates.iqm, q, REFERENCE["reps"])
+                tol = tolerance(cell, stats.pooled_iqm, q, REFERENCE["reps"])
                 assert abs(intervals[algo][row, t] - reference[algo][key][t]) <= tol, (algo, t, key)
 
 
 def test_bad_shapes_are_refused():
     with pytest.raises(ValueError, match=r"scores of shape \(5,\)"):
-        aggregates.bootstrap_interval(np.ones(5), aggregates.iqm, np.random.default_rng(0))
+        stats.interval_estimate(np.ones(5), stats.pooled_iqm, np.random.default_rng(0))
     with pytest.raises(ValueError, match="the same tasks"):
-        aggregates.probability_of_improvement_interval(np.ones((3, 2)), np.ones((3, 4)), np.random.default_rng(0))
+        stats.probability_of_improvement(np.ones((3, 2)), np.ones((3, 4)), np.random.default_rng(0))
