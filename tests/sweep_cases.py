@@ -57,6 +57,27 @@ def tiny_reference(tmp, seeds: int):
     return path, tmp / "out"
 
 
+# Two CPU devices for the processes of the launch tests: a chunk's 4 lanes make W = 2 by the rule, a width that
+# differs from the chunk (which shared processes once used), so a launch that chose otherwise would show.
+LAUNCH_DEVICES = {"RLAB_CPU_DEVICES": "2"}
+
+
+def cli_reference(tmp, seeds: int):
+    """The tiny spec of `seeds` seeds without a lane width (each group's is the rule's), swept by the `rlab`
+    command as one process into tmp/out: (spec, out). What every other launch of the spec must store bitwise."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp / "spec.toml"
+    path.write_text(tiny_spec(seeds).replace("lane_width = 2\n", ""))
+    done = subprocess.run([sys.executable, "-m", "rlab.cli", "sweep", str(path), "--out", str(tmp / "out"),
+                           "--cache-dir", "none", "--quiet"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, **LAUNCH_DEVICES})
+    assert done.returncode == 0, done.stderr
+    return path, tmp / "out"
+
+
 def stored_rows(directory):
     """Every stored row of a sweep, in one order whoever computed them (to compare runs bit for bit)."""
     from rlab import store

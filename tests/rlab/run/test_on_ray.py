@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("ray")
 
 from rlab import store  # noqa: E402
-from tests.sweep_cases import stored_rows, tiny_reference  # noqa: E402
+from tests.sweep_cases import LAUNCH_DEVICES, cli_reference, stored_rows  # noqa: E402
 
 
 rows = stored_rows
@@ -22,12 +22,13 @@ rows = stored_rows
 @pytest.fixture(scope="module")
 def one_process(tmp_path_factory):
     """The spec (6 seeds, 2 dims x 2 noise values, chunks of 4 lanes: 6 chunks) and its one-process sweep."""
-    return tiny_reference(tmp_path_factory.mktemp("ray_reference"), 6)
+    # The `rlab` command as one process, each group's width by the rule: the Ray tasks must store the same bits.
+    return cli_reference(tmp_path_factory.mktemp("ray_reference"), 6)
 
 
 def ray_sweep(spec_path, out, *extra):
     """`rlab sweep SPEC --ray` (a local cluster: a head and a worker process per CPU), its output streamed."""
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", **LAUNCH_DEVICES}
     return subprocess.Popen(
         [sys.executable, "-m", "rlab.cli", "sweep", str(spec_path), "--out", str(out), "--ray", "--cache-dir", "none",
          *extra],

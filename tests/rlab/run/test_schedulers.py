@@ -16,7 +16,7 @@ from rlab import spec as spec_lib
 from rlab import store
 from rlab.errors import UsageError
 from rlab.run import schedulers
-from tests.sweep_cases import stored_rows, tiny_reference
+from tests.sweep_cases import LAUNCH_DEVICES, cli_reference, stored_rows
 
 BIN = os.path.dirname(sys.executable)  # where the `rlab` command of this environment lies
 
@@ -27,7 +27,8 @@ rows = stored_rows
 @pytest.fixture(scope="module")
 def one_process(tmp_path_factory):
     """A spec of 12 seeds (2 dims x 2 noise values, 2 seeds a chunk: 12 chunks) and its one-process sweep."""
-    return tiny_reference(tmp_path_factory.mktemp("scheduler_reference"), 12)
+    # The `rlab` command as one process, each group's width by the rule: the SLURM tasks must store the same bits.
+    return cli_reference(tmp_path_factory.mktemp("scheduler_reference"), 12)
 
 
 def chunk_ids(path):
@@ -89,7 +90,7 @@ def test_a_slurm_array_task_killed_mid_sweep_leaves_its_chunks_to_the_other(one_
     for index in (0, 1):
         environ = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "SLURM_ARRAY_JOB_ID": "77",
                    "SLURM_ARRAY_TASK_ID": str(index), "SLURM_ARRAY_TASK_COUNT": "2", "SLURM_ARRAY_TASK_MIN": "0",
-                   "RLAB_CACHE_DIR": "none"}
+                   "RLAB_CACHE_DIR": "none", **LAUNCH_DEVICES}
         tasks.append(subprocess.Popen(["bash", str(script)], env=environ, stdout=subprocess.DEVNULL,
                                       stderr=subprocess.PIPE, text=True, start_new_session=True))
     deadline = time.monotonic() + 300
@@ -108,6 +109,10 @@ def test_a_slurm_array_task_killed_mid_sweep_leaves_its_chunks_to_the_other(one_
     frame = rows(out)
     assert not frame.duplicated(["group", "seed", "hp_index", "eval"]).any()
     pd.testing.assert_frame_equal(rows(reference), frame)
+    # Each group's width is the rule's for this kind of machine, as in the one-process run, not the chunk's.
+    widths = {g: e["lane_width"] for g, e in store.read_manifest(out)["lane_widths"].items()}
+    assert widths == {g: e["lane_width"] for g, e in store.read_manifest(reference)["lane_widths"].items()}
+    assert set(widths.values()) == {2}
     status = store.status(out)
     assert status["status"] == "complete" and status["chunks_complete"] == len(spec.chunks(4))
     assert json.loads((out / "manifest.p0.json").read_text())["finished_by"] == "process 1"
