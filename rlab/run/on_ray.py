@@ -24,7 +24,7 @@ import os
 import socket
 from typing import Any
 
-from rlab.errors import UsageError, is_decimal
+from rlab.errors import RunIncomplete, UsageError, is_decimal
 from rlab.run.executor import Executed
 
 # Times a task is run again after its worker process or node died.
@@ -62,10 +62,42 @@ def connect(address: str | None, num_cpus: int | None = None) -> dict[str, float
         try:
             ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as err:
-            raise UsageError(f"--ray {address}: cannot join a Ray cluster there ({err}); allowed: nothing (a "
-                             "local cluster), 'auto' (this machine's cluster), or a running cluster's HOST:PORT") \
-                from None
+            if address is None:
+                raise UsageError(f"--ray: could not start a local Ray cluster ({_first_line(err)}); `ray start "
+                                 "--head` says why, or run without --ray") from None
+            raise UsageError(f"--ray {address}: cannot join a Ray cluster there ({_first_line(err)}); allowed: "
+                             "nothing (a local cluster), 'auto' (this machine's cluster), or a running cluster's "
+                             "HOST:PORT") from None
+        except Exception as err:  # Ray's own errors (a start that timed out...), whatever their class
+            raise UsageError(f"--ray {address or ''}: Ray did not start ({type(err).__name__}: "
+                             f"{_first_line(err)}); nothing was computed") from None
+        if address is None:
+            _shut_down_on_termination(ray)
     return dict(ray.cluster_resources())
+
+
+def _shut_down_on_termination(ray) -> None:
+    """A local cluster started for this sweep ends with it, also when the driver is terminated (SIGTERM, SIGHUP).
+
+    Python's default on those signals ends the process without running
+    `ray.shutdown`, which left Ray's agents running; a handler turns them
+    into an orderly exit. (A SIGKILLed driver cannot clean up: its local
+    cluster's processes notice their driver is gone and exit on their own.)
+    """
+    import atexit
+    import signal
+
+    atexit.register(ray.shutdown)
+
+    def terminated(signum, frame):
+        raise SystemExit(128 + signum)
+
+    for name in ("SIGTERM", "SIGHUP"):
+        if signal.getsignal(getattr(signal, name)) in (signal.SIG_DFL, None):
+            try:
+                signal.signal(getattr(signal, name), terminated)
+            except ValueError:  # not the main thread: leave the signals alone
+                pass
 
 
 class RayExecutor:
@@ -97,6 +129,18 @@ class RayExecutor:
         pending = {task.remote(plan.spec, chunk, plan.width(chunk), self.task_cpus, self.cache_dir, board): chunk
                    for chunk in chunks}
         failed: dict[str, str] = {}
+        try:
+            done, compile_seconds = self._collect(ray, store, board, pending, failed, progress, len(chunks), num_evals)
+        except (ray.exceptions.RayError, ConnectionError) as err:  # the cluster failed (a node died, the head...)
+            raise RunIncomplete(f"the Ray cluster failed ({type(err).__name__}: {_first_line(err)}); the chunks "
+                                f"stored so far are in {store.directory} (`rlab status {store.directory}`); rerun "
+                                "the same command to compute the rest") from None
+        # Compile seconds here are the workers' (each compiles a program once, for its first chunk of it).
+        return Executed(done, compile_seconds, failed=failed)
+
+    @staticmethod
+    def _collect(ray, store, board, pending: dict, failed: dict, progress, total: int, num_evals: int):
+        """Writes each task's chunk as it arrives; (chunks stored, seconds the workers waited for programs)."""
         compile_seconds, done = 0.0, 0
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=POLL_SECONDS)
@@ -115,10 +159,9 @@ class RayExecutor:
                 compile_seconds += info["compile_seconds"]
                 done += 1
                 progress.advance(num_evals)
-                progress.note(f"chunk {done}/{len(chunks)} {chunk.id} ({chunk.group.algo} {chunk.group.env_axes}) "
+                progress.note(f"chunk {done}/{total} {chunk.id} ({chunk.group.algo} {chunk.group.env_axes}) "
                               f"stored, from {info['worker']}: {info['seconds']:.1f} s")
-        # Compile seconds here are the workers' (each compiles a program once, for its first chunk of it).
-        return Executed(done, compile_seconds, failed=failed)
+        return done, compile_seconds
 
 
 class ChunkBoard:

@@ -95,3 +95,55 @@ def test_ray_options_are_checked_before_anything_is_made(one_process, tmp_path):
         assert result.returncode == 2 and message in result.stderr, (extra, result.stderr)
         assert "Traceback" not in result.stderr
         assert not (tmp_path / "out").exists()
+
+
+def test_a_local_ray_start_that_fails_is_one_line(monkeypatch):
+    import ray
+
+    from rlab.errors import UsageError
+    from rlab.run import on_ray
+
+    def times_out(**options):
+        raise TimeoutError("Timed out after 60 seconds waiting for the raylet to start")
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", times_out)
+    with pytest.raises(UsageError, match="Ray did not start .TimeoutError: Timed out after 60 seconds"):
+        on_ray.connect(None)
+
+
+def test_a_cluster_that_dies_mid_sweep_says_what_is_stored_and_how_to_resume(tmp_path, monkeypatch):
+    import types
+
+    import ray
+
+    from rlab import spec as spec_lib
+    from rlab.errors import RunIncomplete
+    from rlab.run import on_ray, plan as plan_lib
+    from tests.sweep_cases import tiny_spec
+
+    class DeadCluster:
+        exceptions = ray.exceptions
+
+        @staticmethod
+        def cluster_resources():
+            return {"CPU": 2.0}
+
+        @staticmethod
+        def remote(**options):
+            return lambda target: types.SimpleNamespace(remote=lambda *args: object())
+
+        @staticmethod
+        def wait(refs, **options):
+            raise ray.exceptions.RayActorError()
+
+    monkeypatch.setattr(on_ray, "import_ray", lambda: DeadCluster)
+    (tmp_path / "spec.toml").write_text(tiny_spec(2))
+    spec = spec_lib.load(tmp_path / "spec.toml")
+    opened = store.SweepStore.open(tmp_path / "out", spec, 4, {"platform": "cpu"})
+    try:
+        plan = plan_lib.make(opened, spec, 4, (0, 1), [types.SimpleNamespace()], None)
+        with pytest.raises(RunIncomplete, match=r"the Ray cluster failed \(RayActorError.*rerun the same command"):
+            on_ray.RayExecutor()(opened, plan, types.SimpleNamespace(note=print, start=lambda *a: None))
+    finally:
+        opened.release()

@@ -84,6 +84,11 @@ def test_a_killed_extension_is_never_complete_and_a_plain_rerun_finishes_it(refe
     assert store.read_manifest(out)["status"] != "complete"
     assert "interrupted" in store.status(out)["status"]
     assert_truthful(out, complete=False)
+    from rlab import report
+
+    report.build(out)  # says that fewer seeds are stored than asked for, and how to compute the rest
+    summary = (out / "report" / "summary.md").read_text()
+    assert "of 16 seed lanes stored (4 seeds asked for)" in summary and "computes the rest" in summary
     sweep.run(spec2, out)  # the plain rerun `rlab status` suggests: runs to the 4 seeds recorded
     pd.testing.assert_frame_equal(stored_rows(reference4[1]), stored_rows(out))
     assert_truthful(out, complete=True)
