@@ -111,10 +111,13 @@ def side(directory, config: str | None, where: dict[str, str], metric: str) -> S
     else:
         _, success = frames.curves(rows, "eval_success")
         values = (success[finite, -1] >= frames.SUCCESS_SHARE).astype(float)
-    groups = store.read_manifest(directory).groups
+    manifest = store.read_manifest(directory)
+    groups = manifest.groups
     hparams = {k: v for g in rows["group"].unique() for k, v in (groups.get(g) or {}).get("hparams", {}).items()}
+    # The task: the environment id and its fixed parameters from the spec, then this side's axis values.
+    env = {**manifest.environment, **{c[4:]: rows[c].iloc[0] for c in env_columns}}
     return Side(label=f"{directory}: {config}", values=values, diverged=int((~finite).sum()),
-                steps=frames.step_grid(rows), env={c[4:]: rows[c].iloc[0] for c in env_columns},
+                steps=frames.step_grid(rows), env=env,
                 evaluation={k: hparams[k] for k in EVALUATION_SETTINGS if k in hparams})
 
 
@@ -167,7 +170,11 @@ def compare_samples(x: np.ndarray, y: np.ndarray, metric: str, rng: np.random.Ge
             low, high = welch.confidence_interval(1 - alpha)
         else:  # no variance on either side: the difference is exact
             low = high = difference
-        spread = math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below, not warned about
+            spread = math.sqrt((x.var(ddof=1) + y.var(ddof=1)) / 2)
+        if not (math.isfinite(spread) and math.isfinite(difference)):
+            raise UsageError("the returns are too large to compare (their mean or variance overflows float64, so "
+                             "Welch's statistic is NaN): no p value or seed count can be given")
         standardised = difference / spread if spread > 0 else (0.0 if difference == 0 else math.inf)
         needed = _seeds_for_power_welch(standardised, alpha) if n_resamples else None
         others = {"Mann-Whitney p": f"{stats.mann_whitney(x, y).pvalue:.3g}"}
@@ -179,13 +186,16 @@ def compare_samples(x: np.ndarray, y: np.ndarray, metric: str, rng: np.random.Ge
     else:
         wins_x, wins_y = int(x.sum()), int(y.sum())
         pvalue = float(sps.fisher_exact([[wins_x, x.size - wins_x], [wins_y, y.size - wins_y]]).pvalue)
-        rate_x, rate_y = stats.success_rate(wins_x, x.size), stats.success_rate(wins_y, y.size)
+        rate_x = stats.success_rate(wins_x, x.size, confidence=1 - alpha)
+        rate_y = stats.success_rate(wins_y, y.size, confidence=1 - alpha)
         difference = float(rate_x.point - rate_y.point)
         low = difference - math.sqrt((rate_x.point - rate_x.low) ** 2 + (rate_y.high - rate_y.point) ** 2)
         high = difference + math.sqrt((rate_x.high - rate_x.point) ** 2 + (rate_y.point - rate_y.low) ** 2)
         standardised = 2 * math.asin(math.sqrt(rate_x.point)) - 2 * math.asin(math.sqrt(rate_y.point))
+        # Two samples of n each: the difference of arcsine-transformed rates has variance 2 / n, so
+        # n = 2 ((z_{1-alpha/2} + z_power) / h)^2 per side (Cohen's h; checked by a Monte Carlo of Fisher's test).
         needed = None if standardised == 0 else min(MAX_SEEDS + 1, math.ceil(
-            ((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(POWER)) / abs(standardised)) ** 2))
+            2 * ((sps.norm.ppf(1 - alpha / 2) + sps.norm.ppf(POWER)) / abs(standardised)) ** 2))
         others = {"success A": f"{wins_x}/{x.size}", "success B": f"{wins_y}/{y.size}"}
         test = "Fisher's exact test on the success counts (two-sided)"
     return Comparison(a=a, b=b, metric=metric, test=test, pvalue=pvalue, alpha=alpha,

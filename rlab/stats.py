@@ -109,12 +109,14 @@ def bootstrap_ci(
     num_seeds = scores.shape[0]
     if stratified and scores.ndim < 2:
         raise ValueError(f"stratified: scores need shape [seeds, tasks, ...]; got {scores.shape}")
-    point = fn(scores.reshape((-1,) + scores.shape[2:]) if stratified else scores, axis=0)
+    if stratified:
+        fn = _over_runs_and_tasks(statistic, fn)
+    point = fn(scores, axis=0)
     draws = []
     for start in range(0, n_resamples, batch):
         size = min(batch, n_resamples - start)
         if stratified:
-            sample = resample_runs(scores, rng, size).reshape((size, -1) + scores.shape[2:])  # [b, S * T, ...]
+            sample = resample_runs(scores, rng, size)  # [b, S, T, ...]
         else:
             index = rng.integers(0, num_seeds, size=(size, num_seeds))
             sample = scores[index]  # [b, S, ...]
@@ -170,11 +172,11 @@ def resample_runs(scores: np.ndarray, rng: np.random.Generator, count: int, task
     Every (run slot, task, further index) draws its run independently, as
     rliable's StratifiedBootstrap does; with `task_bootstrap` tasks are drawn too.
     """
-    runs = scores.shape[0]
+    runs, tasks = scores.shape[0], scores.shape[1]
     indices = rng.integers(0, runs, size=(count, *scores.shape))
     grid = list(np.ogrid[tuple(slice(n) for n in scores.shape[1:])])
-    if task_bootstrap:
-        grid[0] = rng.integers(0, scores.shape[1], size=(count, *grid[0].shape))
+    if task_bootstrap:  # one task drawn per (replication, task slot), shared by the runs and evaluations of the slot
+        grid[0] = rng.integers(0, tasks, size=(count, 1, tasks) + (1,) * (scores.ndim - 2))
     return scores[(indices, *grid)]
 
 
@@ -225,6 +227,18 @@ def performance_profiles(
     """Score distributions (fraction of runs x tasks above each tau) with stratified bootstrap bands `[2, len(taus)]`."""
     taus = np.asarray(taus, dtype=float)
     return interval_estimates(score_dict, lambda s: score_distribution(s, taus), rng, reps, confidence)
+
+
+def _over_runs_and_tasks(statistic: str | Callable, fn: Callable) -> Callable:
+    """A statistic of `[..., runs, tasks, ...]` at `axis` (runs) and `axis + 1` (tasks), as rliable defines it.
+
+    The median is the median over tasks of each task's mean over runs
+    (`median_of_task_means`); every other statistic pools runs and tasks
+    (for the mean the two coincide).
+    """
+    if statistic == "median":
+        return lambda x, axis=0: np.median(np.mean(x, axis=axis), axis=axis)
+    return lambda x, axis=0: fn(x.reshape(x.shape[:axis] + (-1,) + x.shape[axis + 2:]), axis=axis)
 
 
 # ----- success rates ---------------------------------------------------------------------

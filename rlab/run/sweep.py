@@ -75,7 +75,7 @@ def run(
     if not spec_lib.is_lane_width(lane_width):
         raise UsageError(f"lane width {lane_width!r}; allowed: {spec_lib.ALLOWED_LANE_WIDTHS}")
     progress = progress or Progress(quiet=True)
-    recorded = recorded_num_seeds(out_dir)
+    recorded = recorded_num_seeds(out_dir, spec.identity_hash())
     if recorded is not None and recorded > spec.num_seeds:
         progress.note(f"{out_dir} records {recorded} seeds, more than the spec's {spec.num_seeds}: running to "
                       f"{recorded} (an extension not finished before)")

@@ -80,6 +80,14 @@ class Manifest(dict):
         """Stored rows over every chunk entry."""
         return sum(entry.get("rows", 0) for entry in self["chunks"].values())
 
+    @property
+    def environment(self) -> dict:
+        """The task every group shares: {"env": id, **its fixed parameters} from the spec ({} for imports)."""
+        spec = self.get("spec") or {}
+        if not isinstance(spec.get("env"), str):
+            return {}
+        return {"env": spec["env"], **(spec.get("env_params") or {})}
+
     def lane_width(self, group_id: str) -> dict | None:
         """The group's recorded lane width entry ({lane_width, lane_width_reason, ...}), or None."""
         return (self.get("lane_widths") or {}).get(group_id)

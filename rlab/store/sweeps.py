@@ -38,14 +38,20 @@ from rlab.store.manifest import (  # noqa: F401 (the store's readers, also read 
     process_manifests, read_manifest, read_manifest_file, supersedes, unlisted_chunks,
 )
 
-def recorded_num_seeds(directory) -> int | None:
-    """The most seeds any manifest of `directory` records (its target), or None for a new or unreadable one."""
+def recorded_num_seeds(directory, spec_hash: str) -> int | None:
+    """The most seeds any manifest of `directory` records for the sweep `spec_hash` (its target), or None.
+
+    None for a new directory, an unreadable one or another sweep's: `SweepStore.open` says what is wrong.
+    """
     counts = []
-    for manifest in sorted(pathlib.Path(directory).glob("manifest*.json")):
+    for path in sorted(pathlib.Path(directory).glob("manifest*.json")):
         try:
-            counts.append(read_manifest_file(manifest)["num_seeds"])
+            manifest = read_manifest_file(path)
         except UsageError:
-            return None  # `open` says what is wrong with it
+            return None
+        if manifest.spec_hash != spec_hash:
+            return None
+        counts.append(manifest.num_seeds)
     return max(counts, default=None)
 
 
@@ -182,6 +188,8 @@ class SweepStore(RunDirectory):
           UsageError: if the directory holds a different sweep (another spec
             or chunk size), or exists and is not a sweep directory.
         """
+        if process[1] > 1:
+            lock_lib.claim_lease_seconds()  # a bad lease setting is refused before anything is claimed
         directory, lock = cls.claim(directory, process[0])
         try:
             with WriterLock.opening(directory):

@@ -124,3 +124,58 @@ def test_compare_bad_input_is_one_line(tmp_path):
         result = cli(*args)
         assert result.returncode == 2 and message in result.stderr, (args, result.stderr)
         assert "Traceback" not in result.stderr
+
+
+def test_seeds_for_power_on_success_rates_match_a_monte_carlo_of_fishers_test():
+    # 52/64 against 41/64: the seeds per side that the comparison says give 80% power, checked by running
+    # Fisher's exact test (scipy's) on fresh draws at those rates, and at half as many seeds.
+    x, y = np.repeat([1.0, 0.0], [52, 12]), np.repeat([1.0, 0.0], [41, 23])
+    needed = compare.compare_samples(x, y, "success", np.random.default_rng(0), n_resamples=200).seeds_for_power
+    h = 2 * np.arcsin(np.sqrt(52 / 64)) - 2 * np.arcsin(np.sqrt(41 / 64))
+    assert needed == int(np.ceil(2 * ((scipy.stats.norm.ppf(0.975) + scipy.stats.norm.ppf(0.8)) / h) ** 2)) == 104
+    rng = np.random.default_rng(1)
+
+    def power(n: int, draws: int = 1000) -> float:
+        wins_x, wins_y = rng.binomial(n, 52 / 64, draws), rng.binomial(n, 41 / 64, draws)
+        return float(np.mean([scipy.stats.fisher_exact([[a, n - a], [b, n - b]]).pvalue < 0.05
+                              for a, b in zip(wins_x, wins_y)]))
+
+    # Fisher's test is conservative, so a little under the normal approximation's 80%.
+    assert 0.70 <= power(needed) <= 0.86
+    assert power(needed // 2) <= 0.55
+
+
+def test_the_interval_of_a_rate_difference_has_the_level_it_is_labelled():
+    x, y = np.repeat([1.0, 0.0], [30, 10]), np.repeat([1.0, 0.0], [20, 20])
+    at_95 = compare.compare_samples(x, y, "success", np.random.default_rng(0), alpha=0.05, n_resamples=0)
+    at_99 = compare.compare_samples(x, y, "success", np.random.default_rng(0), alpha=0.01, n_resamples=0)
+    assert float(at_99.difference.high - at_99.difference.low) > float(at_95.difference.high - at_95.difference.low)
+    # Newcombe's hybrid score interval from the two Wilson intervals at 99%, recomputed with scipy's.
+    rx, ry = (scipy.stats.binomtest(k, 40).proportion_ci(0.99, method="wilson") for k in (30, 20))
+    low = 0.25 - np.sqrt((0.75 - rx.low) ** 2 + (ry.high - 0.5) ** 2)
+    high = 0.25 + np.sqrt((rx.high - 0.75) ** 2 + (0.5 - ry.low) ** 2)
+    assert float(at_99.difference.low) == pytest.approx(low) and float(at_99.difference.high) == pytest.approx(high)
+
+
+def test_returns_that_overflow_are_said_to_overflow():
+    with pytest.raises(UsageError, match="too large to compare"):
+        compare.compare_samples(np.array([1e308, -1e308, 1e308]), np.array([0.0, 1.0, 2.0]), "return",
+                                np.random.default_rng(0), n_resamples=0)
+
+
+def test_sweeps_of_different_environments_or_fixed_parameters_are_not_compared(tmp_path):
+    from rlab import spec as spec_lib
+    from rlab.run import sweep
+    from tests.sweep_cases import tiny_spec
+
+    base = tiny_spec(2).replace("dim = [1, 2]", "dim = [2]")
+    texts = {"a": base, "other_fixed": base.replace("horizon = 4", "horizon = 4\nhole_radius = 0.3")}
+    for name, text in texts.items():
+        (tmp_path / f"{name}.toml").write_text(text)
+        sweep.run(spec_lib.load(tmp_path / f"{name}.toml"), tmp_path / name)
+    config = "openai_es noise_std=0.02"
+    a, b = (compare.side(tmp_path / n, config, {}, "return") for n in texts)
+    assert a.env == {"env": "cheese_point_mass", "reward": "dense", "horizon": 4, "dim": 2}
+    assert b.env["hole_radius"] == 0.3 and a.steps == b.steps
+    with pytest.raises(UsageError, match="different tasks"):
+        compare.compare(a, b, "return", np.random.default_rng(0))

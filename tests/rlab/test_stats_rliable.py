@@ -104,3 +104,21 @@ def test_bad_shapes_are_refused():
         stats.interval_estimate(np.ones(5), stats.pooled_iqm, np.random.default_rng(0))
     with pytest.raises(ValueError, match="the same tasks"):
         stats.probability_of_improvement(np.ones((3, 2)), np.ones((3, 4)), np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("set_name", ["normal", "ceiling"])
+def test_the_stratified_bootstrap_of_a_median_is_rliables_median(set_name):
+    for algo, scores in SCORES[set_name].items():
+        interval = stats.bootstrap_ci(scores, "median", np.random.default_rng(5), n_resamples=200, stratified=True)
+        assert float(interval.point) == pytest.approx(REFERENCE["sets"][set_name]["median"][algo]["point"], abs=1e-12)
+
+
+def test_a_task_bootstrap_draws_whole_tasks_whatever_the_shape():
+    scores = np.random.default_rng(0).normal(size=(10, 5))  # 10 runs x 5 tasks (once an IndexError)
+    drawn = stats.resample_runs(scores, np.random.default_rng(1), 50, task_bootstrap=True)
+    for replication in drawn:
+        for slot in range(5):
+            assert any(np.isin(replication[:, slot], scores[:, task]).all() for task in range(5))
+    interval = stats.interval_estimate(scores, stats.pooled_iqm, np.random.default_rng(2), reps=2000,
+                                       task_bootstrap=True)
+    assert interval.low[0] < interval.point[0] < interval.high[0]
