@@ -42,7 +42,7 @@ from envs.cartpole_poles import CartpolePoles  # noqa: E402
 from envs.reacher_nd import ReacherND  # noqa: E402
 from envs.params import EnvParamError, Param  # noqa: E402
 from envs import playground_tasks  # noqa: E402
-from envs.registry import EnvSpec, make, register, registered  # noqa: E402
+from envs.registry import EnvSpec, lookup, make, register, registered  # noqa: E402
 
 register("cheese_bandit", CheeseBandit)
 register("cheese_point_mass", CheesePointMass)
@@ -65,6 +65,7 @@ __all__ = [
     "EnvParamError",
     "EnvSpec",
     "LabEnv",
+    "lookup",
     "ReacherND",
     "Param",
     "make",

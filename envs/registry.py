@@ -53,17 +53,37 @@ def register(env_id: str, env_class: type, description: str | None = None) -> No
 
 
 def registered() -> dict[str, EnvSpec]:
-    """Every registered id, in registration order, with its description and parameters."""
+    """Every registered id, in registration order, with its description and parameters.
+
+    `package.module:Name` ids appear once they have been looked up (`lookup`).
+    """
     return dict(_REGISTRY)
 
 
+def lookup(env_id: str) -> EnvSpec:
+    """The EnvSpec of `env_id`: a registered id, or `package.module:Name` (imported and registered on first use).
+
+    Raises:
+      EnvParamError (a ValueError): an unknown id (naming the nearest one), a
+        module that does not import, a missing name, or an object that is no
+        environment: one line saying which.
+    """
+    if env_id in _REGISTRY:
+        return _REGISTRY[env_id]
+    from envs import external
+
+    if not external.is_external(env_id):
+        raise EnvParamError(unknown_id_message("environment", env_id, list(_REGISTRY))
+                            + "; or package.module:Name for an environment of your own")
+    register(env_id, external.task_class(env_id))
+    return _REGISTRY[env_id]
+
+
 def make(env_id: str, **params: Any):
-    """Builds environment `env_id` with validated `params`.
+    """Builds environment `env_id` (see `lookup`) with validated `params`.
 
     Raises:
       EnvParamError (a ValueError): for an unknown id (naming the nearest one)
         or a bad parameter (naming it, the value given and what is allowed).
     """
-    if env_id not in _REGISTRY:
-        raise EnvParamError(unknown_id_message("environment", env_id, list(_REGISTRY)))
-    return _REGISTRY[env_id].env_class(**params)
+    return lookup(env_id).env_class(**params)

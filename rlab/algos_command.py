@@ -24,15 +24,31 @@ def list_all() -> None:
 
 def describe(algo: str) -> None:
     import rlab.trainers
-    from envs.params import unknown_id_message
+    from envs.params import ParamError
 
-    specs = rlab.trainers.registered()
-    if algo not in specs:
-        raise UsageError(unknown_id_message("algorithm", algo, list(specs)))
-    spec = specs[algo]
+    try:
+        spec = rlab.trainers.lookup(algo)
+    except ParamError as err:
+        raise UsageError(str(err)) from None
     console.print(f"[bold cyan]{algo}[/]: {spec.description}")
     console.print(param_table(spec.params, kinds=True))
     console.print(
         "float leaf: carried in the training state, so a grid of values runs in one compiled "
         "program; static: fixes shapes or code paths (a new value compiles a new program)."
     )
+
+
+def check(algo: str, env_id: str | None = None) -> bool:
+    """Prints whether `algo` keeps each promise of the contract (`rlab.trainers.contract`); True if it keeps all."""
+    from envs.params import ParamError
+    from rlab.trainers import contract
+
+    try:
+        broken = contract.check(algo, env_id)
+    except ParamError as err:
+        raise UsageError(str(err)) from None
+    failed = {line.split(":", 1)[0]: line for line in broken}
+    for promise in contract.PROMISES:
+        console.print(f"{promise:>12}: " + (f"[red]broken[/] ({failed[promise].split(': ', 1)[1]})"
+                                             if promise in failed else "[green]ok[/]"), highlight=False)
+    return not broken

@@ -100,6 +100,7 @@ def _add_envs(commands) -> None:
     envs_cmd.add_argument("--seed", type=int, default=0, help="seed of the check's episodes")
     envs_cmd.set_defaults(handler=_run_envs)
 
+
 def _run_envs(args: argparse.Namespace) -> int:
     from rlab import envs_command
 
@@ -125,12 +126,25 @@ def _add_algos(commands) -> None:
         description="Without ALGORITHM: list every trainer. With ALGORITHM: every hyperparameter, "
         "its default, allowed values, and whether it is a float leaf (swept in one program) or static.",
     )
-    algos_cmd.add_argument("algo", nargs="?", metavar="ALGORITHM", help="one algorithm name")
+    algos_cmd.add_argument("algo", nargs="?", metavar="ALGORITHM",
+                           help="one algorithm name, or package.module:NAME for an Algorithm record of your own")
+    algos_cmd.add_argument("--check", action="store_true",
+                           help="run ALGORITHM's contract checks (shapes, budget, determinism, vmap, float lanes) "
+                                "on a tiny configuration; exit 1 if it breaks a promise")
+    algos_cmd.add_argument("--env", metavar="ENV_ID", default=None,
+                           help="where --check runs (default: a dense cheese_point_mass of 2 dims)")
     algos_cmd.set_defaults(handler=_run_algos)
+
 
 def _run_algos(args: argparse.Namespace) -> int:
     from rlab import algos_command
 
+    if args.check:
+        if not args.algo:
+            raise UsageError("--check needs ALGORITHM: rlab algos ALGORITHM --check")
+        return EXIT_OK if algos_command.check(args.algo, args.env) else EXIT_FAILED
+    if args.env:
+        raise UsageError("--env is for --check")
     if args.algo:
         algos_command.describe(args.algo)
     else:
@@ -193,6 +207,7 @@ def _add_sweep(commands) -> None:
         help="JAX persistent compilation cache (default: $RLAB_CACHE_DIR or ~/.cache/rlab/jax; 'none' disables)",
     )
     sweep_cmd.set_defaults(handler=_run_sweep)
+
 
 def _run_sweep(args: argparse.Namespace) -> int:
     import pathlib
@@ -284,6 +299,7 @@ def _add_import(commands) -> None:
                                  "'(?P<algo>.+)_seed(?P<seed>\\d+)')")
     import_cmd.set_defaults(handler=_run_import)
 
+
 def _run_import(args: argparse.Namespace) -> int:
     from rlab import interop
 
@@ -317,6 +333,7 @@ def _add_export(commands) -> None:
                             help="rliable: final scores [runs, tasks] instead of curves [runs, tasks, evals]")
     export_cmd.set_defaults(handler=_run_export)
 
+
 def _run_export(args: argparse.Namespace) -> int:
     from rlab import interop
 
@@ -341,6 +358,7 @@ def _add_tune(commands) -> None:
     tune_cmd.add_argument("--cache-dir", metavar="DIR", default=None,
                           help="JAX persistent compilation cache (default: as for rlab sweep)")
     tune_cmd.set_defaults(handler=_run_tune)
+
 
 def _run_tune(args: argparse.Namespace) -> int:
     import pathlib
@@ -381,6 +399,7 @@ def _add_compare(commands) -> None:
     compare_cmd.add_argument("--alpha", type=float, default=0.05, help="test level (default: %(default)s)")
     compare_cmd.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: %(default)s)")
     compare_cmd.set_defaults(handler=_run_compare)
+
 
 def _run_compare(args: argparse.Namespace) -> int:
     import numpy as np
@@ -438,6 +457,7 @@ def _add_launch(commands) -> None:
     launch_cmd.add_argument("--mount", default="/work", metavar="PATH",
                             help="k8s: where the claim is mounted in each pod (default: %(default)s)")
     launch_cmd.set_defaults(handler=_run_launch)
+
 
 def _run_launch(args: argparse.Namespace) -> int:
     import pathlib
@@ -507,6 +527,7 @@ def _add_report(commands) -> None:
     report_cmd.add_argument("directory", metavar="DIR")
     report_cmd.set_defaults(handler=_run_report)
 
+
 def _run_report(args: argparse.Namespace) -> int:
     from rlab import report, store
     from rlab.probes import probe_report
@@ -530,6 +551,7 @@ def _add_plot(commands) -> None:
     plot_cmd.add_argument("directory", metavar="DIR")
     plot_cmd.add_argument("--out", metavar="FILE", help="output path without extension (default: DIR/plots/KIND)")
     plot_cmd.set_defaults(handler=_run_plot)
+
 
 def _run_plot(args: argparse.Namespace) -> int:
     import pathlib
@@ -577,6 +599,7 @@ def _add_demo(commands) -> None:
     demo_cmd.add_argument("--quiet", action="store_true", help="no progress output")
     demo_cmd.set_defaults(handler=_run_demo)
 
+
 def _run_demo(args: argparse.Namespace) -> int:
     import pathlib
     import tomllib
@@ -621,6 +644,7 @@ def _add_probe(commands) -> None:
     probe_cmd.add_argument("--budget", type=int, metavar="STEPS", help="training env steps per seed of the budget probe")
     probe_cmd.add_argument("--quiet", action="store_true", help="no progress output")
     probe_cmd.set_defaults(handler=_run_probe)
+
 
 def _run_probe(args: argparse.Namespace) -> int:
     import pathlib
@@ -702,6 +726,7 @@ def _add_render(commands) -> None:
     render_cmd.add_argument("--size", default="320x240", metavar="WxH", help="frame size (default: %(default)s)")
     render_cmd.set_defaults(handler=_run_render)
 
+
 def _run_render(args: argparse.Namespace) -> int:
     import pathlib
 
@@ -735,6 +760,7 @@ def _add_status(commands) -> None:
     status_cmd.add_argument("--rebuild", action="store_true",
                             help="write a lost or damaged manifest.json again from the intact chunks' sidecar files")
     status_cmd.set_defaults(handler=_run_status)
+
 
 def _run_status(args: argparse.Namespace) -> int:
     from rlab import store

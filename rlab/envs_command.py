@@ -53,12 +53,12 @@ def _convert(param, text: str) -> Any:
 
 def _spec(env_id: str):
     import envs
-    from envs.params import unknown_id_message
+    from envs.params import ParamError
 
-    registered = envs.registered()
-    if env_id not in registered:
-        raise UsageError(unknown_id_message("environment", env_id, list(registered)))
-    return registered[env_id]
+    try:
+        return envs.lookup(env_id)
+    except ParamError as err:
+        raise UsageError(str(err)) from None
 
 
 def _actions(env) -> str:

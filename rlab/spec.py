@@ -90,7 +90,7 @@ class AlgoConfig:
     axes: Mapping[str, tuple]
 
     def float_axes(self) -> dict[str, tuple]:
-        kinds = {p.name: p.kind for p in rlab.trainers.registered()[self.name].params}
+        kinds = {p.name: p.kind for p in rlab.trainers.lookup(self.name).params}
         return {k: v for k, v in self.axes.items() if kinds[k] is float}
 
     def static_axes(self) -> dict[str, tuple]:
@@ -291,12 +291,15 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         problem("name", name_problem)
 
     env_id = raw.get("env")
-    registered_envs = envs.registered()
+    env_spec = None
     if env_id is None:
-        problem("env", f"missing; allowed: one of {', '.join(registered_envs)}")
-    elif env_id not in registered_envs:
-        problem("env", unknown_id_message("environment", str(env_id), list(registered_envs)))
-        env_id = None
+        problem("env", f"missing; allowed: one of {', '.join(envs.registered())}, or package.module:Name")
+    else:
+        try:
+            env_spec = envs.lookup(str(env_id))
+        except ParamError as err:
+            problem("env", str(err))
+            env_id = None
 
     protocol = _protocol(raw.get("protocol"), problem)
     seed_start, num_seeds = 0, None
@@ -340,7 +343,7 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         problem("env_axes", f"{env_cells:,} combinations; allowed: at most {MAX_CELLS:,} grid cells per spec")
         env_id = None
     if env_id is not None:
-        _check_grid(env_id, registered_envs[env_id].params, env_params, env_axes, "env_params/env_axes", problem)
+        _check_grid(env_id, env_spec.params, env_params, env_axes, "env_params/env_axes", problem)
 
     algorithms = []
     algo_tables = raw.get("algorithms")
@@ -350,8 +353,10 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
         algo_tables = {}
     for algo, table in algo_tables.items():
         key = f"algorithms.{algo}"
-        if algo not in known:
-            problem(key, unknown_id_message("algorithm", algo, list(known)))
+        try:
+            algorithm = rlab.trainers.lookup(algo)
+        except ParamError as err:
+            problem(key, str(err))
             continue
         if not isinstance(table, dict):
             problem(key, "must be a table")
@@ -371,7 +376,7 @@ def parse(raw: Mapping[str, Any], text: str = "", source: str = "<spec>", defaul
                     problem(f"{key}.{budget_key}", f"the spec's env_steps_per_eval = {budget} sets it; remove it")
             hparams = {k: v for k, v in hparams.items() if k not in BUDGET_HPARAMS}
             axes = {k: v for k, v in axes.items() if k not in BUDGET_HPARAMS}
-        _check_grid(algo, known[algo].params, hparams, axes, key, problem)
+        _check_grid(algo, algorithm.params, hparams, axes, key, problem)
         algorithms.append(AlgoConfig(algo, hparams, axes))
 
     if budget is not None and env_id is not None and not problems:

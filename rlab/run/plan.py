@@ -146,8 +146,7 @@ def program_key(spec: spec_lib.Spec, group: spec_lib.Group) -> tuple:
     are not traced (`envs.params.Param.traced`): traced ones are data in the
     trainer's state, so groups differing only in them run one program.
     """
-    declared = envs.registered().get(spec.env)
-    traced = {p.name for p in declared.params if p.traced} if declared else set()
+    traced = {p.name for p in envs.lookup(spec.env).params if p.traced}
     env_params = sorted((k, repr(v)) for k, v in group.env_params.items() if k not in traced)
     return group.algo, repr(sorted(group.hparams.items())), repr(env_params)
 

@@ -62,8 +62,37 @@ register(random_search.ALGORITHM)
 
 
 def registered() -> dict[str, Algorithm]:
-    """Every algorithm, with its hyperparameters (defaults, allowed values, meaning)."""
+    """Every algorithm, with its hyperparameters (defaults, allowed values, meaning).
+
+    `package.module:NAME` ids appear once they have been looked up (`lookup`).
+    """
     return dict(_REGISTRY)
+
+
+def lookup(algo: str) -> Algorithm:
+    """The record of `algo`: a registered id, or `package.module:NAME` naming an `Algorithm` record.
+
+    A record named that way is registered under the id on first use (its
+    `name` becomes the id), so specs, sweeps and reports treat it as any
+    built-in trainer; it must keep the contract (`rlab.trainers.contract`).
+
+    Raises:
+      ParamError (a ValueError): an unknown id, a module that does not
+        import, a missing name, or an object that is no Algorithm record.
+    """
+    if algo in _REGISTRY:
+        return _REGISTRY[algo]
+    from envs import external
+
+    if not external.is_external(algo):
+        raise ParamError(unknown_id_message("algorithm", algo, list(_REGISTRY))
+                         + "; or package.module:NAME for an Algorithm record of your own")
+    record = external.import_object(algo, "algorithm")
+    if not isinstance(record, Algorithm):
+        missing = [f.name for f in dataclasses.fields(Algorithm) if not hasattr(record, f.name)]
+        raise ParamError(f"algorithm {algo!r}: a {type(record).__name__} object, not an rlab.trainers.Algorithm record"
+                         + (f" (it lacks {', '.join(missing)})" if missing else ""))
+    return register(dataclasses.replace(record, name=algo))
 
 
 def make(algo: str, env, **hparams: Any) -> Trainer:
@@ -150,9 +179,7 @@ def resolve_hparams(algo: str, env, **hparams: Any) -> dict[str, Any]:
 
 
 def _resolve(algo: str, env, hparams: dict) -> tuple[Algorithm, dict[str, Any]]:
-    if algo not in _REGISTRY:
-        raise ParamError(unknown_id_message("algorithm", algo, list(_REGISTRY)))
-    algorithm = _REGISTRY[algo]
+    algorithm = lookup(algo)
     values = resolve(algo, algorithm.params, hparams)
     if values["env_steps_per_eval"]:
         if "iterations_per_eval" in hparams:
@@ -162,5 +189,5 @@ def _resolve(algo: str, env, hparams: dict) -> tuple[Algorithm, dict[str, Any]]:
     return algorithm, values
 
 
-__all__ = ["Algorithm", "COMMON_METRICS", "Plateau", "Program", "Trainer", "env_steps_per_eval", "make", "register",
-           "registered", "resolve_hparams"]
+__all__ = ["Algorithm", "COMMON_METRICS", "Plateau", "Program", "Trainer", "env_steps_per_eval", "lookup", "make",
+           "register", "registered", "resolve_hparams"]

@@ -1,0 +1,95 @@
+"""Your environment and your algorithm by name: a module outside rlab, in a temporary folder, runs everywhere."""
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import envs
+from envs.params import ParamError
+from tests.sweep_cases import LAUNCH_DEVICES, stored_rows
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "docs" / "examples"
+
+
+@pytest.fixture(scope="module")
+def user_folder(tmp_path_factory):
+    """A folder outside the repository holding the user's module and spec, as a user would have them."""
+    folder = tmp_path_factory.mktemp("user")
+    for name in ("my_tasks.py", "corridor.toml"):
+        shutil.copy(EXAMPLES / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+def on_path(user_folder, monkeypatch):
+    monkeypatch.syspath_prepend(str(user_folder))
+    return user_folder
+
+
+def rlab_cli(folder, *args, timeout=600):
+    """The `rlab` command with the user's folder on PYTHONPATH, run from that folder."""
+    env = {**os.environ, "PYTHONPATH": str(folder), "RAY_USAGE_STATS_ENABLED": "0", **LAUNCH_DEVICES}
+    return subprocess.run([sys.executable, "-m", "rlab.cli", *args], capture_output=True, text=True, cwd=folder,
+                          env=env, timeout=timeout)
+
+
+def test_a_users_environment_is_made_by_name_with_its_own_parameters(on_path):
+    corridor = envs.make("my_tasks:Corridor", length=6)
+    assert corridor.params == {"length": 6, "step_size": 0.5, "episode_length": 1000}
+    assert corridor.has_success  # its own success metric is kept
+    spec = envs.lookup("my_tasks:Corridor")
+    assert {p.name: p.kind for p in spec.params} == {"length": int, "step_size": float, "episode_length": int}
+    plain = envs.make("my_tasks:make_noisy_corridor", noise=0.3)  # a function returning an Env
+    assert not plain.has_success and plain.params["noise"] == 0.3
+    with pytest.raises(ParamError, match="parameter 'length' = 2.5 has type float"):
+        envs.make("my_tasks:Corridor", length=2.5)
+
+
+@pytest.mark.parametrize("env_id, message", [
+    ("not_a_module_of_anyone:Task", "module 'not_a_module_of_anyone' does not import (ModuleNotFoundError"),
+    ("my_tasks:Nope", "module 'my_tasks' has no 'Nope'; it has Corridor"),
+    ("my_tasks:WIDE_ES", "a Algorithm object, neither a brax.envs.Env subclass nor a function returning one"),
+    ("my_tasks:Corridor:x", "not an id; allowed: a registered id, or package.module:Name"),
+])
+def test_a_bad_id_is_one_line_and_creates_nothing(user_folder, tmp_path, env_id, message):
+    spec = (user_folder / "corridor.toml").read_text().replace('env = "my_tasks:Corridor"', f'env = "{env_id}"')
+    (tmp_path / "bad.toml").write_text(spec)
+    result = rlab_cli(user_folder, "sweep", str(tmp_path / "bad.toml"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out").exists()
+
+
+def test_a_users_algorithm_keeps_the_contract_and_a_miscounted_one_is_named(user_folder, on_path):
+    from rlab.trainers import contract
+
+    assert contract.check("my_tasks:WIDE_ES") == []
+    result = rlab_cli(user_folder, "algos", "my_tasks:MISCOUNTED_ES", "--check")
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = {line.split(":")[0].strip(): line for line in result.stdout.splitlines() if ":" in line}
+    assert "broken" in lines["budget"] and "reports env_steps" in lines["budget"]
+    assert all("ok" in lines[p] for p in ("shapes", "determinism", "vmap", "floats"))
+
+
+def test_a_sweep_of_a_users_task_and_algorithm_is_bitwise_the_same_alone_shared_and_on_ray(user_folder, tmp_path):
+    spec = str(user_folder / "corridor.toml")
+    alone = rlab_cli(user_folder, "sweep", spec, "--out", str(tmp_path / "alone"), "--cache-dir", "none")
+    assert alone.returncode == 0, alone.stderr
+    env = {**os.environ, "PYTHONPATH": str(user_folder), **LAUNCH_DEVICES}
+    shares = [subprocess.Popen([sys.executable, "-m", "rlab.cli", "sweep", spec, "--out", str(tmp_path / "shared"),
+                                "--process", f"{i}/2", "--cache-dir", "none", "--quiet"], cwd=user_folder, env=env,
+                               stderr=subprocess.PIPE, text=True) for i in (0, 1)]
+    for share in shares:
+        _, errors = share.communicate(timeout=600)
+        assert share.returncode == 0, errors
+    reference = stored_rows(tmp_path / "alone")
+    assert set(reference["env.step_size"]) == {0.25, 0.5} and reference["algo"].eq("my_tasks:WIDE_ES").all()
+    pd.testing.assert_frame_equal(reference, stored_rows(tmp_path / "shared"))
+    pytest.importorskip("ray")
+    on_ray = rlab_cli(user_folder, "sweep", spec, "--out", str(tmp_path / "ray"), "--ray", "--cache-dir", "none")
+    assert on_ray.returncode == 0, on_ray.stdout + on_ray.stderr
+    pd.testing.assert_frame_equal(reference, stored_rows(tmp_path / "ray"))
