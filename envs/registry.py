@@ -19,6 +19,8 @@ class EnvSpec:
       params: the declared parameters, with defaults and allowed values.
       discrete: True if the environment takes integer actions.
       env_class: the class `envs.make` instantiates.
+      origin: where the id comes from: "rlab", "package.module:Name" (named in
+        a spec), or "entry point of DIST" (an installed package's plugin).
     """
 
     id: str
@@ -26,6 +28,7 @@ class EnvSpec:
     params: tuple[Param, ...]
     discrete: bool
     env_class: type
+    origin: str = "rlab"
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -35,7 +38,7 @@ class EnvSpec:
 _REGISTRY: dict[str, EnvSpec] = {}
 
 
-def register(env_id: str, env_class: type, description: str | None = None) -> None:
+def register(env_id: str, env_class: type, description: str | None = None, origin: str = "rlab") -> None:
     """Registers `env_class` as `env_id` here and in Brax's own registry.
 
     Raises:
@@ -48,16 +51,44 @@ def register(env_id: str, env_class: type, description: str | None = None) -> No
     discrete = "num_actions" in {p.name for p in env_class.PARAMS} or isinstance(
         getattr(env_class, "num_actions", None), int
     )
-    _REGISTRY[env_id] = EnvSpec(env_id, doc, env_class.PARAMS, discrete, env_class)
+    _REGISTRY[env_id] = EnvSpec(env_id, doc, env_class.PARAMS, discrete, env_class, origin)
     _quiet.import_brax_envs().register_environment(env_id, env_class)
 
 
 def registered() -> dict[str, EnvSpec]:
     """Every registered id, in registration order, with its description and parameters.
 
+    Installed packages' ids (entry point group `rlab.envs`) are included;
     `package.module:Name` ids appear once they have been looked up (`lookup`).
     """
+    _load_entry_points()
     return dict(_REGISTRY)
+
+
+# Installed packages register environment ids here: `[project.entry-points."rlab.envs"] my_id = "pkg.mod:Name"`.
+ENTRY_POINT_GROUP = "rlab.envs"
+_ENTRY_POINTS_LOADED = False
+
+
+def _load_entry_points() -> None:
+    """Registers every installed package's `rlab.envs` entry point once (a broken one is skipped with a warning)."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    import importlib.metadata
+    import warnings
+
+    from envs import external
+
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in _REGISTRY:
+            continue
+        try:
+            register(entry.name, external.task_class(entry.value),
+                     origin=f"entry point of {entry.dist.name if entry.dist else 'a package'}")
+        except (EnvParamError, ValueError) as err:
+            warnings.warn(f"environment entry point {entry.name!r} = {entry.value!r} skipped: {err}", stacklevel=2)
 
 
 def lookup(env_id: str) -> EnvSpec:
@@ -70,12 +101,15 @@ def lookup(env_id: str) -> EnvSpec:
     """
     if env_id in _REGISTRY:
         return _REGISTRY[env_id]
+    _load_entry_points()
+    if env_id in _REGISTRY:
+        return _REGISTRY[env_id]
     from envs import external
 
     if not external.is_external(env_id):
         raise EnvParamError(unknown_id_message("environment", env_id, list(_REGISTRY))
                             + "; or package.module:Name for an environment of your own")
-    register(env_id, external.task_class(env_id))
+    register(env_id, external.task_class(env_id), origin=env_id)
     return _REGISTRY[env_id]
 
 

@@ -15,9 +15,10 @@ def list_all() -> None:
     table.add_column("algorithm", style="bold cyan", no_wrap=True)
     table.add_column("description")
     table.add_column("float hyperparameters (swept in one program)")
+    table.add_column("origin")
     for name, spec in rlab.trainers.registered().items():
         floats = ", ".join(f"{p.name}={p.default!r}" for p in spec.params if p.kind is float)
-        table.add_row(name, spec.description, floats)
+        table.add_row(name, spec.description, floats, rlab.trainers.ORIGINS.get(name, "rlab"))
     console.print(table)
     console.print("Every hyperparameter: rlab algos ALGORITHM")
 

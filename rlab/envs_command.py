@@ -76,11 +76,13 @@ def list_all() -> None:
     table.add_column("description")
     table.add_column("actions (defaults)")
     table.add_column("parameters (defaults)")
+    table.add_column("origin")
     for env_id, spec in envs.registered().items():
         # Brax tasks load physics models when built; describe them without building.
-        actions = _actions(envs.make(env_id)) if issubclass(spec.env_class, envs.LabEnv) else "continuous (MuJoCo)"
+        actions = (_actions(envs.make(env_id)) if issubclass(spec.env_class, envs.LabEnv)
+                   else "continuous (MuJoCo)" if spec.origin == "rlab" else "continuous")
         defaults = ", ".join(f"{name}={value!r}" for name, value in spec.defaults.items())
-        table.add_row(env_id, spec.description, actions, defaults)
+        table.add_row(env_id, spec.description, actions, defaults, spec.origin)
     console.print(table)
     console.print("Details: rlab envs ENV_ID     Monte Carlo check: rlab envs --check")
 

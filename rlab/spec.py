@@ -51,7 +51,7 @@ import numpy as np
 
 import envs
 import rlab.trainers
-from envs.params import ParamError, resolve, unknown_id_message
+from envs.params import ParamError, resolve
 from rlab import blocks
 from rlab.errors import UsageError
 from rlab.limits import (  # noqa: F401 (also read as spec.NAME)

@@ -64,9 +64,49 @@ register(random_search.ALGORITHM)
 def registered() -> dict[str, Algorithm]:
     """Every algorithm, with its hyperparameters (defaults, allowed values, meaning).
 
-    `package.module:NAME` ids appear once they have been looked up (`lookup`).
+    Installed packages' records (entry point group `rlab.algorithms`) are
+    included; `package.module:NAME` ids appear once looked up (`lookup`).
     """
+    _load_entry_points()
     return dict(_REGISTRY)
+
+
+# Installed packages register algorithms here: `[project.entry-points."rlab.algorithms"] my_id = "pkg.mod:RECORD"`.
+ENTRY_POINT_GROUP = "rlab.algorithms"
+# Where each id comes from, for `rlab algos`: "rlab", "package.module:NAME", or "entry point of DIST".
+ORIGINS: dict[str, str] = {}
+_ENTRY_POINTS_LOADED = False
+
+
+def _load_entry_points() -> None:
+    """Registers every installed package's `rlab.algorithms` entry point once (a broken one: a warning)."""
+    global _ENTRY_POINTS_LOADED
+    if _ENTRY_POINTS_LOADED:
+        return
+    _ENTRY_POINTS_LOADED = True
+    import importlib.metadata
+    import warnings
+
+    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry.name in _REGISTRY:
+            continue
+        try:
+            _register_named(entry.name, entry.value, f"entry point of {entry.dist.name if entry.dist else 'a package'}")
+        except ValueError as err:
+            warnings.warn(f"algorithm entry point {entry.name!r} = {entry.value!r} skipped: {err}", stacklevel=2)
+
+
+def _register_named(algo: str, object_id: str, origin: str) -> Algorithm:
+    """Registers the Algorithm record `package.module:NAME` under the id `algo`."""
+    from envs import external
+
+    record = external.import_object(object_id, "algorithm")
+    if not isinstance(record, Algorithm):
+        missing = [f.name for f in dataclasses.fields(Algorithm) if not hasattr(record, f.name)]
+        raise ParamError(f"algorithm {object_id!r}: a {type(record).__name__} object, not an rlab.trainers.Algorithm "
+                         "record" + (f" (it lacks {', '.join(missing)})" if missing else ""))
+    ORIGINS[algo] = origin
+    return register(dataclasses.replace(record, name=algo))
 
 
 def lookup(algo: str) -> Algorithm:
@@ -82,17 +122,15 @@ def lookup(algo: str) -> Algorithm:
     """
     if algo in _REGISTRY:
         return _REGISTRY[algo]
+    _load_entry_points()
+    if algo in _REGISTRY:
+        return _REGISTRY[algo]
     from envs import external
 
     if not external.is_external(algo):
         raise ParamError(unknown_id_message("algorithm", algo, list(_REGISTRY))
                          + "; or package.module:NAME for an Algorithm record of your own")
-    record = external.import_object(algo, "algorithm")
-    if not isinstance(record, Algorithm):
-        missing = [f.name for f in dataclasses.fields(Algorithm) if not hasattr(record, f.name)]
-        raise ParamError(f"algorithm {algo!r}: a {type(record).__name__} object, not an rlab.trainers.Algorithm record"
-                         + (f" (it lacks {', '.join(missing)})" if missing else ""))
-    return register(dataclasses.replace(record, name=algo))
+    return _register_named(algo, algo, algo)
 
 
 def make(algo: str, env, **hparams: Any) -> Trainer:

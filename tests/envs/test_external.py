@@ -93,3 +93,21 @@ def test_a_sweep_of_a_users_task_and_algorithm_is_bitwise_the_same_alone_shared_
     on_ray = rlab_cli(user_folder, "sweep", spec, "--out", str(tmp_path / "ray"), "--ray", "--cache-dir", "none")
     assert on_ray.returncode == 0, on_ray.stdout + on_ray.stderr
     pd.testing.assert_frame_equal(reference, stored_rows(tmp_path / "ray"))
+
+
+def test_an_installed_packages_entry_points_register_ids_listed_with_their_origin(user_folder, tmp_path):
+    # An installed distribution as pip leaves one: its dist-info on the path, with entry_points.txt.
+    shutil.copy(user_folder / "my_tasks.py", tmp_path / "my_tasks.py")
+    info = tmp_path / "my_plugin-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: my-plugin\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[rlab.envs]\ncorridor = my_tasks:Corridor\n\n"
+                                           "[rlab.algorithms]\nwide_es = my_tasks:WIDE_ES\n")
+    listed = rlab_cli(tmp_path, "envs")
+    assert listed.returncode == 0, listed.stderr
+    row = next(line for line in listed.stdout.splitlines() if "corridor" in line)
+    assert "entry point of" in row and "my-plugin" in listed.stdout
+    algos = rlab_cli(tmp_path, "algos")
+    assert algos.returncode == 0 and "wide_es" in algos.stdout and "my-plugin" in algos.stdout, algos.stdout
+    described = rlab_cli(tmp_path, "algos", "wide_es")
+    assert described.returncode == 0 and "noise_std" in described.stdout
