@@ -16,7 +16,7 @@ import dataclasses
 from typing import Any, Mapping
 
 from envs.params import ParamError, resolve, unknown_id_message
-from rlab.trainers import ars, es, ppo, random_search, reinforce, rollout
+from rlab.trainers import ars, es, evosax_family, ppo, random_search, reinforce, rollout
 from rlab.trainers.base import (
     COMMON_METRICS, COMMON_PARAMS, Algorithm, Plateau, Program, Trainer, iterations_for_budget, train_then_evaluate,
 )
@@ -59,6 +59,9 @@ register(reinforce.ALGORITHM)
 register(es.ALGORITHM)
 register(ars.ALGORITHM)
 register(random_search.ALGORITHM)
+if evosax_family.available():  # evosax's strategies, where the optional package is installed
+    for _name in evosax_family.STRATEGIES:
+        register(evosax_family.algorithm(_name))
 
 
 def registered() -> dict[str, Algorithm]:
@@ -73,8 +76,8 @@ def registered() -> dict[str, Algorithm]:
 
 # Installed packages register algorithms here: `[project.entry-points."rlab.algorithms"] my_id = "pkg.mod:RECORD"`.
 ENTRY_POINT_GROUP = "rlab.algorithms"
-# Where each id comes from, for `rlab algos`: "rlab", "package.module:NAME", or "entry point of DIST".
-ORIGINS: dict[str, str] = {}
+# Where each id comes from, for `rlab algos`: "rlab", "evosax", "package.module:NAME", or "entry point of DIST".
+ORIGINS: dict[str, str] = {name: "evosax" for name in _REGISTRY if name.startswith(evosax_family.PREFIX)}
 _ENTRY_POINTS_LOADED = False
 
 

@@ -32,7 +32,12 @@ def run(trainer, seeds, hparams=None):
 
 
 def test_every_trainer_is_registered_with_sweepable_floats():
-    assert set(all_algos()) == {"ppo", "reinforce", "openai_es", "ars", "random_search"}
+    from rlab.trainers import evosax_family
+
+    builtin = {"ppo", "reinforce", "openai_es", "ars", "random_search"}
+    evosax = {evosax_family.PREFIX + name for name in evosax_family.STRATEGIES}
+    assert set(all_algos()) == builtin | (evosax if evosax_family.available() else set())
+    assert len(evosax) >= 6 and evosax_family.available()  # the test extra installs evosax
     for algo, spec in rlab.trainers.registered().items():
         assert spec.description
         assert swept(algo) in {p.name for p in spec.params if p.kind is float}
