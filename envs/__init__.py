@@ -17,7 +17,8 @@ Discrete-action environments (`deep_sea`, `combination_lock`) have an integer
 those have a time limit (`env.episode_length`, a truncation) instead of a
 horizon, and no success definition. `playground/<Name>` does the same for MuJoCo
 Playground's DeepMind Control Suite tasks when that optional package is
-installed (see `envs.playground_tasks`).
+installed (see `envs.playground_tasks`), and `gymnax/<id>` for gymnax's tasks
+(`envs.gymnax_tasks`) where gymnax is installed.
 """
 
 import os
@@ -41,7 +42,7 @@ from envs.deep_sea import DeepSea  # noqa: E402
 from envs.cartpole_poles import CartpolePoles  # noqa: E402
 from envs.reacher_nd import ReacherND  # noqa: E402
 from envs.params import EnvParamError, Param  # noqa: E402
-from envs import playground_tasks  # noqa: E402
+from envs import gymnax_tasks, playground_tasks  # noqa: E402
 from envs.registry import EnvSpec, lookup, make, register, registered  # noqa: E402
 
 register("cheese_bandit", CheeseBandit)
@@ -54,6 +55,9 @@ for _name in BRAX_TASKS:
     register(f"brax/{_name}", task_class(_name))
 for _name in playground_tasks.suite_names():
     register(playground_tasks.PREFIX + _name, playground_tasks.task_class(_name))
+if gymnax_tasks.available():  # gymnax's tasks, where the optional package is installed
+    for _name in gymnax_tasks.IDS:
+        register(gymnax_tasks.PREFIX + _name, gymnax_tasks.task_class(_name), origin="gymnax")
 
 __all__ = [
     "BraxTask",

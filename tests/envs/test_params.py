@@ -81,7 +81,7 @@ def test_registered_lists_every_env_with_a_description_and_defaults():
     specs = envs.registered()
     assert list(specs)[:4] == ["cheese_bandit", "cheese_point_mass", "deep_sea", "combination_lock"]
     mujoco_tasks = {"reacher_nd", "cartpole_poles"}
-    assert all(env_id.startswith(("brax/", "playground/")) or env_id in mujoco_tasks for env_id in list(specs)[4:])
+    assert all(env_id.startswith(("brax/", "playground/", "gymnax/")) or env_id in mujoco_tasks for env_id in list(specs)[4:])
     assert mujoco_tasks <= set(specs)
     for env_id, spec in list(specs.items())[:4]:
         assert spec.id == env_id and spec.description
