@@ -13,6 +13,9 @@ from typing import Mapping
 import matplotlib
 
 matplotlib.use("Agg")  # files, not windows: works on headless machines
+# Names come from users and other tools (W&B run names hold "$"): every text is drawn as it is written, never
+# parsed as mathtext, where an unbalanced "$" raised and took the whole report with it.
+matplotlib.rcParams["text.parse_math"] = False
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402

@@ -241,3 +241,18 @@ def test_every_figure_names_its_band_its_level_and_its_seed_count(finished):
             else:
                 assert "95%" in text and ("CI" in text or "Wilson" in text), (title, text)
     assert seen == set(report.FIGURES)
+
+
+def test_names_with_dollar_signs_are_drawn_as_written(tmp_path):
+    """Run names such as "ppo $lr_$" (W&B names hold "$") were parsed as mathtext, which raised on them."""
+    import pandas as pd
+
+    from rlab.interop import contract, directory
+
+    rows = [{"algo": algo, "seed": s, "eval": e, "env_steps": 100 * (e + 1), "eval_return": float(s + e)}
+            for algo in ("ppo $lr_$", "es $\\sigma^$ 0.1") for s in range(4) for e in range(3)]
+    source = tmp_path / "runs.csv"
+    pd.DataFrame(rows).to_csv(source, index=False)
+    directory.write(contract.normalise(pd.DataFrame(rows), "runs"), tmp_path / "out", "tidy", source, {})
+    page = report.build(tmp_path / "out").read_text()
+    assert "ppo $lr_$" in page and "<img" in page
