@@ -46,20 +46,29 @@ def register(env_id: str, env_class: type, description: str | None = None, origi
     """
     if env_id in _REGISTRY:
         raise ValueError(f"environment id {env_id!r} is already registered")
+    _REGISTRY[env_id] = _spec_of(env_id, env_class, description, origin)
+    _quiet.import_brax_envs().register_environment(env_id, env_class)
+
+
+def _spec_of(env_id: str, env_class: type, description: str | None, origin: str) -> EnvSpec:
     env_class.env_id = env_id
     doc = description or (env_class.__doc__ or "").strip().splitlines()[0]
     discrete = "num_actions" in {p.name for p in env_class.PARAMS} or isinstance(
         getattr(env_class, "num_actions", None), int
     )
-    _REGISTRY[env_id] = EnvSpec(env_id, doc, env_class.PARAMS, discrete, env_class, origin)
-    _quiet.import_brax_envs().register_environment(env_id, env_class)
+    return EnvSpec(env_id, doc, env_class.PARAMS, discrete, env_class, origin)
+
+
+# `package.module:Name` ids looked up so far (kept apart from the registry: a name a spec used is not
+# thereby an id rlab lists).
+_NAMED: dict[str, EnvSpec] = {}
 
 
 def registered() -> dict[str, EnvSpec]:
     """Every registered id, in registration order, with its description and parameters.
 
     Installed packages' ids (entry point group `rlab.envs`) are included;
-    `package.module:Name` ids appear once they have been looked up (`lookup`).
+    `package.module:Name` ids are not (they are looked up by name, `lookup`).
     """
     _load_entry_points()
     return dict(_REGISTRY)
@@ -102,15 +111,15 @@ def lookup(env_id: str) -> EnvSpec:
     if env_id in _REGISTRY:
         return _REGISTRY[env_id]
     _load_entry_points()
-    if env_id in _REGISTRY:
-        return _REGISTRY[env_id]
+    if env_id in _REGISTRY or env_id in _NAMED:
+        return _REGISTRY.get(env_id) or _NAMED[env_id]
     from envs import external
 
     if not external.is_external(env_id):
         raise EnvParamError(unknown_id_message("environment", env_id, list(_REGISTRY))
                             + "; or package.module:Name for an environment of your own")
-    register(env_id, external.task_class(env_id), origin=env_id)
-    return _REGISTRY[env_id]
+    _NAMED[env_id] = _spec_of(env_id, external.task_class(env_id), None, env_id)
+    return _NAMED[env_id]
 
 
 def make(env_id: str, **params: Any):

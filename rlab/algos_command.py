@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from rlab.console import console, param_table
@@ -18,7 +19,8 @@ def list_all() -> None:
     table.add_column("origin")
     for name, spec in rlab.trainers.registered().items():
         floats = ", ".join(f"{p.name}={p.default!r}" for p in spec.params if p.kind is float)
-        table.add_row(name, spec.description, floats, rlab.trainers.ORIGINS.get(name, "rlab"))
+        table.add_row(escape(name), escape(spec.description), escape(floats),
+                      escape(rlab.trainers.ORIGINS.get(name, "rlab")))
     console.print(table)
     console.print("Every hyperparameter: rlab algos ALGORITHM")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
+from rich.markup import escape
 from rich.table import Table
 
 from rlab.console import console, param_table
@@ -76,13 +77,13 @@ def list_all() -> None:
     table.add_column("description")
     table.add_column("actions (defaults)")
     table.add_column("parameters (defaults)")
-    table.add_column("origin")
     for env_id, spec in envs.registered().items():
-        # Brax tasks load physics models when built; describe them without building.
-        actions = (_actions(envs.make(env_id)) if issubclass(spec.env_class, envs.LabEnv)
-                   else "continuous (MuJoCo)" if spec.origin == "rlab" else "continuous")
+        # rlab's MuJoCo-based tasks load physics models when built; describe them without building.
+        mujoco = spec.origin == "rlab" and not issubclass(spec.env_class, envs.LabEnv)
+        actions = "continuous (MuJoCo)" if mujoco else _actions(envs.make(env_id))
         defaults = ", ".join(f"{name}={value!r}" for name, value in spec.defaults.items())
-        table.add_row(env_id, spec.description, actions, defaults, spec.origin)
+        origin = "" if spec.origin == "rlab" else f" (from {spec.origin})"
+        table.add_row(escape(env_id), escape(spec.description + origin), actions, escape(defaults))
     console.print(table)
     console.print("Details: rlab envs ENV_ID     Monte Carlo check: rlab envs --check")
 

@@ -183,7 +183,7 @@ def _compute(config: dict, probe: str, what: dict) -> tuple[pd.DataFrame, str]:
     seeds = range(config["seeds"])
     if probe == "zero_law":
         hparams = dict(what["hparams"])
-        if "rollout_length" in trainers.registered()[what["algo"]].defaults:
+        if "rollout_length" in trainers.lookup(what["algo"]).defaults:
             hparams["rollout_length"] = env.horizon  # one episode per environment: N episodes, like the others
         flags = zero_law.measure(what["algo"], env, hparams, seeds)
         frame = pd.DataFrame({"seed": np.asarray(seeds), **flags})

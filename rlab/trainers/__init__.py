@@ -47,11 +47,16 @@ def register(algorithm: Algorithm) -> Algorithm:
                          + (f"; it lacks {', '.join(missing)}" if missing else ""))
     if name in _REGISTRY:
         raise ValueError(f"algorithm {name!r} is already registered")
-    own = {p.name for p in algorithm.params}
-    common = tuple(p for p in COMMON_PARAMS if p.name not in own)
-    record = dataclasses.replace(algorithm, params=common + tuple(algorithm.params), small=dict(algorithm.small))
+    record = _with_common_params(algorithm)
     _REGISTRY[name] = record
     return record
+
+
+def _with_common_params(algorithm: Algorithm) -> Algorithm:
+    """The record with the common hyperparameters (`base.COMMON_PARAMS`) before its own."""
+    own = {p.name for p in algorithm.params}
+    common = tuple(p for p in COMMON_PARAMS if p.name not in own)
+    return dataclasses.replace(algorithm, params=common + tuple(algorithm.params), small=dict(algorithm.small))
 
 
 register(ppo.ALGORITHM)
@@ -68,7 +73,7 @@ def registered() -> dict[str, Algorithm]:
     """Every algorithm, with its hyperparameters (defaults, allowed values, meaning).
 
     Installed packages' records (entry point group `rlab.algorithms`) are
-    included; `package.module:NAME` ids appear once looked up (`lookup`).
+    included; `package.module:NAME` ids are not (they are looked up by name, `lookup`).
     """
     _load_entry_points()
     return dict(_REGISTRY)
@@ -76,6 +81,8 @@ def registered() -> dict[str, Algorithm]:
 
 # Installed packages register algorithms here: `[project.entry-points."rlab.algorithms"] my_id = "pkg.mod:RECORD"`.
 ENTRY_POINT_GROUP = "rlab.algorithms"
+# `package.module:NAME` records looked up so far, kept apart from the registry.
+_NAMED: dict[str, Algorithm] = {}
 # Where each id comes from, for `rlab algos`: "rlab", "evosax", "package.module:NAME", or "entry point of DIST".
 ORIGINS: dict[str, str] = {name: "evosax" for name in _REGISTRY if name.startswith(evosax_family.PREFIX)}
 _ENTRY_POINTS_LOADED = False
@@ -100,7 +107,8 @@ def _load_entry_points() -> None:
 
 
 def _register_named(algo: str, object_id: str, origin: str) -> Algorithm:
-    """Registers the Algorithm record `package.module:NAME` under the id `algo`."""
+    """The Algorithm record `package.module:NAME` under the id `algo`: registered for an entry point
+    (`algo` its name), kept by name for an id a spec names (`algo == object_id`)."""
     from envs import external
 
     record = external.import_object(object_id, "algorithm")
@@ -109,7 +117,10 @@ def _register_named(algo: str, object_id: str, origin: str) -> Algorithm:
         raise ParamError(f"algorithm {object_id!r}: a {type(record).__name__} object, not an rlab.trainers.Algorithm "
                          "record" + (f" (it lacks {', '.join(missing)})" if missing else ""))
     ORIGINS[algo] = origin
-    return register(dataclasses.replace(record, name=algo))
+    if algo != object_id:
+        return register(dataclasses.replace(record, name=algo))
+    _NAMED[algo] = _with_common_params(dataclasses.replace(record, name=algo))
+    return _NAMED[algo]
 
 
 def lookup(algo: str) -> Algorithm:
@@ -123,8 +134,8 @@ def lookup(algo: str) -> Algorithm:
       ParamError (a ValueError): an unknown id, a module that does not
         import, a missing name, or an object that is no Algorithm record.
     """
-    if algo in _REGISTRY:
-        return _REGISTRY[algo]
+    if algo in _REGISTRY or algo in _NAMED:
+        return _REGISTRY.get(algo) or _NAMED[algo]
     _load_entry_points()
     if algo in _REGISTRY:
         return _REGISTRY[algo]

@@ -105,8 +105,8 @@ def test_an_installed_packages_entry_points_register_ids_listed_with_their_origi
                                            "[rlab.algorithms]\nwide_es = my_tasks:WIDE_ES\n")
     listed = rlab_cli(tmp_path, "envs")
     assert listed.returncode == 0, listed.stderr
-    row = next(line for line in listed.stdout.splitlines() if "corridor" in line)
-    assert "entry point of" in row and "my-plugin" in listed.stdout
+    assert any(line.split("│")[1].strip() == "corridor" for line in listed.stdout.splitlines() if "│" in line)
+    assert "(from entry" in listed.stdout and "my-plugin)" in listed.stdout  # the description cell may wrap
     algos = rlab_cli(tmp_path, "algos")
     assert algos.returncode == 0 and "wide_es" in algos.stdout and "my-plugin" in algos.stdout, algos.stdout
     described = rlab_cli(tmp_path, "algos", "wide_es")
