@@ -79,10 +79,12 @@ def task_class(env_id: str) -> type:
     params = _declared_params(env_id, target)
     own_limit = any(p.name == TIME_LIMIT.name for p in params)
     doc = (inspect.getdoc(target) or f"{env_id} (a user's environment)").splitlines()[0]
-    return type(f"External_{target.__name__}", (ExternalTask,), {
+    cls = type(f"External_{target.__name__}", (ExternalTask,), {
         "PARAMS": params if own_limit else (*params, TIME_LIMIT), "target": staticmethod(target),
         "passes_time_limit": own_limit, "__doc__": doc,
     })
+    cls.has_success = cls().reports_success  # what its default instance reports, for readers of the class
+    return cls
 
 
 def _declared_params(env_id: str, target: Callable) -> tuple[Param, ...]:

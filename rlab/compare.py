@@ -79,6 +79,8 @@ def side(directory, config: str | None, where: dict[str, str], metric: str) -> S
     frame = store.load(directory)
     if frame.empty:
         raise UsageError(f"{directory}: no stored rows")
+    if metric == "success" and not store.read_manifest(directory).defines_success:
+        raise UsageError(f"{directory}: its task defines no success; allowed here: --metric return")
     frame = frame.assign(config=frames.configurations(frame))
     for key, text in where.items():
         column = f"env.{key}"

@@ -154,6 +154,9 @@ def build(directory, seed: int = 0) -> pathlib.Path:
     out.mkdir(exist_ok=True)
     rng = np.random.default_rng(seed)
     notes: list[str] = []
+    if not manifest.defines_success and "eval_success" in frame.columns:
+        frame = frame.drop(columns=["eval_success"]).__finalize__(frame)  # always 0 there: not a result
+        notes.append(f"{manifest.environment.get('env', 'This task')} defines no success: the report shows returns.")
     selection = selection_table(directory, spec_text, notes)
     if frame.empty:
         body = "<p>No chunk has completed yet.</p>"

@@ -168,6 +168,7 @@ def figure(kind: str, frame: pd.DataFrame, rng: np.random.Generator, notes: list
     if kind not in FIGURES:
         raise ValueError(f"figure kind {kind!r}; allowed: {', '.join(FIGURES)}")
     if kind in SUCCESS_KINDS and "eval_success" not in frame.columns:
-        note(notes, f"No {kind} chart: these runs record no eval_success (imported returns only).")
+        note(notes, f"No {kind} chart: these runs record no eval_success (imported returns only, or a task that "
+                    "defines no success).")
         return []
     return FIGURES[kind](kind, frame, rng, notes)

@@ -74,8 +74,10 @@ def make(store, spec: spec_lib.Spec, chunk_size: int, process: tuple[int, int], 
       probes: group index -> trainer made to size the chunks, reused.
     """
     groups = spec.groups()
+    # Whether the task defines success: reports of a task that defines none show returns and say so.
+    has_success = bool(getattr(envs.lookup(spec.env).env_class, "has_success", True))
     for group in groups:
-        store.describe_group(group.id, group.describe())
+        store.describe_group(group.id, {**group.describe(), "has_success": has_success})
     in_spec_order = spec.chunks(chunk_size)
     ordered = ordered_by_program(spec, groups, in_spec_order)
     trainers = {program_key(spec, groups[index]): trainer for index, trainer in (probes or {}).items()}

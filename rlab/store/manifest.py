@@ -81,6 +81,12 @@ class Manifest(dict):
         return sum(entry.get("rows", 0) for entry in self["chunks"].values())
 
     @property
+    def defines_success(self) -> bool:
+        """False when the sweep's task defines no success (every group says so), else True."""
+        described = [g.get("has_success") for g in self["groups"].values()]
+        return not (described and all(value is False for value in described))
+
+    @property
     def environment(self) -> dict:
         """The task every group shares: {"env": id, **its fixed parameters} from the spec ({} for imports)."""
         spec = self.get("spec") or {}

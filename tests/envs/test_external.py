@@ -111,3 +111,23 @@ def test_an_installed_packages_entry_points_register_ids_listed_with_their_origi
     assert algos.returncode == 0 and "wide_es" in algos.stdout and "my-plugin" in algos.stdout, algos.stdout
     described = rlab_cli(tmp_path, "algos", "wide_es")
     assert described.returncode == 0 and "noise_std" in described.stdout
+
+
+def test_a_task_without_success_gets_a_report_of_returns_that_says_so(on_path, tmp_path):
+    from rlab import compare, report
+    from rlab import spec as spec_lib
+    from rlab.errors import UsageError
+    from rlab.run import sweep
+
+    text = (on_path / "corridor.toml").read_text().replace("my_tasks:Corridor", "my_tasks:make_noisy_corridor")
+    text = text.replace("step_size = [0.25, 0.5]          # a parameter of Corridor's own, swept like any other",
+                        "noise = [0.1, 0.2]")
+    (tmp_path / "plain.toml").write_text(text)
+    sweep.run(spec_lib.load(tmp_path / "plain.toml"), tmp_path / "out")
+    report.build(tmp_path / "out")
+    summary = (tmp_path / "out" / "report" / "summary.md").read_text()
+    page = (tmp_path / "out" / "report" / "index.html").read_text()
+    assert "my_tasks:make_noisy_corridor defines no success: the report shows returns" in summary
+    assert 'alt="success (' not in page and 'alt="fan (' in page
+    with pytest.raises(UsageError, match="its task defines no success; allowed here: --metric return"):
+        compare.side(tmp_path / "out", None, {"noise": "0.1"}, "success")
