@@ -65,6 +65,25 @@ def import_object(object_id: str, kind: str) -> Any:
     return getattr(module, name)
 
 
+def load_entry_points(group: str, kind: str, known, register_one: Callable[[str, str, str], Any]) -> None:
+    """Calls `register_one(name, "package.module:Name", origin)` for each installed entry point of `group`.
+
+    Names already in `known` are left alone; one that fails to load is
+    skipped with a warning naming it (`kind`: "environment", "algorithm"),
+    so a broken plugin never stops rlab.
+    """
+    import importlib.metadata
+    import warnings
+
+    for entry in importlib.metadata.entry_points(group=group):
+        if entry.name in known:
+            continue
+        try:
+            register_one(entry.name, entry.value, f"entry point of {entry.dist.name if entry.dist else 'a package'}")
+        except ValueError as err:  # EnvParamError and ParamError included
+            warnings.warn(f"{kind} entry point {entry.name!r} = {entry.value!r} skipped: {err}", stacklevel=3)
+
+
 def task_class(env_id: str) -> type:
     """The class `envs.make` instantiates for a `package.module:Name` id (see the module docstring)."""
     target = import_object(env_id, "environment")

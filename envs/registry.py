@@ -85,19 +85,10 @@ def _load_entry_points() -> None:
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    import importlib.metadata
-    import warnings
-
     from envs import external
 
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name in _REGISTRY:
-            continue
-        try:
-            register(entry.name, external.task_class(entry.value),
-                     origin=f"entry point of {entry.dist.name if entry.dist else 'a package'}")
-        except (EnvParamError, ValueError) as err:
-            warnings.warn(f"environment entry point {entry.name!r} = {entry.value!r} skipped: {err}", stacklevel=2)
+    external.load_entry_points(ENTRY_POINT_GROUP, "environment", _REGISTRY, lambda name, value, origin: register(
+        name, external.task_class(value), origin=origin))
 
 
 def lookup(env_id: str) -> EnvSpec:

@@ -94,16 +94,9 @@ def _load_entry_points() -> None:
     if _ENTRY_POINTS_LOADED:
         return
     _ENTRY_POINTS_LOADED = True
-    import importlib.metadata
-    import warnings
+    from envs import external
 
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name in _REGISTRY:
-            continue
-        try:
-            _register_named(entry.name, entry.value, f"entry point of {entry.dist.name if entry.dist else 'a package'}")
-        except ValueError as err:
-            warnings.warn(f"algorithm entry point {entry.name!r} = {entry.value!r} skipped: {err}", stacklevel=2)
+    external.load_entry_points(ENTRY_POINT_GROUP, "algorithm", _REGISTRY, _register_named)
 
 
 def _register_named(algo: str, object_id: str, origin: str) -> Algorithm:
