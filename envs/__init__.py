@@ -55,6 +55,8 @@ for _name in BRAX_TASKS:
     register(f"brax/{_name}", task_class(_name))
 for _name in playground_tasks.suite_names():
     register(playground_tasks.PREFIX + _name, playground_tasks.task_class(_name))
+if playground_tasks.installed():
+    register(playground_tasks.PREFIX + playground_tasks.SWIMMER, playground_tasks.Swimmer)
 if gymnax_tasks.available():  # gymnax's tasks, where the optional package is installed
     for _name in gymnax_tasks.IDS:
         register(gymnax_tasks.PREFIX + _name, gymnax_tasks.task_class(_name), origin="gymnax")
