@@ -21,7 +21,9 @@ installed), which every process of a sweep then inherits.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
+import pathlib
 import re
 from typing import Any, Callable
 
@@ -63,6 +65,35 @@ def import_object(object_id: str, kind: str) -> Any:
         raise EnvParamError(f"{kind} {object_id!r}: module {module_name!r} has no {name!r}; it has "
                             f"{', '.join(public) or 'nothing public'}")
     return getattr(module, name)
+
+
+def module_sources(object_ids) -> dict[str, pathlib.Path]:
+    """Where the user's own modules named by `package.module:Name` ids live: {top-level module: file or folder}.
+
+    Modules inside an installed distribution (site-packages) are left out: a
+    cluster gets those by installing the package, not by copying files.
+    Modules that do not import are left out too (their ids are refused elsewhere).
+    """
+    sources: dict[str, pathlib.Path] = {}
+    for object_id in object_ids:
+        if not is_external(object_id):
+            continue
+        top = object_id.partition(":")[0].split(".")[0]
+        try:
+            found = importlib.util.find_spec(top)
+        except (ImportError, ValueError):
+            continue
+        if found is None:
+            continue
+        if found.submodule_search_locations:  # a package: its folder
+            where = pathlib.Path(next(iter(found.submodule_search_locations)))
+        elif found.origin and found.origin.endswith(".py"):
+            where = pathlib.Path(found.origin)
+        else:  # built in, or an extension module: nothing to copy
+            continue
+        if not {"site-packages", "dist-packages"} & set(where.resolve().parts):
+            sources[top] = where.resolve()
+    return sources
 
 
 def load_entry_points(group: str, kind: str, known, register_one: Callable[[str, str, str], Any]) -> None:

@@ -236,7 +236,7 @@ def _run_sweep(args: argparse.Namespace) -> int:
 
     out = args.out or str(pathlib.Path("runs") / spec.name)
     budget = None if args.memory_budget is None else int(args.memory_budget * 2**20)
-    executor = _ray_executor(args) if args.ray else None
+    executor = _ray_executor(args, spec) if args.ray else None
     process = None if args.ray else _parse_process(args.process) if args.process else None
     sweep.run(
         spec, out, args.chunk_size, progress=Progress(quiet=args.quiet), memory_budget=budget, process=process,
@@ -249,8 +249,9 @@ def _run_sweep(args: argparse.Namespace) -> int:
 LOCAL_RAY = "local"
 
 
-def _ray_executor(args: argparse.Namespace):
+def _ray_executor(args: argparse.Namespace, spec):
     """The Ray executor of `--ray`, connected to its cluster (checked before any directory is made)."""
+    from envs import external
     from rlab.run import on_ray
 
     if args.process:
@@ -260,7 +261,8 @@ def _ray_executor(args: argparse.Namespace):
                          "dispatch; allowed: a lane width from 1 to 1024, or none (the rule)")
     if not 1 <= args.ray_task_cpus <= 1024:
         raise UsageError(f"--ray-task-cpus = {args.ray_task_cpus}; allowed: an integer from 1 to 1024")
-    on_ray.connect(None if args.ray == LOCAL_RAY else args.ray)
+    modules = external.module_sources([spec.env, *(algo.name for algo in spec.algorithms)])
+    on_ray.connect(None if args.ray == LOCAL_RAY else args.ray, modules=modules)
     return on_ray.RayExecutor(task_cpus=args.ray_task_cpus, cache_dir=process_setup.compilation_cache_dir(args.cache_dir))
 
 

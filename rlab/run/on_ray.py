@@ -21,6 +21,7 @@ good is left pending: rerunning the command computes it.
 from __future__ import annotations
 
 import os
+import re
 import socket
 from typing import Any
 
@@ -41,12 +42,19 @@ def import_ray():
     return ray
 
 
-def connect(address: str | None, num_cpus: int | None = None) -> dict[str, float]:
+def connect(address: str | None, num_cpus: int | None = None, modules: dict | None = None) -> dict[str, float]:
     """Joins the Ray cluster at `address` ("auto": this machine's), or starts a local one; its resources.
 
+    Args:
+      modules: the user's own modules the sweep names, {name: file or folder} (`envs.external.module_sources`).
+        Joining a cluster, they are shipped to its workers with Ray's runtime environment (`py_modules`): the
+        cluster's nodes need not share the driver's files or PYTHONPATH. A local cluster's workers inherit
+        the driver's path. Either way every worker must then import them (checked before anything runs).
+
     Raises:
-      UsageError: Ray is not installed, or no cluster answers at `address`.
+      UsageError: Ray is not installed, no cluster answers at `address`, or its workers cannot import `modules`.
     """
+    modules = modules or {}
     ray = import_ray()
     if not ray.is_initialized():
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": True, "configure_logging": False}
@@ -59,8 +67,12 @@ def connect(address: str | None, num_cpus: int | None = None) -> dict[str, float
                 options["num_cpus"] = num_cpus
         if address not in (None, "auto"):
             _check_reachable(address)
+        if address is not None and modules:
+            options["runtime_env"] = {"py_modules": [str(path) for path in modules.values()]}
         try:
-            ray.init(address=address, **options)
+            # "local": a new cluster for this sweep, even where another already runs on this machine
+            # (Ray's default would join that one, whose workers lack this driver's path).
+            ray.init(address="local" if address is None else address, **options)
         except (ConnectionError, RuntimeError, ValueError) as err:
             if address is None:
                 raise UsageError(f"--ray: could not start a local Ray cluster ({_first_line(err)}); `ray start "
@@ -73,7 +85,40 @@ def connect(address: str | None, num_cpus: int | None = None) -> dict[str, float
                              f"{_first_line(err)}); nothing was computed") from None
         if address is None:
             _shut_down_on_termination(ray)
+    if modules:
+        _check_importable(ray, address, sorted(modules))
     return dict(ray.cluster_resources())
+
+
+# Seconds the import check waits for a worker (a cluster's first task may set up its runtime environment).
+IMPORT_CHECK_SECONDS = 300.0
+
+
+def _check_importable(ray, address: str | None, names: list[str]) -> None:
+    """Refuses, in one line, a cluster whose workers cannot import the user's modules (before any chunk runs)."""
+    check = ray.remote(num_cpus=0)(_import_problems)
+    where = f"--ray {address}" if address else "--ray"
+    try:
+        problems = ray.get(check.remote(names), timeout=IMPORT_CHECK_SECONDS)
+    except Exception as err:  # a runtime environment that failed to set up, a timeout: Ray's own errors
+        raise UsageError(f"{where}: the cluster's workers could not be given {', '.join(names)} "
+                         f"({type(err).__name__}: {_first_line(err)}); nothing was computed") from None
+    if problems:
+        raise UsageError(f"{where}: the cluster's workers cannot import {'; '.join(problems)}; install it on the "
+                         "cluster's nodes or put it on their PYTHONPATH; nothing was computed")
+
+
+def _import_problems(names: list[str]) -> list[str]:
+    """A Ray task: which of the modules `names` this worker cannot import, each with its error."""
+    import importlib
+
+    problems = []
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception as err:  # whatever the user's module raises while importing
+            problems.append(f"{name} ({type(err).__name__}: {_first_line(err)})")
+    return problems
 
 
 def _shut_down_on_termination(ray) -> None:
@@ -152,7 +197,7 @@ class RayExecutor:
                 try:
                     frame, params, info = ray.get(ref)
                 except ray.exceptions.RayError as err:
-                    failed[chunk.id] = f"{_first_line(err)} (after {RAY_RETRIES} retries)"
+                    failed[chunk.id] = _failure(ray, err)
                     progress.note(f"chunk {chunk.id} failed: {failed[chunk.id]}")
                     continue
                 store.write_chunk(chunk.id, frame, params, info)
@@ -232,6 +277,18 @@ def _describe(resources: dict[str, float]) -> str:
     return ", ".join(parts) + (f", {nodes} node{'s' if nodes != 1 else ''}" if nodes else "")
 
 
+def _failure(ray, err: BaseException) -> str:
+    """Why a chunk's task failed, in one line: the exception the task raised, or the crash Ray retried."""
+    cause = getattr(err, "cause", None)
+    if isinstance(err, ray.exceptions.RayTaskError) and cause is not None:  # raised by rlab's or the user's code
+        return f"{type(cause).__name__}: {_first_line(cause)}"
+    return f"{_first_line(err)} (after {RAY_RETRIES} retries)"  # its worker or node died each time
+
+
+# Ray colours its task names for terminals; messages here are plain text.
+_TERMINAL_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def _first_line(err: BaseException) -> str:
-    text = str(err).strip().splitlines()
+    text = _TERMINAL_COLOURS.sub("", str(err)).strip().splitlines()
     return (text[0] if text else type(err).__name__)[:200]

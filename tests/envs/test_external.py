@@ -3,8 +3,11 @@
 import os
 import pathlib
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 
 import pandas as pd
 import pytest
@@ -93,6 +96,73 @@ def test_a_sweep_of_a_users_task_and_algorithm_is_bitwise_the_same_alone_shared_
     on_ray = rlab_cli(user_folder, "sweep", spec, "--out", str(tmp_path / "ray"), "--ray", "--cache-dir", "none")
     assert on_ray.returncode == 0, on_ray.stdout + on_ray.stderr
     pd.testing.assert_frame_equal(reference, stored_rows(tmp_path / "ray"))
+
+
+@pytest.fixture
+def separate_ray_cluster(tmp_path):
+    """A Ray cluster started apart from the driver, as on a cluster's head node: without the user's PYTHONPATH,
+    in another folder. Yields its HOST:PORT; stopped (only this one) afterwards."""
+    pytest.importorskip("ray")
+    from ray._private.services import get_node_ip_address
+
+    with socket.socket() as probe:
+        probe.bind(("", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(RAY_USAGE_STATS_ENABLED="0", RAY_AUTH_MODE="disabled")
+    (tmp_path / "head").mkdir()
+    head = subprocess.Popen(["ray", "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
+                             "--include-dashboard", "false"], cwd=tmp_path / "head", env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    host = get_node_ip_address()
+    try:
+        for _ in range(60):  # the head takes a few seconds to listen
+            with socket.socket() as probe:
+                if probe.connect_ex((host, port)) == 0:
+                    break
+            time.sleep(1)
+        yield f"{host}:{port}"
+    finally:
+        head.send_signal(signal.SIGTERM)  # `ray start --block` stops its own processes, not other clusters'
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(head.pid, signal.SIGKILL)
+
+
+def test_a_joined_ray_clusters_workers_get_the_users_module_or_one_line_saying_what_they_lack(
+        user_folder, separate_ray_cluster, tmp_path):
+    elsewhere = tmp_path / "elsewhere"  # the driver runs away from the module: nothing on the workers' path
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(user_folder), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
+           **LAUNCH_DEVICES}
+
+    def sweep(spec, out):
+        command = [sys.executable, "-m", "rlab.cli", "sweep", str(spec), "--out", str(out), "--ray",
+                   separate_ray_cluster, "--cache-dir", "none", "--quiet"]
+        return subprocess.run(command, capture_output=True, text=True, cwd=elsewhere, env=env, timeout=600)
+
+    shipped = sweep(user_folder / "corridor.toml", tmp_path / "shipped")
+    assert shipped.returncode == 0, shipped.stderr
+    alone = rlab_cli(user_folder, "sweep", str(user_folder / "corridor.toml"), "--out", str(tmp_path / "alone"),
+                     "--cache-dir", "none", "--quiet")
+    assert alone.returncode == 0, alone.stderr
+    pd.testing.assert_frame_equal(stored_rows(tmp_path / "alone"), stored_rows(tmp_path / "shipped"))
+
+    # A module that imports a helper the workers do not have (it is on the driver's path only).
+    helpers = tmp_path / "helpers"
+    helpers.mkdir()
+    (helpers / "corridor_helpers.py").write_text("SCALE = 1.0\n")
+    (user_folder / "needs_helper.py").write_text("import corridor_helpers\nfrom my_tasks import Corridor, WIDE_ES\n")
+    spec = tmp_path / "helper.toml"
+    spec.write_text((user_folder / "corridor.toml").read_text().replace("my_tasks:", "needs_helper:"))
+    env["PYTHONPATH"] = f"{user_folder}{os.pathsep}{helpers}"
+    refused = sweep(spec, tmp_path / "refused")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "the cluster's workers cannot import needs_helper (ModuleNotFoundError: No module " \
+        "named 'corridor_helpers')" in lines[0], refused.stderr
+    assert not (tmp_path / "refused").exists()
 
 
 def test_an_installed_packages_entry_points_register_ids_listed_with_their_origin(user_folder, tmp_path):
