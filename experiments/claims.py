@@ -29,6 +29,8 @@ EXPERIMENTS = (
                "results/figures/point_mass_success_against_dimension.png"),
     Experiment(HERE / "one_more_dim", "One more dimension breaks it, on MuJoCo physics",
                "results/figures/cartpole_512k_success_against_poles.png", headline_of="physics_headline"),
+    Experiment(HERE / "es_family", "Random search is as good as the ES family",
+               "results/figures/success_against_dimension.png"),
 )
 
 

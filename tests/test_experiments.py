@@ -63,3 +63,22 @@ def test_every_experiment_folder_with_an_analysis_is_listed():
     listed = {e.name for e in CLAIMS.EXPERIMENTS}
     folders = {p.parent.name for p in (CLAIMS.HERE).glob("*/analyse.py")}
     assert folders == listed
+
+
+def test_es_family_tables_agree_with_its_curves_and_with_scipy():
+    import numpy as np
+    from scipy import stats as sps
+
+    module = next(e for e in CLAIMS.EXPERIMENTS if e.name == "es_family").module()
+    tables = module.load_tables()
+    curves = module.pd.read_parquet(module.CURVES)
+    assert sorted(curves["seed"].unique()) == list(range(3000, 3064))  # fresh seeds: one_more_dim used 0-255
+    final = curves[curves["eval"] == curves["eval"].max()]
+    wins = {algo: int((final[(final["algo"] == algo) & (final["dim"] == 3)]["eval_success"] >= 0.5).sum())
+            for algo in ("openai_es", "random_search")}
+    row = tables["random_search_vs"].query("dim == 3 and method == 'openai_es'").iloc[0]
+    assert (row["method_successes"], row["random_search_successes"]) == (wins["openai_es"], wins["random_search"])
+    expected = sps.fisher_exact([[wins["openai_es"], 64 - wins["openai_es"]],
+                                 [wins["random_search"], 64 - wins["random_search"]]]).pvalue
+    assert np.isclose(row["fisher_p"], expected, rtol=1e-12)
+    assert (tables["controls"]["ceiling_successes"] == tables["controls"]["ceiling_episodes"]).all()
