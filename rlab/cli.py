@@ -464,6 +464,7 @@ def _add_launch(commands) -> None:
 def _run_launch(args: argparse.Namespace) -> int:
     import pathlib
 
+    from envs import external
     from rlab import spec as spec_lib
     from rlab.run import schedulers
     from rlab.store import files
@@ -477,18 +478,21 @@ def _run_launch(args: argparse.Namespace) -> int:
             raise UsageError(f"{flag} = {value}; allowed: an integer from {low} to 1024")
     spec = spec_lib.load(args.spec)  # refused here, not in N tasks, if it is bad
     out = args.out or str(pathlib.Path("runs") / spec.name)
+    # The folders of the spec's own modules, for every task's PYTHONPATH (a package: the folder above it).
+    sources = external.module_sources([spec.env, *(algo.name for algo in spec.algorithms)])
+    python_path = tuple(dict.fromkeys(str(path.parent) for path in sources.values()))
     if args.scheduler == "slurm":
         hours, minutes, seconds = _parse_time(args.time)
         if args.submit:
             cluster, job_ids = schedulers.submit(args.spec, out, args.processes, time_minutes=hours * 60 + minutes
                                                  + (seconds > 0), cpus_per_task=args.cpus, gpus_per_task=args.gpus,
-                                                 partition=args.partition)
+                                                 partition=args.partition, python_path=python_path)
             print(f"submitted {args.processes} task(s) through submitit ({cluster}): {', '.join(job_ids)}; "
                   f"logs in {out}/logs; `rlab status {out}` follows the sweep")
             return EXIT_OK
         text = schedulers.slurm_script(args.spec, out, args.processes, time=args.time, cpus_per_task=args.cpus,
                                        gpus_per_task=args.gpus, partition=args.partition, memory=args.memory,
-                                       setup=args.setup)
+                                       setup=args.setup, python_path=python_path)
         schedulers.make_log_folder(out)  # SLURM opens #SBATCH --output before a task runs, and makes no folder
         run_it = f"sbatch {args.write}"
     else:
@@ -497,7 +501,8 @@ def _run_launch(args: argparse.Namespace) -> int:
         if not args.image:
             raise UsageError("k8s needs --image: a container image with rlab installed")
         job = schedulers.indexed_job(args.spec, out, args.processes, image=args.image, claim=args.claim,
-                                     mount=args.mount, cpus=str(args.cpus), memory=args.memory, gpus=args.gpus)
+                                     mount=args.mount, cpus=str(args.cpus), memory=args.memory, gpus=args.gpus,
+                                     python_path=python_path)
         text = _yaml(job)
         run_it = f"kubectl apply -f {args.write}"
     if args.write:

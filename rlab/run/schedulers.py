@@ -6,6 +6,11 @@ them share. `process_from_environment` reads which of N processes it is;
 the sweep runner then takes that share of the chunks first and every
 chunk left unclaimed afterwards (`rlab.run.sweep`), so a task the scheduler
 kills only delays its chunks: the others, or a rerun, compute them.
+
+A spec that names the user's own modules (`package.module:Name`, found
+outside site-packages) gets their folders on every task's PYTHONPATH
+(`python_path`): the tasks import them from the shared file system, as the
+command that wrote the job did.
 """
 
 from __future__ import annotations
@@ -91,15 +96,17 @@ def sweep_command(spec_path: str, out_dir: str, extra: tuple[str, ...] = ()) -> 
 
 def slurm_script(spec_path: str, out_dir: str, processes: int, *, time: str = "24:00:00", cpus_per_task: int = 2,
                  gpus_per_task: int = 0, partition: str | None = None, memory: str | None = None,
-                 setup: str = "", extra: tuple[str, ...] = ()) -> str:
+                 setup: str = "", extra: tuple[str, ...] = (), python_path: tuple[str, ...] = ()) -> str:
     """An sbatch script: a SLURM array of `processes` tasks (0 to N-1), each running `sweep_command`.
 
     Logs go to DIR/logs/%A_%a.out. `setup` is shell run first in each task
-    (e.g. activating the environment that has rlab).
+    (e.g. activating the environment that has rlab). `python_path`: folders
+    put first on each task's PYTHONPATH (the spec's own modules).
     """
     _check_processes(processes)
     _check_values({"SPEC": spec_path, "--out": out_dir, "--time": time, "--partition": partition or "",
-                   "--memory": memory or "", **{f"argument {a!r}": a for a in extra}})
+                   "--memory": memory or "", **{f"argument {a!r}": a for a in extra},
+                   **{f"module folder {p!r}": p for p in python_path}})
     if control_characters(setup.replace("\n", "")):
         raise UsageError("--setup holds a control character other than a newline; allowed: shell lines")
     lines = [
@@ -123,22 +130,28 @@ def slurm_script(spec_path: str, out_dir: str, processes: int, *, time: str = "2
     ]
     if setup:
         lines.append(setup)
+    if python_path:
+        lines += ["# The spec's own modules, from the folders they were found in when this script was written.",
+                  f"export PYTHONPATH={shlex.quote(os.pathsep.join(python_path))}${{PYTHONPATH:+:$PYTHONPATH}}"]
     lines.append(shlex.join(sweep_command(spec_path, out_dir, extra)))
     return "\n".join(lines) + "\n"
 
 
 def indexed_job(spec_path: str, out_dir: str, processes: int, *, image: str, claim: str | None = None,
                 mount: str = "/work", cpus: str = "2", memory: str | None = None, gpus: int = 0,
-                backoff_limit_per_index: int = 2, extra: tuple[str, ...] = ()) -> dict:
+                backoff_limit_per_index: int = 2, extra: tuple[str, ...] = (), python_path: tuple[str, ...] = ()) -> dict:
     """A Kubernetes Indexed Job (as a dict, for YAML or JSON): `processes` pods, each running `sweep_command`.
 
     `claim` names a PersistentVolumeClaim mounted at `mount` in every pod: the
     spec and the sweep directory must be on it (give their paths as the pods
     see them). Each pod retries up to `backoff_limit_per_index` times.
+    `python_path`: folders set as each pod's PYTHONPATH (the spec's own
+    modules; on the claim, or in the image, at those paths).
     """
     _check_processes(processes)
     _check_values({"SPEC": spec_path, "--out": out_dir, "--image": image, "--claim": claim or "", "--mount": mount,
-                   "--cpus": cpus, "--memory": memory or "", **{f"argument {a!r}": a for a in extra}})
+                   "--cpus": cpus, "--memory": memory or "", **{f"argument {a!r}": a for a in extra},
+                   **{f"module folder {p!r}": p for p in python_path}})
     if not claim:
         raise UsageError("k8s needs --claim: a PersistentVolumeClaim that every pod mounts, holding the spec and the "
                          "sweep directory; without shared storage each pod would compute the whole sweep on its own "
@@ -152,7 +165,8 @@ def indexed_job(spec_path: str, out_dir: str, processes: int, *, image: str, cla
         "name": "sweep",
         "image": image,
         "command": sweep_command(spec_path, out_dir, extra),
-        "env": [{"name": COUNT_VARIABLE, "value": str(processes)}],
+        "env": [{"name": COUNT_VARIABLE, "value": str(processes)}]
+        + ([{"name": "PYTHONPATH", "value": os.pathsep.join(python_path)}] if python_path else []),
         "resources": resources,
     }
     pod: dict = {"restartPolicy": "Never", "containers": [container]}
@@ -194,7 +208,8 @@ def _job_name(spec_path: str) -> str:
 
 
 def submit(spec_path: str, out_dir: str, processes: int, *, cluster: str | None = None, time_minutes: int = 1440,
-           cpus_per_task: int = 2, gpus_per_task: int = 0, partition: str | None = None) -> tuple[str, list[str]]:
+           cpus_per_task: int = 2, gpus_per_task: int = 0, partition: str | None = None,
+           python_path: tuple[str, ...] = ()) -> tuple[str, list[str]]:
     """Submits the sweep's `processes` tasks through submitit (a SLURM array where SLURM is, else local processes).
 
     Returns (the cluster submitit chose, the job ids). Each task runs
@@ -215,21 +230,25 @@ def submit(spec_path: str, out_dir: str, processes: int, *, cluster: str | None 
         parameters["slurm_partition"] = partition
     executor.update_parameters(**parameters)
     jobs = executor.map_array(run_process, [spec_path] * processes, [out_dir] * processes, list(range(processes)),
-                              [processes] * processes)
+                              [processes] * processes, [tuple(python_path)] * processes)
     return executor.cluster, [job.job_id for job in jobs]
 
 
-def run_process(spec_path: str, out_dir: str, index: int, count: int) -> int:
+def run_process(spec_path: str, out_dir: str, index: int, count: int, python_path: tuple[str, ...] = ()) -> int:
     """One task of a submitted sweep: the command `rlab sweep SPEC --out DIR --process I/N`, in a child process.
 
     The task runs the command line itself, as a scheduler's script does, so
     that a submitted task and a written script run the same process.
+    `python_path` goes first on the child's PYTHONPATH.
     """
     import subprocess
     import sys
 
     command = [sys.executable, "-m", "rlab.cli", "sweep", spec_path, "--out", out_dir, "--process", f"{index}/{count}"]
-    code = subprocess.run(command, check=False).returncode
+    env = dict(os.environ)
+    if python_path:
+        env["PYTHONPATH"] = os.pathsep.join([*python_path, *filter(None, [env.get("PYTHONPATH")])])
+    code = subprocess.run(command, check=False, env=env).returncode
     if code:
         raise RuntimeError(f"rlab sweep {spec_path} --process {index}/{count} exited with {code}")
     return code

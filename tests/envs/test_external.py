@@ -165,6 +165,33 @@ def test_a_joined_ray_clusters_workers_get_the_users_module_or_one_line_saying_w
     assert not (tmp_path / "refused").exists()
 
 
+def test_a_written_slurm_script_and_kubernetes_job_put_the_users_module_on_every_tasks_path(user_folder, tmp_path):
+    spec, out, script = user_folder / "corridor.toml", tmp_path / "slurm", tmp_path / "sweep.sbatch"
+    written = rlab_cli(user_folder, "launch", "slurm", str(spec), "--processes", "1", "--out", str(out),
+                       "--write", str(script))
+    assert written.returncode == 0, written.stderr
+    assert f"export PYTHONPATH={user_folder}${{PYTHONPATH:+:$PYTHONPATH}}" in script.read_text()
+    # The script as an array task runs it: elsewhere, without the user's PYTHONPATH (bash stands in for sbatch).
+    task_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    task_env.update(SLURM_ARRAY_TASK_ID="0", SLURM_ARRAY_TASK_COUNT="1", **LAUNCH_DEVICES,
+                    PATH=f"{pathlib.Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    (tmp_path / "node").mkdir()
+    task = subprocess.run(["bash", str(script)], capture_output=True, text=True, cwd=tmp_path / "node", env=task_env,
+                          timeout=600)
+    assert task.returncode == 0, task.stderr
+    alone = rlab_cli(user_folder, "sweep", str(spec), "--out", str(tmp_path / "alone"), "--cache-dir", "none")
+    assert alone.returncode == 0, alone.stderr
+    pd.testing.assert_frame_equal(stored_rows(tmp_path / "alone"), stored_rows(out))
+
+    job = rlab_cli(user_folder, "launch", "k8s", str(spec), "--processes", "2", "--image", "rlab:latest",
+                   "--claim", "sweeps", "--out", str(tmp_path / "k8s"))
+    assert job.returncode == 0, job.stderr
+    import yaml
+
+    container = yaml.safe_load(job.stdout)["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "PYTHONPATH", "value": str(user_folder)} in container["env"]
+
+
 def test_an_installed_packages_entry_points_register_ids_listed_with_their_origin(user_folder, tmp_path):
     # An installed distribution as pip leaves one: its dist-info on the path, with entry_points.txt.
     shutil.copy(user_folder / "my_tasks.py", tmp_path / "my_tasks.py")
