@@ -299,6 +299,12 @@ def _add_import(commands) -> None:
     import_cmd.add_argument("--run-pattern", metavar="REGEX",
                             help="tensorboard: how a run directory names its algo and seed (default: "
                                  "'(?P<algo>.+)_seed(?P<seed>\\d+)')")
+    import_cmd.add_argument("--preset", metavar="NAME",
+                            help="tensorboard: a known run layout instead of --run-pattern: cleanrl "
+                                 "(runs/ENV__EXPERIMENT__SEED__TIME; with --return-tag charts/episodic_return)")
+    import_cmd.add_argument("--grid", type=int, metavar="N",
+                            help="tensorboard: per-episode logs (CleanRL's): the mean of the values logged in each "
+                                 "N env steps, at steps N, 2N, ...; the count kept as the metric 'episodes'")
     import_cmd.set_defaults(handler=_run_import)
 
 
@@ -315,7 +321,9 @@ def _run_import(args: argparse.Namespace) -> int:
         raise UsageError(f"--map is for the tidy format, not {args.format}")
     options = {"metric": args.metric, "success_metric": args.success_metric, "steps": args.steps,
                "mapping": mapping, "return_tag": args.return_tag, "success_tag": args.success_tag,
-               "other_tags": args.tag, "run_pattern": args.run_pattern}
+               "other_tags": args.tag, "run_pattern": args.run_pattern, "preset": args.preset, "grid": args.grid}
+    if args.format != "tensorboard" and (args.preset or args.grid is not None):
+        raise UsageError(f"--preset and --grid are for the tensorboard format, not {args.format}")
     saved = interop.import_runs(args.format, args.path, args.out, name=args.name, **options)
     print(f"imported {saved.manifest.rows:,} rows ({len(saved.manifest.groups)} configuration(s), "
           f"{saved.manifest.num_seeds} seed(s) at most) into {args.out}; `rlab report {args.out}` next")

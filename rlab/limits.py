@@ -26,5 +26,7 @@ MAX_PROCESSES = 4096
 MAX_IMPORT_BYTES = 2 * 2**30
 # Numbers an imported array file may hold once decompressed (8 bytes each: 800 MB).
 MAX_IMPORT_VALUES = 100_000_000
+# An imported seed, evaluation index or env step: every integer up to it is exact in float64 and in int64.
+MAX_IMPORT_INTEGER = 2**53
 # A run directory's manifest, sidecar or record (JSON): far above any real one.
 MAX_RECORD_BYTES = 256 * 2**20

@@ -4,6 +4,7 @@
     rlab import rliable scores.npz --out runs/atari
     rlab import tidy runs.csv --out runs/wandb --map seed=run_id --map eval_return=eval/return
     rlab import tensorboard logs/ --out runs/tb --return-tag charts/episodic_return
+    rlab import tensorboard runs/ --out runs/cleanrl --preset cleanrl --grid 10000   # CleanRL's runs/
     rlab export marl-eval runs/mine --out mine.json      # also: rliable (.npz), tidy (.csv or .parquet)
 
 The table every import becomes, and every export starts from, is the data
@@ -21,7 +22,7 @@ import pandas as pd
 from rlab import limits, store
 from rlab.store import files
 from rlab.errors import UsageError
-from rlab.interop import contract, directory, formats
+from rlab.interop import contract, directory, formats, tensorboard
 
 FORMATS = formats.FORMATS
 
@@ -39,10 +40,12 @@ def _read_tidy(path, options):
 
 
 def _read_tensorboard(path, options):
-    if not options.get("return_tag"):
+    tensorboard.compile_run_pattern(options.get("run_pattern"), options.get("preset"))  # a bad one said first
+    return_tag = options.get("return_tag") or tensorboard.PRESET_RETURN_TAGS.get(options.get("preset"))
+    if not return_tag:
         raise UsageError("tensorboard needs --return-tag: the scalar tag of the evaluation return")
-    return formats.read_tensorboard(path, options["return_tag"], options.get("success_tag"),
-                                    options.get("run_pattern"), tuple(options.get("other_tags") or ()))
+    return tensorboard.read(path, return_tag, options.get("success_tag"), options.get("run_pattern"),
+                            tuple(options.get("other_tags") or ()), options.get("preset"), options.get("grid"))
 
 
 # Format -> its reader, (path, options) -> rows in the format's own vocabulary.

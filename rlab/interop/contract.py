@@ -32,6 +32,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rlab import limits
 from rlab.errors import UsageError
 
 REQUIRED = {"algo": "string", "seed": "int64", "eval": "int64", "env_steps": "int64", "eval_return": "float64"}
@@ -60,8 +61,14 @@ def normalise(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     for column in ("seed", "eval", "env_steps"):
         values = pd.to_numeric(frame[column], errors="coerce")
         bad = values.isna() | (values != np.floor(values))
+        # Bounded before the cast: int64 would wrap a larger value, and inf is no integer at all.
+        beyond = ~bad & ~values.abs().le(limits.MAX_IMPORT_INTEGER)
         if bad.any():
             problems.append(f"{column} = {frame[column][bad].iloc[0]!r} is not an integer ({int(bad.sum())} rows)")
+        elif beyond.any():
+            problems.append(f"{column} = {frame[column][beyond].iloc[0]} is out of range ({int(beyond.sum())} "
+                            f"rows); allowed: integers from -{limits.MAX_IMPORT_INTEGER:,} to "
+                            f"{limits.MAX_IMPORT_INTEGER:,}")
         else:
             frame[column] = values.astype("int64")
     metrics = [c for c in frame.columns if c not in ("algo", "seed", "eval", "env_steps")

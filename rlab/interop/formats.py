@@ -9,8 +9,8 @@
 - `tidy`: a CSV or Parquet table with one row per run x evaluation, its
   columns mapped onto the contract's (`--map seed=run --map
   eval_return=charts/episodic_return`); W&B and TensorBoard exports become this.
-- `tensorboard`: one run per directory of TensorBoard event files, read with
-  TensorBoard's own reader; scalar tags become metrics.
+- `tensorboard`: one run per directory of TensorBoard event files
+  (`rlab.interop.tensorboard`).
 
 Every reader returns a table for `contract.normalise`; problems are
 UsageErrors naming the file and the key.
@@ -282,68 +282,6 @@ def _check_parquet_size(path) -> None:
 
 def is_parquet(path) -> bool:
     return pathlib.Path(path).suffix in (".parquet", ".pq")
-
-
-# ----- TensorBoard --------------------------------------------------------------------------
-
-
-def read_tensorboard(path, return_tag: str, success_tag: str | None = None, run_pattern: str | None = None,
-                     other_tags: tuple[str, ...] = ()) -> pd.DataFrame:
-    """TensorBoard event files, one run per directory under `path` -> contract rows.
-
-    A run directory's name gives its algorithm and seed through
-    `run_pattern`, a regular expression with named groups `algo` and `seed`
-    (and any `env_<name>` groups, e.g. `(?P<env_task>[^_]+)`); default:
-    `(?P<algo>.+)_seed(?P<seed>\\d+)`, e.g. "ppo_seed3". The scalar
-    `return_tag` becomes `eval_return`, `success_tag` `eval_success`, each of
-    `other_tags` a metric named by its tag; TensorBoard's step is `env_steps`.
-    Read with TensorBoard's own event reader (`EventAccumulator`), every
-    event kept.
-    """
-    try:
-        from tensorboard.backend.event_processing import event_accumulator
-    except ImportError:
-        raise UsageError("importing TensorBoard logs needs TensorBoard: pip install 'rlab[tensorboard]'") from None
-    path = pathlib.Path(path)
-    pattern = re.compile(run_pattern or r"(?P<algo>.+)_seed(?P<seed>\d+)")
-    if not {"algo", "seed"} <= set(pattern.groupindex):
-        raise UsageError(f"--run-pattern {pattern.pattern!r}: needs the named groups (?P<algo>...) and (?P<seed>...)")
-    event_files = sorted(path.rglob("*tfevents*"))
-    for event_file in event_files:  # a FIFO or a device there would block TensorBoard's reader for good
-        files.check_readable(event_file, limits.MAX_IMPORT_BYTES, "TensorBoard event file")
-    run_dirs = sorted({p.parent for p in event_files})
-    if not run_dirs:
-        raise UsageError(f"{path}: no TensorBoard event files (events.out.tfevents.*) under it")
-    rows, problems = [], []
-    tags = {return_tag: "eval_return", **({success_tag: "eval_success"} if success_tag else {}),
-            **{t: t for t in other_tags}}
-    for run_dir in run_dirs:
-        name = str(run_dir.relative_to(path)) if run_dir != path else path.name
-        match = pattern.fullmatch(name)
-        if not match:
-            problems.append(f"{name}: does not match --run-pattern {pattern.pattern!r}")
-            continue
-        accumulator = event_accumulator.EventAccumulator(str(run_dir), size_guidance={event_accumulator.SCALARS: 0})
-        accumulator.Reload()
-        available = accumulator.Tags().get("scalars", [])
-        series = {}
-        for tag, column in tags.items():
-            if tag not in available:
-                problems.append(f"{name}: no scalar tag {tag!r} (has {', '.join(available[:10]) or 'none'})")
-                continue
-            series[column] = {event.step: event.value for event in accumulator.Scalars(tag)}
-        if len(series) != len(tags):
-            continue
-        steps = sorted(series["eval_return"])
-        for column, values in series.items():
-            if sorted(values) != steps:
-                problems.append(f"{name}: tag of {column} logged at other steps than {return_tag}")
-        env = {f"env.{k[4:]}": v for k, v in match.groupdict().items() if k.startswith("env_")}
-        for position, step in enumerate(steps):
-            rows.append({"algo": match["algo"], "seed": int(match["seed"]), **env, "eval": position,
-                         "env_steps": step, **{c: float(v.get(step, math.nan)) for c, v in series.items()}})
-    _raise(path, problems)
-    return pd.DataFrame(rows)
 
 
 # ----- helpers ------------------------------------------------------------------------------
