@@ -285,7 +285,7 @@ def _add_import(commands) -> None:
     import_cmd.add_argument("--out", metavar="DIR", required=True, help="the sweep directory to write")
     import_cmd.add_argument("--name", metavar="NAME", help="the sweep's name (default: the file's)")
     import_cmd.add_argument("--metric", metavar="NAME",
-                            help="marl-eval: the metric that becomes eval_return (default: return); rliable: "
+                            help="marl-eval: the metric that becomes eval_return (default: return, else episode_return); rliable: "
                                  "eval_return (default) or eval_success")
     import_cmd.add_argument("--success-metric", metavar="NAME", help="marl-eval: a metric in [0, 1] that becomes "
                             "eval_success, e.g. win_rate")
@@ -341,13 +341,19 @@ def _add_export(commands) -> None:
     export_cmd.add_argument("--metric", metavar="NAME", help="rliable: the column exported (default: eval_return)")
     export_cmd.add_argument("--final", action="store_true",
                             help="rliable: final scores [runs, tasks] instead of curves [runs, tasks, evals]")
+    export_cmd.add_argument("--partial", action="store_true",
+                            help="export a sweep that is not complete (what is stored; said on standard error)")
     export_cmd.set_defaults(handler=_run_export)
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from rlab import interop
+    from rlab import interop, store
 
-    table = interop.export(args.format, args.directory, args.out, metric=args.metric, final=args.final)
+    table = interop.export(args.format, args.directory, args.out, metric=args.metric, final=args.final,
+                           partial=args.partial)
+    status = store.read_manifest(args.directory).status
+    if status != "complete":
+        print(f"note: {args.directory} is {status}: {args.out} holds only what is stored", file=sys.stderr)
     print(f"wrote {args.out} ({len(table):,} rows of {args.directory})")
     return EXIT_OK
 

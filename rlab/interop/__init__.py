@@ -28,7 +28,7 @@ FORMATS = formats.FORMATS
 
 
 def _read_marl_eval(path, options):
-    return formats.read_marl_eval(path, options.get("metric") or "return", options.get("success_metric"))
+    return formats.read_marl_eval(path, options.get("metric"), options.get("success_metric"))
 
 
 def _read_rliable(path, options):
@@ -77,7 +77,8 @@ def import_runs(kind: str, path, out_dir, name: str | None = None, **options):
 
 
 def _marl_eval_writer(table, out_path, sweep_dir, options):
-    return lambda tmp: formats.write_marl_eval(table, tmp)
+    env_name = store.read_manifest(sweep_dir).environment.get("env", "rlab")
+    return lambda tmp: formats.write_marl_eval(table, tmp, env_name)
 
 
 def _rliable_writer(table, out_path, sweep_dir, options):
@@ -97,7 +98,10 @@ WRITERS = {"marl-eval": _marl_eval_writer, "rliable": _rliable_writer, "tidy": _
 
 
 def export(kind: str, sweep_dir, out_path, **options) -> pd.DataFrame:
-    """Writes a sweep directory's rows in format `kind` to `out_path`; returns the contract table written."""
+    """Writes a sweep directory's rows in format `kind` to `out_path`; returns the contract table written.
+
+    A sweep that is not complete is refused unless `partial=True` (the caller then says it is partial).
+    """
     if kind not in WRITERS:
         raise UsageError(f"format = {kind!r}; allowed: {', '.join(WRITERS)}")
     frame = store.load(sweep_dir)
@@ -107,8 +111,22 @@ def export(kind: str, sweep_dir, out_path, **options) -> pd.DataFrame:
     if damaged:
         raise UsageError(f"{sweep_dir}: {len(damaged)} damaged chunk(s) ({', '.join(sorted(damaged))}); "
                          "`rlab status DIR --verify` says what is wrong; export refuses to leave runs out")
+    manifest = store.read_manifest(sweep_dir)
+    if manifest.status != "complete" and not options.get("partial"):
+        held = manifest.coverage
+        raise UsageError(f"{sweep_dir}: the sweep is {manifest.status} ({_held(held)}); an export of part of it would "
+                         "read as the whole; allowed: finish it (rerun `rlab sweep`), or --partial to export what "
+                         "is stored")
     table = contract.normalise(frame, str(sweep_dir))
     out_path = pathlib.Path(out_path)
     write = WRITERS[kind](table, out_path, sweep_dir, options)
     files.atomic_write(out_path, write)  # a complete file or none
     return table
+
+
+def _held(coverage: dict) -> str:
+    """What a coverage record says is stored, in words."""
+    stored, expected = coverage.get("chunks_stored"), coverage.get("chunks_expected")
+    if stored is None or expected is None:
+        return "not every chunk is stored"
+    return f"{stored} of {expected} chunks stored"

@@ -84,6 +84,13 @@ def normalise(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         outside = ~frame["eval_success"].between(0.0, 1.0) & frame["eval_success"].notna()
         if outside.any():
             problems.append(f"eval_success = {frame['eval_success'][outside].iloc[0]!r} is outside [0, 1]")
+    for column in sorted(c for c in frame.columns if c.startswith("env.")):
+        # An empty task value would drop its runs from every grouping of the report (pandas' dropna).
+        empty = frame[column].isna() | (frame[column].astype(str).str.strip() == "")
+        if empty.any():
+            problems.append(f"{column} is empty in {int(empty.sum())} rows (first: algo {frame['algo'][empty].iloc[0]} "
+                            f"seed {frame['seed'][empty].iloc[0]}); allowed: a value in every row, or no {column} "
+                            "column")
     frame["algo"] = frame["algo"].astype(str)
     if not problems:
         problems += _shape_problems(frame)

@@ -33,25 +33,42 @@ from rlab.interop import contract
 from rlab.store import files
 
 FORMATS = ("marl-eval", "rliable", "tidy", "tensorboard")
-_SEED_KEY, _STEP_KEY = re.compile(r"^seed_(\d+)$"), re.compile(r"^step_(\d+)$")
+_SEED_KEY, _STEP_KEY = re.compile(r"^(?:seed|run)_(\d+)$"), re.compile(r"^step_(\d+)$")
 
 
 # ----- marl-eval / Stoix JSON -------------------------------------------------------------------
 
 
-def read_marl_eval(path, metric: str = "return", success_metric: str | None = None) -> pd.DataFrame:
+# The per-step metrics that become `eval_return` when --metric is not given, in order: marl-eval's
+# README calls it "return"; Stoix and Mava write "episode_return".
+RETURN_METRICS = ("return", "episode_return")
+ABSOLUTE = "absolute_metrics"
+# Columns that keep a run's absolute metrics (marl-eval's final evaluation with more episodes).
+ABSOLUTE_PREFIX = "absolute_"
+
+
+def read_marl_eval(path, metric: str | None = None, success_metric: str | None = None) -> pd.DataFrame:
     """marl-eval JSON -> contract rows: env.env, env.task, algo, seed, eval, env_steps, eval_return, metrics.
 
+    Runs are keyed `seed_<k>` or `run_<k>` (both styles of marl-eval's
+    examples). A run's `absolute_metrics` are kept as columns
+    `absolute_<metric>` (the same value on each of its rows; the return's
+    as `absolute_eval_return`, the success's as `absolute_eval_success`).
+
     Args:
-      metric: the per-step metric that becomes `eval_return` (marl-eval's "return" by default).
+      metric: the per-step metric that becomes `eval_return`; default: the
+        first of RETURN_METRICS that every step has.
       success_metric: a per-step metric in [0, 1] that becomes `eval_success` (e.g. "win_rate");
         default: "success" where every step has it (what `write_marl_eval` writes), else none.
     """
-    if success_metric is None and _every_step_has(_read_json(pathlib.Path(path)), "success"):
-        success_metric = "success"
     path = pathlib.Path(path)
     data = _read_json(path)
+    if metric is None:
+        metric = next((m for m in RETURN_METRICS if _every_step_has(data, m)), RETURN_METRICS[0])
+    if success_metric is None and _every_step_has(data, "success"):
+        success_metric = "success"
     rows, problems = [], []
+    missing: dict[str, list[str]] = {}  # a metric -> the steps without it: said once, not once per step
     for env_name, tasks in _items(data, path.name, problems):
         for task, algos in _items(tasks, f"{env_name}", problems):
             for algo, seeds in _items(algos, f"{env_name}/{task}", problems):
@@ -59,9 +76,14 @@ def read_marl_eval(path, metric: str = "return", success_metric: str | None = No
                     where = f"{env_name}/{task}/{algo}/{seed_key}"
                     seed = _SEED_KEY.match(seed_key)
                     if not seed:
-                        problems.append(f"{where}: a run key must read seed_<integer>")
+                        problems.append(f"{where}: a run key must read seed_<integer> or run_<integer>")
                         continue
-                    step_keys = sorted((k for k in steps if k != "absolute_metrics"), key=_step_number)
+                    if not isinstance(steps, dict):
+                        problems.append(f"{where}: expected a table of steps, found {type(steps).__name__}")
+                        continue
+                    absolute = _absolute(steps.get(ABSOLUTE), f"{where}/{ABSOLUTE}", problems,
+                                         {metric: "eval_return", success_metric: "eval_success"})
+                    step_keys = sorted((k for k in steps if k != ABSOLUTE), key=_step_number)
                     for position, step_key in enumerate(step_keys):
                         step = steps[step_key]
                         here = f"{where}/{step_key}"
@@ -72,7 +94,7 @@ def read_marl_eval(path, metric: str = "return", success_metric: str | None = No
                             problems.append(f"{here}: no step_count")
                             continue
                         row = {"env.env": env_name, "env.task": task, "algo": algo, "seed": int(seed.group(1)),
-                               "eval": position, "env_steps": step["step_count"]}
+                               "eval": position, "env_steps": step["step_count"], **absolute}
                         for name, values in step.items():
                             if name == "step_count":
                                 continue
@@ -82,22 +104,58 @@ def read_marl_eval(path, metric: str = "return", success_metric: str | None = No
                                                 "numbers")
                                 continue
                             row[name] = value
-                        if metric not in row:
-                            problems.append(f"{here}: no metric {metric!r} (has {', '.join(sorted(step))}); "
-                                            "choose it with --metric")
+                        wanted = [metric] + ([success_metric] if success_metric is not None else [])
+                        absent = [m for m in wanted if m not in row]
+                        for name in absent:
+                            missing.setdefault(name, []).append(here)
+                        if absent:
                             continue
                         row["eval_return"] = row.pop(metric)
                         if success_metric is not None:
-                            if success_metric not in row:
-                                problems.append(f"{here}: no success metric {success_metric!r}")
-                                continue
                             row["eval_success"] = row.pop(success_metric)
                         rows.append(row)
+    for name, steps in missing.items():
+        has = sorted({k for k in _first_step(data) if k != "step_count"})
+        problems.append(f"no metric {name!r} in {len(steps)} step(s) (first: {steps[0]}; the steps have "
+                        f"{', '.join(has) or 'nothing'}); choose it with --metric" + (
+                            "" if name == metric else " / --success-metric"))
     _raise(path, problems)
     if not rows:
         raise UsageError(f"{path}: no runs found; allowed: {{env: {{task: {{algo: {{seed_k: {{step_k: "
                          "{step_count, metric: [...]}}}}}}}}}} (marl-eval's format)")
     return pd.DataFrame(rows)
+
+
+def _absolute(node, where: str, problems: list[str], renamed: dict) -> dict[str, float]:
+    """A run's absolute_metrics as {absolute_<metric>: mean} (the return's as absolute_eval_return); {} if none."""
+    if node is None:
+        return {}
+    if not isinstance(node, dict):
+        problems.append(f"{where}: expected {{metric: [values]}}, found {type(node).__name__}")
+        return {}
+    kept = {}
+    for name, values in node.items():
+        value = _mean(values)
+        if value is None:
+            problems.append(f"{where}/{name}: {str(values)[:40]} is not a number or a list of numbers")
+            continue
+        kept[ABSOLUTE_PREFIX + renamed.get(name, name)] = value
+    return kept
+
+
+def _first_step(data) -> dict:
+    """The first step entry of a marl-eval tree, or {} (for naming what steps hold)."""
+    try:
+        for tasks in data.values():
+            for algos in tasks.values():
+                for seeds in algos.values():
+                    for steps in seeds.values():
+                        for key, step in steps.items():
+                            if key != ABSOLUTE and isinstance(step, dict):
+                                return step
+    except AttributeError:
+        pass
+    return {}
 
 
 def _every_step_has(data, name: str) -> bool:
@@ -109,37 +167,71 @@ def _every_step_has(data, name: str) -> bool:
                 for seeds in algos.values():
                     for steps in seeds.values():
                         for key, step in steps.items():
-                            if key != "absolute_metrics":
+                            if key != ABSOLUTE:
                                 if name not in step:
                                     return False
                                 found = True
-    except AttributeError:  # malformed: the reader says where
+    except (AttributeError, TypeError):  # malformed: the reader says where
         return False
     return found
 
 
-def write_marl_eval(frame: pd.DataFrame, path) -> None:
-    """Contract rows -> marl-eval JSON: env from `env.env` (else "rlab"), task from the other env.* values.
+def write_marl_eval(frame: pd.DataFrame, path, env_name: str = "rlab") -> None:
+    """Contract rows -> marl-eval JSON, strict (no NaN tokens), as marl-eval's `data_process_pipeline` reads it.
 
-    Each metric is written as a one-element list (marl-eval keeps one value
-    per evaluation episode; rlab stores their mean); `eval_return` is written
-    as "return" and `eval_success` as "success". Configurations that differ
-    in hp.* get the algorithm name `algo[hp=value,...]`.
+    The environment is `env.env` where the rows have it, else `env_name`
+    (a sweep's environment id); the task is `env.task` and/or the other
+    env.* values (`dim=2;horizon=10`), else the environment's name. Each
+    metric is a one-element list (marl-eval keeps one value per evaluation
+    episode; rlab stores their mean); `eval_return` is written as "return",
+    `eval_success` as "success". Every run ends with `absolute_metrics`
+    (marl-eval's plots read them from each run's last entry): the imported
+    `absolute_<metric>` columns where the run has them, else the final
+    evaluation's, for every metric the steps have. Configurations that differ in hp.* are named
+    `algo[hp=value;...]` (marl-eval refuses commas in algorithm names).
+
+    Raises:
+      UsageError: a value that JSON cannot hold (NaN, infinite), or two configurations that get one name.
     """
-    tree: dict = {}
-    metrics = metric_columns(frame)
     renamed = {"eval_return": "return", "eval_success": "success"}
+    # One order whatever the table's column order, so that an export of its own import is the same bytes:
+    # the return and success first, then the others by name.
+    first = {"eval_return": 0, "eval_success": 1}
+    metrics = sorted((m for m in metric_columns(frame) if not m.startswith(ABSOLUTE_PREFIX)),
+                     key=lambda m: (first.get(m, 2), renamed.get(m, m)))
+    absolute_columns = sorted((c for c in frame.columns if c.startswith(ABSOLUTE_PREFIX)),
+                              key=lambda c: (first.get(c[len(ABSOLUTE_PREFIX):], 2), c))
+    values = frame[metrics + absolute_columns].to_numpy(np.float64)
+    if not np.isfinite(values).all():
+        bad = frame[~np.isfinite(values).all(axis=1)].iloc[0]
+        count = int((~np.isfinite(values)).sum())
+        raise UsageError(f"{count} value(s) are NaN or infinite (first: {bad['algo']} seed {bad['seed']} eval "
+                         f"{bad['eval']}), which marl-eval's JSON cannot hold; allowed: export tidy or rliable, "
+                         "which keep them")
     env_columns = sorted(c for c in frame.columns if c.startswith("env.") and c not in ("env.env", "env.task"))
-    for _, row in frame.iterrows():
-        env_name = str(row["env.env"]) if "env.env" in frame.columns else "rlab"
-        task = _task_name(row, env_columns, frame)
-        algo = _algo_name(row, frame)
+    names = _configuration_names(frame)
+    tree: dict = {}
+    last_of_run: dict = {}
+    for index, row in frame.iterrows():
+        env = str(row["env.env"]) if "env.env" in frame.columns else env_name
+        task = _task_name(row, env_columns, frame) or env
         step = {"step_count": int(row["env_steps"])}
         for name in metrics:
             step[renamed.get(name, name)] = [float(row[name])]
-        runs = tree.setdefault(env_name, {}).setdefault(task, {}).setdefault(algo, {})
-        runs.setdefault(f"seed_{int(row['seed'])}", {})[f"step_{int(row['eval'])}"] = step
-    pathlib.Path(path).write_text(json.dumps(tree, indent=1, allow_nan=True))
+        run_key = (env, task, names[index], f"seed_{int(row['seed'])}")
+        runs = tree.setdefault(env, {}).setdefault(task, {}).setdefault(names[index], {})
+        runs.setdefault(run_key[3], {})[f"step_{int(row['eval'])}"] = step
+        if run_key not in last_of_run or row["eval"] > last_of_run[run_key][0]:
+            # Every metric of the steps (marl-eval's DiagnoseData wants one metric list in every entry),
+            # each the final evaluation's unless the run has its own absolute value.
+            absolute = {k: v for k, v in step.items() if k != "step_count"}
+            for column in absolute_columns:
+                name = column[len(ABSOLUTE_PREFIX):]
+                absolute[renamed.get(name, name)] = [float(row[column])]
+            last_of_run[run_key] = (row["eval"], absolute)
+    for (env, task, algo, seed_key), (_, absolute) in last_of_run.items():
+        tree[env][task][algo][seed_key][ABSOLUTE] = absolute
+    pathlib.Path(path).write_text(json.dumps(tree, indent=1, allow_nan=False))
 
 
 # ----- rliable arrays -----------------------------------------------------------------------
@@ -212,7 +304,7 @@ def write_rliable(frame: pd.DataFrame, path, metric: str = "eval_return", final:
     """
     env_columns = sorted(c for c in frame.columns if c.startswith("env."))
     task_of = frame[env_columns].astype(str).agg(",".join, axis=1) if env_columns else pd.Series("task", frame.index)
-    frame = frame.assign(_task=task_of, _algo=[_algo_name(r, frame) for _, r in frame.iterrows()])
+    frame = frame.assign(_task=task_of, _algo=_configuration_names(frame))
     tasks = sorted(frame["_task"].unique())
     evals = sorted(frame["eval"].unique())
     arrays, problems = {}, []
@@ -226,8 +318,27 @@ def write_rliable(frame: pd.DataFrame, path, metric: str = "eval_return", final:
         arrays[algo] = values[:, :, -1] if final else values
     _raise(pathlib.Path(path), problems)
     steps = frame.groupby("eval")["env_steps"].first().reindex(evals).to_numpy(np.int64)
-    with open(path, "wb") as handle:
-        np.savez(handle, **arrays, tasks=np.array(tasks), **({} if final else {"steps": steps}))
+    extra = {"tasks": np.array(tasks), **({} if final else {"steps": steps})}
+    taken = sorted(set(arrays) & set(extra))
+    if taken:
+        raise UsageError(f"an algorithm named {taken[0]!r} would collide with the file's {taken[0]!r} array (the "
+                         "task names or the env steps); rename it (rlab import --name, or the spec) first")
+    _write_npz(path, {**arrays, **extra})
+
+
+def _write_npz(path, arrays: dict[str, np.ndarray]) -> None:
+    """An .npz (a zip of .npy files) with one member per name, whatever the name.
+
+    `np.savez(file, **arrays)` takes the names as keyword arguments, so an
+    algorithm named `file` (or `allow_pickle`) collides with its own
+    parameters; the archive is written member by member instead.
+    """
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as archive:
+        for name, array in arrays.items():
+            # A fixed timestamp: the same arrays give the same bytes (np.savez stamps the time of writing).
+            member = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            with archive.open(member, "w", force_zip64=True) as handle:
+                np.lib.format.write_array(handle, np.asanyarray(array), allow_pickle=False)
 
 
 # ----- tidy CSV / Parquet -------------------------------------------------------------------
@@ -342,18 +453,36 @@ def metric_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def _task_name(row, env_columns, frame) -> str:
+    """`env.task` and/or the other env.* values (`dim=2;horizon=10`); "" where the rows have neither."""
     if "env.task" in frame.columns:
         base = str(row["env.task"])
         rest = [c for c in env_columns]
     else:
         base, rest = "", env_columns
     parts = [f"{c[4:]}={row[c]}" for c in rest]
-    return base + (("[" + ",".join(parts) + "]") if base and parts else ",".join(parts)) or "task"
+    return base + (("[" + ";".join(parts) + "]") if base and parts else ";".join(parts))
 
 
 def _algo_name(row, frame) -> str:
     hp = [c for c in sorted(frame.columns) if c.startswith("hp.") and pd.notna(row[c])]
-    return str(row["algo"]) + ("[" + ",".join(f"{c[3:]}={row[c]}" for c in hp) + "]" if hp else "")
+    return str(row["algo"]) + ("[" + ";".join(f"{c[3:]}={row[c]}" for c in hp) + "]" if hp else "")
+
+
+def _configuration_names(frame: pd.DataFrame) -> pd.Series:
+    """Each row's configuration name (`_algo_name`); a UsageError where two configurations get one name.
+
+    An algorithm literally named `ppo[learning_rate=0.1]` beside `ppo` with
+    that hyperparameter would be merged into one configuration, losing one.
+    """
+    names = pd.Series([_algo_name(r, frame) for _, r in frame.iterrows()], index=frame.index)
+    hp = [c for c in frame.columns if c.startswith("hp.")]
+    keys = frame[["algo", *hp]].apply(lambda column: column.map(str)).agg("\x1f".join, axis=1)
+    clash = pd.DataFrame({"name": names, "key": keys}).drop_duplicates().groupby("name")["key"].nunique()
+    if (clash > 1).any():
+        name = clash[clash > 1].index[0]
+        raise UsageError(f"two configurations would both be named {name!r} in the file (an algorithm named so, and "
+                         "another with those hyperparameters); rename one (rlab import --name, or the spec) first")
+    return names
 
 
 def _task_names(tasks, count: int, path) -> list[str]:

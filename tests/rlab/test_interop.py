@@ -65,14 +65,17 @@ def test_marl_eval_export_then_import_round_trips(sweep_dir, tmp_path):
     assert cli("import", "marl-eval", str(first), "--out", str(tmp_path / "back")).returncode == 0
     second = tmp_path / "b.json"
     assert cli("export", "marl-eval", str(tmp_path / "back"), "--out", str(second)).returncode == 0
-    assert json.loads(first.read_text()) == json.loads(second.read_text())
+    assert first.read_bytes() == second.read_bytes()
     tree = json.loads(first.read_text())
     original = contract_rows(sweep_dir)
     for _, row in original.iterrows():
-        step = tree["rlab"][f"dim={row['env.dim']}"][f"openai_es[noise_std={row['hp.noise_std']}]"][
-            f"seed_{row['seed']}"][f"step_{row['eval']}"]
+        run = tree["cheese_point_mass"][f"dim={row['env.dim']}"][f"openai_es[noise_std={row['hp.noise_std']}]"][
+            f"seed_{row['seed']}"]
+        step = run[f"step_{row['eval']}"]
         assert step["step_count"] == row["env_steps"]
         assert step["return"] == [row["eval_return"]] and step["success"] == [row["eval_success"]]
+        if row["eval"] == original["eval"].max():  # marl-eval reads a run's absolute metrics from its last entry
+            assert list(run)[-1] == "absolute_metrics" and run["absolute_metrics"]["return"] == [row["eval_return"]]
 
 
 def test_rliable_export_then_import_round_trips(sweep_dir, tmp_path):
@@ -199,9 +202,10 @@ def step(count, value):
     ({"e": {"t": {"a": {"seed_0": {"step_0": step(0, 1.0), "step_1": step(10, 2.0)},
                         "seed_1": {"step_0": step(0, 1.0), "step_1": step(20, 2.0)}}}}}, "ragged runs or steps"),
     ({"e": {"t": {"a": {"seed_0": {"step_0": {"return": [1.0]}}}}}}, "e/t/a/seed_0/step_0: no step_count"),
-    ({"e": {"t": {"a": {"run_0": {"step_0": step(0, 1.0)}}}}}, "e/t/a/run_0: a run key must read seed_<integer>"),
+    ({"e": {"t": {"a": {"trial_0": {"step_0": step(0, 1.0)}}}}},
+     "e/t/a/trial_0: a run key must read seed_<integer> or run_<integer>"),
     ({"e": {"t": {"a": {"seed_0": {"step_0": {"step_count": 0, "score": [1.0]}}}}}},
-     "no metric 'return' (has score, step_count); choose it with --metric"),
+     "no metric 'return' in 1 step(s) (first: e/t/a/seed_0/step_0; the steps have score); choose it with --metric"),
     ({"e": {"t": {"a": {"seed_0": {"step_0": {"step_count": 0, "return": "high"}}}}}}, "is not a number"),
 ])
 def test_bad_marl_eval_files_are_reported_by_name(tmp_path, tree, message):

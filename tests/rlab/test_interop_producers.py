@@ -83,3 +83,138 @@ def test_integers_beyond_what_int64_and_float64_hold_exactly_are_refused(tmp_pat
     table.write_text(f"algo,seed,eval,env_steps,eval_return\nppo,{value},0,10,1.0\n")
     result = cli("import", "tidy", str(table), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and message in result.stderr, result.stderr
+
+
+# ----- marl-eval: as Stoix writes it (marl-eval's JsonLogger) and as marl-eval's README shows it -------------
+
+MARL_EVAL_SOURCES = {"stoix": DATA / "stoix_metrics.json", "readme": DATA / "marl_eval_readme.json"}
+
+
+def test_stoix_metrics_import_with_episode_return_found_and_absolute_metrics_kept(tmp_path):
+    out = tmp_path / "stoix"
+    result = cli("import", "marl-eval", str(MARL_EVAL_SOURCES["stoix"]), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    frame = store.load(out)
+    finals = {}
+    for system in ("ff_ppo", "ff_sac"):
+        for seed in range(5):
+            *evaluations, (_, absolute) = PRODUCERS.stoix_returns(system, seed)
+            rows = frame[(frame["algo"] == system) & (frame["seed"] == seed)].sort_values("eval")
+            np.testing.assert_allclose(rows["eval_return"], [np.mean(r) for _, r in evaluations], rtol=1e-12)
+            np.testing.assert_array_equal(rows["env_steps"], [s for s, _ in evaluations])
+            np.testing.assert_allclose(rows["absolute_eval_return"], np.mean(absolute), rtol=1e-12)
+            finals.setdefault(system, []).append(np.mean(evaluations[-1][1]))
+    summary = report.summary_table(frame.assign(config=report.configurations(frame)), np.random.default_rng(0))
+    for system, values in finals.items():
+        line = summary[summary["configuration"].str.startswith(system)].iloc[0]
+        assert line[report.IQM_COLUMN].startswith(f"{scipy.stats.trim_mean(values, 0.25):.3f} ["), line
+
+
+def test_readme_style_run_keys_import(tmp_path):
+    result = cli("import", "marl-eval", str(MARL_EVAL_SOURCES["readme"]), "--out", str(tmp_path / "readme"))
+    assert result.returncode == 0, result.stderr
+    frame = store.load(tmp_path / "readme")
+    assert sorted(frame["seed"].unique()) == [0, 1, 2] and "absolute_win_rate" in frame.columns
+
+
+@pytest.mark.parametrize("name", list(MARL_EVAL_SOURCES))
+def test_marl_evals_own_pipeline_read_the_export_without_a_complaint(name, tmp_path):
+    """The committed reference: marl-eval's DiagnoseData, data_process_pipeline and create_matrices_for_rliable
+    ran on the committed export (tests/data/interop/marl_eval_reference.py); the export is still those bytes."""
+    import json
+
+    assert cli("import", "marl-eval", str(MARL_EVAL_SOURCES[name]), "--out", str(tmp_path / "in")).returncode == 0
+    exported = tmp_path / "out.json"
+    result = cli("export", "marl-eval", str(tmp_path / "in"), "--out", str(exported))
+    assert result.returncode == 0, result.stderr
+    assert exported.read_bytes() == (DATA / f"marl_eval_export_{name}.json").read_bytes()
+    reference = json.loads((DATA / f"marl_eval_processed_{name}.json").read_text())
+    assert all(all(verdict.values()) for verdict in reference["check_data"].values())
+    assert not any("issue" in line for line in reference["printed"]), reference["printed"]
+    # marl-eval's final matrix: each run's absolute return, min-max normalised over every return of its task.
+    tree = json.loads(exported.read_text())
+    (env, tasks), = tree.items()
+    (task, algos), = tasks.items()
+    every = [v for runs in algos.values() for run in runs.values() for entry in run.values() for v in entry["return"]]
+    low, high = min(every), max(every)
+    for algo, runs in algos.items():
+        expected = [[(run["absolute_metrics"]["return"][0] - low) / (high - low)] for run in runs.values()]
+        # (marl-eval updates its running minimum or its maximum per list, not both, so its bounds can differ
+        # from the true ones in the last digits.)
+        np.testing.assert_allclose(reference["mean_norm_return"][algo], expected, rtol=1e-6)
+
+
+# ----- exports that the peers accept, and what cannot be written is refused -----------------------------------
+
+
+def tidy_import(tmp_path, text: str, name: str = "in"):
+    table = tmp_path / f"{name}.csv"
+    table.write_text(text)
+    result = cli("import", "tidy", str(table), "--out", str(tmp_path / name))
+    assert result.returncode == 0, result.stderr
+    return tmp_path / name
+
+
+def test_colliding_configuration_names_are_refused_not_merged(tmp_path):
+    directory = tidy_import(tmp_path, "algo,hp.learning_rate,seed,eval,env_steps,eval_return\n"
+                                      "ppo[learning_rate=0.1],,0,0,10,1.0\nppo,0.1,0,0,10,2.0\n")
+    for kind, target in (("marl-eval", "out.json"), ("rliable", "out.npz")):
+        result = cli("export", kind, str(directory), "--out", str(tmp_path / target))
+        assert result.returncode == 2 and "two configurations would both be named 'ppo[learning_rate=0.1]'" in \
+            result.stderr, result.stderr
+        assert not (tmp_path / target).exists()
+
+
+def test_any_algorithm_name_is_an_rliable_key_and_the_files_own_arrays_are_not_overwritten(tmp_path):
+    directory = tidy_import(tmp_path, "algo,seed,eval,env_steps,eval_return\nfile,0,0,10,1.0\nallow_pickle,0,0,10,2.0\n")
+    assert cli("export", "rliable", str(directory), "--out", str(tmp_path / "a.npz")).returncode == 0
+    with np.load(tmp_path / "a.npz") as data:
+        assert data["file"].tolist() == [[[1.0]]] and data["allow_pickle"].tolist() == [[[2.0]]]
+    clash = tidy_import(tmp_path, "algo,seed,eval,env_steps,eval_return\nsteps,0,0,10,1.0\n", "clash")
+    result = cli("export", "rliable", str(clash), "--out", str(tmp_path / "b.npz"))
+    assert result.returncode == 2 and "an algorithm named 'steps' would collide with the file's 'steps' array" in \
+        result.stderr
+
+
+def test_marl_eval_export_is_strict_json_and_refuses_what_json_cannot_hold(tmp_path):
+    directory = tidy_import(tmp_path, "algo,seed,eval,env_steps,eval_return\nppo,0,0,10,1.0\nppo,1,0,10,nan\n")
+    result = cli("export", "marl-eval", str(directory), "--out", str(tmp_path / "out.json"))
+    assert result.returncode == 2 and "1 value(s) are NaN or infinite (first: ppo seed 1 eval 0)" in result.stderr
+    assert "allowed: export tidy or rliable" in result.stderr and not (tmp_path / "out.json").exists()
+
+
+@pytest.mark.parametrize("kind, suffix", [("rliable", "npz"), ("tidy", "csv"), ("tidy", "parquet"),
+                                          ("marl-eval", "json")])
+def test_export_import_export_is_the_same_bytes(tmp_path, kind, suffix):
+    directory = tidy_import(tmp_path, "algo,env.task,seed,eval,env_steps,eval_return,eval_success\n" + "".join(
+        f"{algo},{task},{seed},{k},{(k + 1) * 100},{seed + k / 3 + len(algo)},{(seed + k) % 2}\n"
+        for algo in ("ppo", "sac") for task in ("a", "b") for seed in range(3) for k in range(2)))
+    first, second = tmp_path / f"first.{suffix}", tmp_path / f"second.{suffix}"
+    assert cli("export", kind, str(directory), "--out", str(first)).returncode == 0
+    back = ["--steps", "steps"] if kind == "rliable" else []
+    result = cli("import", kind, str(first), "--out", str(tmp_path / "back"), *back)
+    assert result.returncode == 0, result.stderr
+    result = cli("export", kind, str(tmp_path / "back"), "--out", str(second))
+    assert result.returncode == 0, result.stderr
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_a_sweep_that_is_not_complete_is_exported_only_when_asked(tmp_path):
+    from rlab import spec as spec_lib
+    from rlab.run import sweep
+    from tests.sweep_cases import tiny_spec
+
+    (tmp_path / "spec.toml").write_text(tiny_spec(4))
+    sweep.run(spec_lib.load(tmp_path / "spec.toml"), tmp_path / "half", process=(0, 2), take_over=False)
+    refused = cli("export", "tidy", str(tmp_path / "half"), "--out", str(tmp_path / "half.csv"))
+    assert refused.returncode == 2 and "an export of part of it would read as the whole" in refused.stderr
+    assert "--partial" in refused.stderr and not (tmp_path / "half.csv").exists()
+    allowed = cli("export", "tidy", str(tmp_path / "half"), "--out", str(tmp_path / "half.csv"), "--partial")
+    assert allowed.returncode == 0 and "holds only what is stored" in allowed.stderr, allowed.stderr
+
+
+def test_an_empty_task_value_is_refused_rather_than_dropped_from_the_report(tmp_path):
+    table = tmp_path / "runs.csv"
+    table.write_text("algo,env.task,seed,eval,env_steps,eval_return\nppo,a,0,0,10,1.0\nppo,,1,0,10,2.0\n")
+    result = cli("import", "tidy", str(table), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "env.task is empty in 1 rows (first: algo ppo seed 1)" in result.stderr

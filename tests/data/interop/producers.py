@@ -13,6 +13,14 @@
   global steps each.
 - cleanrl_restarted/runs/: one CleanRL run restarted into its own
   directory (a second event file whose steps start again from 0).
+- stoix_metrics.json: what Stoix writes, through marl-eval's own
+  `JsonLogger` (run keys `seed_<k>`, each run's `absolute_metrics` first,
+  metrics `episode_return`, `episode_length`, `steps_per_second` and the
+  logger's `elapsed_time`): two systems x 5 seeds x 4 evaluations on one
+  task. Needs marl-eval (`pip install --no-deps id-marl-eval colorama`
+  beside rlab: it pins an old pandas); the other files need only tensorboardX.
+- marl_eval_readme.json: the shape of marl-eval's README example, run keys
+  `run_<k>` and metric `return`, with `absolute_metrics` last.
 
 `cleanrl_episodes` is the pure function the writer logs from: the tests
 compute what an import must give from it, not from the files.
@@ -20,6 +28,7 @@ compute what an import must give from it, not from the files.
 
 from __future__ import annotations
 
+import json
 import pathlib
 import shutil
 
@@ -84,10 +93,72 @@ def write_restarted(folder: pathlib.Path) -> None:
         writer.close()
 
 
+def stoix_returns(system: str, seed: int) -> list[tuple[int, list[float]]]:
+    """(env steps, episode returns of one evaluation) per evaluation of one Stoix run, and its absolute returns last."""
+    rng = np.random.default_rng([seed, 0 if system == "ff_ppo" else 1])
+    skill = 1.0 if system == "ff_ppo" else 0.6
+    evaluations = [(k * 50_000, rng.normal(300 * skill * k, 40, size=8).round(3).tolist()) for k in range(4)]
+    return evaluations + [(200_000, rng.normal(1000 * skill, 40, size=32).round(3).tolist())]
+
+
+def write_stoix(path: pathlib.Path) -> None:
+    """Stoix's metrics file through marl-eval's JsonLogger, which logs each metric's mean as a one-element list."""
+    import importlib.util
+
+    # The logger's module alone: marl_eval.json_tools' __init__ imports neptune for another tool.
+    package = pathlib.Path(next(iter(importlib.util.find_spec("marl_eval").submodule_search_locations)))
+    spec = importlib.util.spec_from_file_location("json_logger", package / "json_tools" / "json_logger.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    JsonLogger = module.JsonLogger
+
+    folder = path.parent / "stoix_logs"
+    shutil.rmtree(folder, ignore_errors=True)
+    for system in ("ff_ppo", "ff_sac"):
+        for seed in range(5):
+            logger = JsonLogger(str(folder), system, "ant", "brax", seed)
+            *evaluations, (final_steps, absolute) = stoix_returns(system, seed)
+            for k, (steps, returns) in enumerate(evaluations):
+                logger.write(steps, "episode_return", float(np.mean(returns)), k)
+                logger.write(steps, "episode_length", 1000.0, k)
+                logger.write(steps, "steps_per_second", 25_000.0 + 100 * k, k)
+            logger.write(final_steps, "episode_return", float(np.mean(absolute)), len(evaluations), True)
+    data = json.loads((folder / "metrics.json").read_text())
+    for runs in data["brax"]["ant"].values():  # wall-clock seconds differ per writing: fixed for the fixture
+        for run in runs.values():
+            for key, step in run.items():
+                if key != "absolute_metrics":
+                    step["elapsed_time"] = 10.0 * int(key.split("_")[1])
+    path.write_text(json.dumps(data, indent=4) + "\n")
+    shutil.rmtree(folder)
+
+
+def write_readme_style(path: pathlib.Path) -> None:
+    """marl-eval's README example's shape: run_<k> keys, a `return` list per step, absolute_metrics last."""
+    rng = np.random.default_rng(11)
+    tree: dict = {"smac": {"3m": {}}}
+    for algo, skill in (("mappo", 1.0), ("qmix", 0.7)):
+        runs = tree["smac"]["3m"][algo] = {}
+        for run in range(3):
+            steps = {f"step_{k}": {"step_count": k * 10_000, "return": rng.normal(10 * skill * k, 1, 4).round(4).tolist(),
+                                   "win_rate": rng.random(4).round(4).tolist()} for k in range(3)}
+            steps["absolute_metrics"] = {"return": rng.normal(25 * skill, 1, 8).round(4).tolist(),
+                                         "win_rate": rng.random(8).round(4).tolist()}
+            runs[f"run_{run}"] = steps
+    path.write_text(json.dumps(tree, indent=2) + "\n")
+
+
 def main() -> None:
     for name, write in (("cleanrl", write_cleanrl), ("cleanrl_restarted", write_restarted)):
         shutil.rmtree(HERE / name, ignore_errors=True)
         write(HERE / name)
+    write_readme_style(HERE / "marl_eval_readme.json")
+    try:
+        import marl_eval  # noqa: F401
+    except ImportError:
+        print("marl-eval is not installed: stoix_metrics.json left as it is")
+        return
+    write_stoix(HERE / "stoix_metrics.json")
 
 
 if __name__ == "__main__":
