@@ -217,7 +217,11 @@ TABLES = ("success", "cliff", "one_step", "prediction", "reference")
 
 
 def load_tables() -> dict[str, pd.DataFrame]:
-    return {name: pd.read_csv(RESULTS / f"{name}.csv") for name in TABLES}
+    tables = {name: pd.read_csv(RESULTS / f"{name}.csv") for name in TABLES}
+    # The controllers' ceilings, written by controls.py (not by this script: they need no sweep).
+    controllers = RESULTS / "controllers.csv"
+    tables["controllers"] = pd.read_csv(controllers) if controllers.exists() else pd.DataFrame()
+    return tables
 
 
 def _rates(success: pd.DataFrame, task: str, reward: str) -> dict[str, dict]:
@@ -328,6 +332,18 @@ def results_block(tables: dict[str, pd.DataFrame]) -> str:
                   "per level (upper end of the Wilson 95% interval in parentheses): what a policy that learned "
                   "nothing would score.",
                   markdown.table(grid.fillna(""))]
+    controllers = tables.get("controllers", pd.DataFrame())
+    if len(controllers):
+        cells = controllers.assign(cell=[f"{k}/{n} ({sat:.0%} saturated)" for k, n, sat in zip(
+            controllers["successes"], controllers["episodes"], controllers["saturated_steps"])])
+        grid = cells.pivot(index="controller", columns="level", values="cell").reset_index()
+        grid.columns = [str(c) for c in grid.columns]
+        parts += ["### A controller on the cart-pole ladder (the ceiling)",
+                  "Episodes that succeed under a discrete LQR (linearised at upright on the task's MJCF, the force "
+                  "clipped to the motor's range), of "
+                  f"{int(controllers['episodes'].iloc[0]):,} per pole count, and the share of steps where its force "
+                  "saturates (`controls.py`):",
+                  markdown.table(grid)]
     shown = prediction.assign(p=[f"{p:.2g} [{lo:.2g}, {hi:.2g}]" for p, lo, hi in
                                  zip(prediction["p"], prediction["p_low"], prediction["p_high"])])
     shown = shown.pivot(index="dim", columns="policy", values="p").reset_index()
@@ -417,9 +433,18 @@ def physics_headline(tables: dict[str, pd.DataFrame]) -> str:
                    for r in one_step[(one_step["task"] == task) & one_step["cliff_in_one_step"]].itertuples()]
     if not parts:
         return "not run"
+    ceiling = ""
+    controllers = tables.get("controllers", pd.DataFrame())
+    if len(controllers):
+        best = controllers.groupby("level")["successes"].max()
+        episodes = int(controllers["episodes"].iloc[0])
+        ceiling = (f". Ceiling: the best of {controllers['controller'].nunique()} LQR controllers balances "
+                   + ", ".join(f"{best[level]}/{episodes} episodes at {int(level)} pole{'s' if level > 1 else ''}"
+                               for level in best.index)
+                   + " (force limited): above one pole the task, not only learning, fails")
     return (f"MuJoCo (MJX), shaped reward, {min(seeds)} seeds per cell, one budget per task; a fall from >= 0.8 to "
             f"<= 0.1 of seeds (point estimates, Wilson 95% bounds beside them) within one added dimension: "
-            f"{'; '.join(cliffs) or 'none'}. " + "; ".join(parts))
+            f"{'; '.join(cliffs) or 'none'}. " + "; ".join(parts) + ceiling)
 
 
 def main(argv=None) -> int:
