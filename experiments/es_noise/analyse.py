@@ -116,7 +116,9 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     if len(succeeding) == 1:
         at = sigmas.index(best["noise_std"])
         neighbours = " and ".join(f"{s:g}" for s in sigmas[max(at - 1, 0):at + 2] if s != best["noise_std"])
-        span = f"only sigma = {best['noise_std']:g} of {len(es)} log-spaced values (none at its neighbours {neighbours})"
+        span = (f"only sigma = {best['noise_std']:g} of {len(es)} log-spaced values (none at its neighbours "
+                f"{neighbours}) at this one budget of {int(best['env_steps']):,} env steps per seed: the sigma that "
+                "learns first here, not a measured window")
     elif len(succeeding):
         span = (f"sigma in [{succeeding['noise_std'].min():g}, {succeeding['noise_std'].max():g}] "
                 f"({len(succeeding)} of {len(es)} log-spaced values)")

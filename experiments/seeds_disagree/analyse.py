@@ -201,7 +201,8 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     windows = tables["pooling_window"].set_index("last_evaluations_pooled")["false_positive_rate"]
     iqm3 = coverage.loc[(3, 'iqm')]
     return (f"one configuration, 1,024 seeds: {interval(rate, 'point')} of seeds succeed; mean final return "
-            f"{interval(mean, 'point')} while 90% of seeds lie in [{tolerance['low']:.2f}, {tolerance['high']:.2f}]; "
+            f"{interval(mean, 'point')} while 90% of seeds lie in [{tolerance['low']:.2f}, {tolerance['high']:.2f}] (a "
+            "tolerance interval at 95% confidence); "
             f"same configuration, 5 vs 5 seeds, tests at a nominal 5%: Welch calls them different in "
             f"{interval(fp.loc[TESTS['welch']], 'false_positive_rate')} of splits (conservative on this bimodal "
             f"distribution), the bootstrap test {interval(fp.loc[TESTS['bootstrap']], 'false_positive_rate')} "

@@ -29,8 +29,10 @@ def zero_law_agreement(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     summary = figures.zero_law_summary(tables["zero_law"])
     summary = summary[summary["predicted"].notna()]
     inside = (summary["low"] <= summary["predicted"]) & (summary["predicted"] <= summary["high"])
-    return (summary.assign(inside=inside).groupby("variant")
-            .agg(points=("inside", "size"), inside_99=("inside", "sum"),
+    # A point tests the law only where it predicts neither almost never nor almost always.
+    informative = summary["predicted"].between(0.05, 0.95, inclusive="neither")
+    return (summary.assign(inside=inside, informative=informative).groupby("variant")
+            .agg(points=("inside", "size"), inside_99=("inside", "sum"), informative=("informative", "sum"),
                  p_min=("p", "min"), p_max=("p", "max")).reset_index())
 
 
@@ -86,7 +88,8 @@ def headline(probed: dict[str, dict[str, pd.DataFrame]]) -> str:
     counts = []
     for name, tables in probed.items():
         agreement = zero_law_agreement(tables)
-        counts.append(f"{int(agreement['inside_99'].sum())} of {int(agreement['points'].sum())} ({name})")
+        counts.append(f"{int(agreement['inside_99'].sum())} of {int(agreement['points'].sum())} ({name}; "
+                      f"{int(agreement['informative'].sum())} of them informative, the law in (0.05, 0.95))")
     gradient = with_nonzero_cosine(probed["bandit"]["gradients"])
     hard = gradient[(gradient["dim"] == 2) & (gradient["hole_radius"] == 0.15) & (gradient["estimator"] == "reinforce/none")]
     hard = hard.sort_values("batch_size")
