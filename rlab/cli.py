@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
     for add in (_add_envs, _add_algos, _add_sweep, _add_launch, _add_import, _add_export, _add_tune, _add_compare,
-                _add_report, _add_plot, _add_demo, _add_render, _add_probe, _add_status):
+                _add_report, _add_plot, _add_demo, _add_render, _add_probe, _add_status, _add_doctor):
         add(commands)
     return parser
 
@@ -781,6 +781,22 @@ def _add_status(commands) -> None:
     status_cmd.add_argument("--rebuild", action="store_true",
                             help="write a lost or damaged manifest.json again from the intact chunks' sidecar files")
     status_cmd.set_defaults(handler=_run_status)
+
+
+def _add_doctor(commands) -> None:
+    """The `rlab doctor` subcommand's arguments."""
+    doctor_cmd = commands.add_parser(
+        "doctor", help="versions, devices, rlab's compiler options, and whether the known defects of the installed "
+                       "JAX reach rlab's programs (one probe each; exit 1 if one does)")
+    doctor_cmd.set_defaults(handler=_run_doctor)
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from rlab import doctor
+    from rlab.run import devices
+
+    devices.use_cpu_cores()  # as every rlab command: one CPU device per core
+    return doctor.run()
 
 
 def _run_status(args: argparse.Namespace) -> int:
