@@ -280,13 +280,14 @@ def _add_import(commands) -> None:
         "as a sweep directory that `rlab report`, `rlab status` and rlab.stats read like any sweep. Every problem "
         "is one line, exit code 2, and nothing is written.",
     )
-    import_cmd.add_argument("format", metavar="FORMAT", help="marl-eval, rliable, tidy or tensorboard")
+    import_cmd.add_argument("format", metavar="FORMAT", help="marl-eval, rliable, tidy, tensorboard or wandb")
     import_cmd.add_argument("path", metavar="PATH", help="the file (or, for tensorboard, the log directory)")
     import_cmd.add_argument("--out", metavar="DIR", required=True, help="the sweep directory to write")
     import_cmd.add_argument("--name", metavar="NAME", help="the sweep's name (default: the file's)")
     import_cmd.add_argument("--metric", metavar="NAME",
-                            help="marl-eval: the metric that becomes eval_return (default: return, else episode_return); rliable: "
-                                 "eval_return (default) or eval_success")
+                            help="marl-eval: the metric that becomes eval_return (default: return, else "
+                                 "episode_return); rliable: eval_return (default) or eval_success; wandb panel: "
+                                 "the metric (default: the only one)")
     import_cmd.add_argument("--success-metric", metavar="NAME", help="marl-eval: a metric in [0, 1] that becomes "
                             "eval_success, e.g. win_rate")
     import_cmd.add_argument("--steps", metavar="ARRAY", help="rliable curves: the array of env steps per evaluation")
@@ -317,13 +318,15 @@ def _run_import(args: argparse.Namespace) -> int:
         if not (sep and ours and theirs):
             raise UsageError(f"--map {item!r}; allowed: OURS=THEIRS, e.g. --map eval_return=charts/episodic_return")
         mapping[ours] = theirs
-    if mapping and args.format != "tidy":
-        raise UsageError(f"--map is for the tidy format, not {args.format}")
+    if mapping and args.format not in ("tidy", "wandb"):
+        raise UsageError(f"--map is for the tidy and wandb formats, not {args.format}")
     options = {"metric": args.metric, "success_metric": args.success_metric, "steps": args.steps,
                "mapping": mapping, "return_tag": args.return_tag, "success_tag": args.success_tag,
                "other_tags": args.tag, "run_pattern": args.run_pattern, "preset": args.preset, "grid": args.grid}
-    if args.format != "tensorboard" and (args.preset or args.grid is not None):
-        raise UsageError(f"--preset and --grid are for the tensorboard format, not {args.format}")
+    if args.format not in ("tensorboard", "wandb") and args.preset:
+        raise UsageError(f"--preset is for the tensorboard and wandb formats, not {args.format}")
+    if args.format not in ("tensorboard", "wandb") and args.grid is not None:
+        raise UsageError(f"--grid is for the tensorboard and wandb formats, not {args.format}")
     saved = interop.import_runs(args.format, args.path, args.out, name=args.name, **options)
     print(f"imported {saved.manifest.rows:,} rows ({len(saved.manifest.groups)} configuration(s), "
           f"{saved.manifest.num_seeds} seed(s) at most) into {args.out}; `rlab report {args.out}` next")

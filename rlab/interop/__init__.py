@@ -5,6 +5,7 @@
     rlab import tidy runs.csv --out runs/wandb --map seed=run_id --map eval_return=eval/return
     rlab import tensorboard logs/ --out runs/tb --return-tag charts/episodic_return
     rlab import tensorboard runs/ --out runs/cleanrl --preset cleanrl --grid 10000   # CleanRL's runs/
+    rlab import wandb panel.csv --out runs/wb --preset cleanrl      # a W&B chart's CSV (or run histories)
     rlab export marl-eval runs/mine --out mine.json      # also: rliable (.npz), tidy (.csv or .parquet)
 
 The table every import becomes, and every export starts from, is the data
@@ -22,7 +23,7 @@ import pandas as pd
 from rlab import limits, store
 from rlab.store import files
 from rlab.errors import UsageError
-from rlab.interop import contract, directory, formats, tensorboard
+from rlab.interop import contract, directory, formats, tensorboard, wandb
 
 FORMATS = formats.FORMATS
 
@@ -48,9 +49,14 @@ def _read_tensorboard(path, options):
                             tuple(options.get("other_tags") or ()), options.get("preset"), options.get("grid"))
 
 
+def _read_wandb(path, options):
+    return wandb.read(path, options.get("metric"), options.get("run_pattern"), options.get("preset"),
+                      options.get("mapping"), options.get("grid"))
+
+
 # Format -> its reader, (path, options) -> rows in the format's own vocabulary.
 READERS = {"marl-eval": _read_marl_eval, "rliable": _read_rliable, "tidy": _read_tidy,
-           "tensorboard": _read_tensorboard}
+           "tensorboard": _read_tensorboard, "wandb": _read_wandb}
 
 
 def read(kind: str, path, **options) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from rlab.errors import UsageError
 from rlab.interop import contract
 from rlab.store import files
 
-FORMATS = ("marl-eval", "rliable", "tidy", "tensorboard")
+FORMATS = ("marl-eval", "rliable", "tidy", "tensorboard", "wandb")
 _SEED_KEY, _STEP_KEY = re.compile(r"^(?:seed|run)_(\d+)$"), re.compile(r"^step_(\d+)$")
 
 

@@ -120,11 +120,11 @@ def read(path, return_tag: str, success_tag: str | None = None, run_pattern: str
             grouped.setdefault(kind, []).append(f"{name} {detail}")
             continue
         if grid:
-            empty = _empty_bin(logged["eval_return"][0], grid)
+            empty = empty_bin(logged["eval_return"][0], grid)
             if empty is not None:
                 grouped.setdefault("empty", []).append(f"{name} between steps {empty - grid:,} and {empty:,}")
                 continue
-        series = _binned(logged, grid) if grid else {c: dict(zip(*v)) for c, v in logged.items()}
+        series = bin_means(logged, grid) if grid else {c: dict(zip(*v)) for c, v in logged.items()}
         steps = sorted(series["eval_return"])
         mismatched = [c for c, v in series.items() if sorted(v) != steps]
         if mismatched:
@@ -189,14 +189,14 @@ def _order_problem(name: str, tags: dict, logged: dict, allow_same_step: bool) -
     return None
 
 
-def _empty_bin(steps: np.ndarray, grid: int) -> int | None:
+def empty_bin(steps: np.ndarray, grid: int) -> int | None:
     """The env step closing the first bin, between a run's first and last, where nothing was logged; or None."""
     bins = np.unique(np.ceil(steps / grid).astype(np.int64))
     missing = np.setdiff1d(np.arange(bins.min(), bins.max() + 1), bins)
     return int(missing[0]) * grid if missing.size else None
 
 
-def _binned(logged: dict, grid: int) -> dict[str, dict]:
+def bin_means(logged: dict, grid: int) -> dict[str, dict]:
     """Per column, {bin's env step: mean of the values logged in it}; the return's counts as `episodes`.
 
     A bin k holds the values logged at steps (k-1) N < step <= k N and is recorded at step k N.

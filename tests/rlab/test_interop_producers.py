@@ -218,3 +218,43 @@ def test_an_empty_task_value_is_refused_rather_than_dropped_from_the_report(tmp_
     table.write_text("algo,env.task,seed,eval,env_steps,eval_return\nppo,a,0,0,10,1.0\nppo,,1,0,10,2.0\n")
     result = cli("import", "tidy", str(table), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "env.task is empty in 1 rows (first: algo ppo seed 1)" in result.stderr
+
+
+# ----- W&B: a chart's CSV export and run histories --------------------------------------------------------------
+
+
+def test_a_wandb_panel_export_imports_by_run_name_with_a_grid(tmp_path):
+    out = tmp_path / "panel"
+    result = cli("import", "wandb", str(DATA / "wandb_panel.csv"), "--out", str(out), "--preset", "cleanrl",
+                 "--grid", str(GRID))
+    assert result.returncode == 0, result.stderr
+    frame = store.load(out)
+    for run, points in PRODUCERS.wandb_panel_points().items():
+        _, algo, seed, _ = run.split("__")
+        steps, values = np.array([s for s, _ in points]), np.array([v for _, v in points])
+        bins = -(-steps // GRID) * GRID
+        expected = pd.DataFrame({"bin": bins, "v": values}).groupby("bin")["v"].agg(["mean", "size"])
+        rows = frame[(frame["algo"] == algo) & (frame["seed"] == int(seed))].sort_values("eval")
+        np.testing.assert_array_equal(rows["env_steps"], expected.index)  # MIN/MAX columns left out
+        np.testing.assert_allclose(rows["eval_return"], expected["mean"], rtol=1e-12)
+        np.testing.assert_array_equal(rows["episodes"], expected["size"])
+    ragged = cli("import", "wandb", str(DATA / "wandb_panel.csv"), "--out", str(tmp_path / "r"), "--preset", "cleanrl")
+    assert ragged.returncode == 2 and "at different steps (per-episode points" in ragged.stderr
+
+
+def test_wandb_run_histories_are_read_per_metric_and_a_logged_nan_stays(tmp_path):
+    out = tmp_path / "history"
+    result = cli("import", "wandb", str(DATA / "wandb_history.csv"), "--out", str(out), "--map", "algo=Name",
+                 "--map", "env_steps=global_step", "--map", "eval_return=eval/return", "--map",
+                 "eval_success=eval/success")
+    assert result.returncode == 0, result.stderr
+    frame = store.load(out).sort_values(["seed", "eval"])
+    calls = pd.DataFrame(PRODUCERS.wandb_history_rows())
+    returns = calls[calls["eval/return"].notna()]
+    successes = calls[calls["eval/success"].notna()]
+    assert list(frame["env_steps"]) == list(returns["global_step"])  # the steps that log the return, only
+    np.testing.assert_array_equal(frame["eval_return"].to_numpy(), returns["eval/return"].astype(float).to_numpy())
+    np.testing.assert_array_equal(frame["eval_success"].to_numpy(), successes["eval/success"].astype(float).to_numpy())
+    # The logged NaN marks its seed diverged (not a dropped row); losses, logged between evaluations, are left out.
+    assert frame.groupby("seed")["diverged"].any().to_dict() == {1: False, 2: True}
+    assert "losses/qf_loss" not in frame.columns

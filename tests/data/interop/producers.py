@@ -21,6 +21,14 @@
   beside rlab: it pins an old pandas); the other files need only tensorboardX.
 - marl_eval_readme.json: the shape of marl-eval's README example, run keys
   `run_<k>` and metric `return`, with `absolute_metrics` last.
+- wandb_panel.csv: a W&B line chart's "Export CSV" of the CleanRL runs above
+  (`Step`, then per run `<run> - charts/episodic_return` with its `__MIN`
+  and `__MAX`), the runs' points at their own steps (empty elsewhere).
+- wandb_history.csv: W&B run histories of two runs in one table, a row per
+  `wandb.log` call: the evaluation return and success logged in separate
+  calls, losses in others, so each row leaves the other calls' keys empty;
+  one evaluation's return is a logged NaN.
+(No W&B writer runs offline: these follow the columns of its exports.)
 
 `cleanrl_episodes` is the pure function the writer logs from: the tests
 compute what an import must give from it, not from the files.
@@ -148,7 +156,55 @@ def write_readme_style(path: pathlib.Path) -> None:
     path.write_text(json.dumps(tree, indent=2) + "\n")
 
 
+def wandb_panel_points() -> dict[str, list[tuple[int, float]]]:
+    """Per CleanRL run name, the (step, episodic return) points a W&B chart of the run shows: one per step (the
+    last value logged there, as a chart draws it), at steps that are multiples of 16 up to 8,192."""
+    return {f"{ENV_ID}__{algo}__{seed}__{started}": sorted({step: value for step, value, _ in cleanrl_episodes(
+                algo, seed) if step % 16 == 0 and step <= 8192}.items())
+            for (algo, seed), started in RUNS.items()}
+
+
+def write_wandb_panel(path: pathlib.Path) -> None:
+    points = wandb_panel_points()
+    steps = sorted({step for series in points.values() for step, _ in series})
+    header = ["Step"]
+    for run in points:
+        header += [f"{run} - charts/episodic_return", f"{run} - charts/episodic_return__MIN",
+                   f"{run} - charts/episodic_return__MAX"]
+    lines = [",".join(header)]
+    for step in steps:
+        row = [str(step)]
+        for series in points.values():
+            value = dict(series).get(step)
+            row += [""] * 3 if value is None else [repr(value), repr(value - 1.0), repr(value + 1.0)]
+        lines.append(",".join(row))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def wandb_history_rows() -> list[dict]:
+    """The logging calls of two runs (name, seed), in order: losses, then an evaluation's return, then its success."""
+    rows = []
+    for name, seed in (("sac", 1), ("sac", 2)):
+        rng = np.random.default_rng([seed, 3])
+        for k, step in enumerate((1000, 2000, 3000)):
+            rows.append({"Name": name, "seed": seed, "_step": len(rows), "global_step": step - 500,
+                         "losses/qf_loss": round(float(rng.gamma(2.0)), 6)})
+            value = "NaN" if (seed, k) == (2, 1) else repr(round(float(rng.normal(step / 100, 1.0)), 6))
+            rows.append({"Name": name, "seed": seed, "_step": len(rows), "global_step": step, "eval/return": value})
+            rows.append({"Name": name, "seed": seed, "_step": len(rows), "global_step": step,
+                         "eval/success": repr(float(k >= 1))})
+    return rows
+
+
+def write_wandb_history(path: pathlib.Path) -> None:
+    columns = ["Name", "seed", "_step", "global_step", "losses/qf_loss", "eval/return", "eval/success"]
+    lines = [",".join(columns)] + [",".join(str(row.get(c, "")) for c in columns) for row in wandb_history_rows()]
+    path.write_text("\n".join(lines) + "\n")
+
+
 def main() -> None:
+    write_wandb_panel(HERE / "wandb_panel.csv")
+    write_wandb_history(HERE / "wandb_history.csv")
     for name, write in (("cleanrl", write_cleanrl), ("cleanrl_restarted", write_restarted)):
         shutil.rmtree(HERE / name, ignore_errors=True)
         write(HERE / name)
