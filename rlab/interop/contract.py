@@ -112,16 +112,30 @@ def _shape_problems(frame: pd.DataFrame) -> list[str]:
                         f"{int(duplicated.sum())} times in all (duplicate seeds?)")
         return problems
     for _, rows in frame.groupby(configs, dropna=False, sort=True):
-        grids = rows.groupby("seed")[["eval", "env_steps"]].apply(lambda r: tuple(map(tuple, r.sort_values("eval").to_numpy())))
-        common = grids.mode().iloc[0]
-        for seed, grid in grids.items():
-            if grid != common:
-                problems.append(f"{_name(rows.iloc[0], configs)} seed {seed}: evaluations {_grid(grid)} where the "
-                                f"other seeds have {_grid(common)} (ragged runs or steps)")
-        evals = [e for e, _ in common]
+        ordered = rows.sort_values(["seed", "eval"], kind="stable")
+        seeds, starts, lengths = np.unique(ordered["seed"].to_numpy(), return_index=True, return_counts=True)
+        pairs = ordered[["eval", "env_steps"]].to_numpy(np.int64)  # (eval, env_steps), seed by seed
+        modal_length = int(np.bincount(lengths).argmax())
+        # Every seed's grid as a row of a [seeds, evals * 2] array (seeds of another length stay out).
+        same = lengths == modal_length
+        offsets = starts[same][:, None] + np.arange(modal_length)[None, :]
+        grids = pairs[offsets].reshape(int(same.sum()), -1)
+        unique, counts = np.unique(grids, axis=0, return_counts=True)
+        common = unique[counts.argmax()]
+        common_grid = tuple(map(tuple, common.reshape(-1, 2)))
+        ragged = np.flatnonzero(~same)
+        differing = np.flatnonzero(same)[~(grids == common).all(axis=1)]
+        for index in np.sort(np.concatenate([ragged, differing]))[:MAX_PROBLEMS + 1]:
+            grid = pairs[starts[index]:starts[index] + lengths[index]]
+            problems.append(f"{_name(rows.iloc[0], configs)} seed {seeds[index]}: evaluations "
+                            f"{_grid(tuple(map(tuple, grid)))} where the other seeds have {_grid(common_grid)} "
+                            "(ragged runs or steps)")
+        if len(problems) > MAX_PROBLEMS:
+            return problems
+        evals = [int(e) for e, _ in common_grid]
         if evals != list(range(len(evals))):
             problems.append(f"{_name(rows.iloc[0], configs)}: evaluation indexes {evals[:6]} are not 0, 1, 2, ...")
-        steps = [s for _, s in common]
+        steps = [int(s) for _, s in common_grid]
         if any(b <= a for a, b in zip(steps, steps[1:])):
             problems.append(f"{_name(rows.iloc[0], configs)}: env steps {steps[:6]} do not increase")
     return problems

@@ -34,11 +34,15 @@ class ImportRecord:
 
     @property
     def text(self) -> str:
-        options = ", ".join(f"{k} = {json.dumps(v)}" for k, v in sorted(self.options.items()))
+        # Written by a TOML writer: JSON's escapes are not all TOML's (a --map table, a name with a
+        # character outside the Basic Multilingual Plane), and the file must read back as TOML.
+        import tomli_w
+
+        record = {"name": self.name, "imported": {"format": self.format, "source": self.source,
+                                                  "sha256": self.source_sha256, "options": dict(sorted(
+                                                      self.options.items()))}}
         return (f"# Results imported with `rlab import {self.format}`: rlab did not train them.\n"
-                f"name = {json.dumps(self.name)}\n\n[imported]\nformat = {json.dumps(self.format)}\n"
-                f"source = {json.dumps(self.source)}\nsha256 = {json.dumps(self.source_sha256)}\n"
-                f"options = {{ {options} }}\n")
+                + tomli_w.dumps(record))
 
     def identity(self) -> dict:
         return {"imported": self.format, "source_sha256": self.source_sha256, "options": self.options}

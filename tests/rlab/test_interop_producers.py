@@ -258,3 +258,17 @@ def test_wandb_run_histories_are_read_per_metric_and_a_logged_nan_stays(tmp_path
     # The logged NaN marks its seed diverged (not a dropped row); losses, logged between evaluations, are left out.
     assert frame.groupby("seed")["diverged"].any().to_dict() == {1: False, 2: True}
     assert "losses/qf_loss" not in frame.columns
+
+
+def test_an_imports_record_is_toml_whatever_its_names_and_options(tmp_path):
+    import tomllib
+
+    table = tmp_path / "runs.csv"
+    table.write_text("algo,run,eval,env_steps,eval_return\n\U0001F600ppo,0,0,10,1.0\n", encoding="utf-8")
+    result = cli("import", "tidy", str(table), "--out", str(tmp_path / "out"), "--map", "seed=run",
+                 "--name", "run $x$ \U0001F600 \"quoted\"")
+    assert result.returncode == 0, result.stderr
+    record = tomllib.loads((tmp_path / "out" / "spec.toml").read_text(encoding="utf-8"))
+    assert record["name"] == "run $x$ \U0001F600 \"quoted\""
+    assert record["imported"]["options"]["mapping"] == {"seed": "run"}
+    assert cli("report", str(tmp_path / "out")).returncode == 0
