@@ -82,3 +82,26 @@ def test_es_family_tables_agree_with_its_curves_and_with_scipy():
                                  [wins["random_search"], 64 - wins["random_search"]]]).pvalue
     assert np.isclose(row["fisher_p"], expected, rtol=1e-12)
     assert (tables["controls"]["ceiling_successes"] == tables["controls"]["ceiling_episodes"]).all()
+
+
+def test_every_committed_one_more_dim_cell_recomputes_from_its_curves():
+    """Each success cell (every task, reward, method, level): seeds and successes from the committed curves,
+    the Wilson interval from scipy's binomtest, not rlab's."""
+    import numpy as np
+    import scipy.stats
+
+    module = next(e for e in CLAIMS.EXPERIMENTS if e.name == "one_more_dim").module()
+    success = module.load_tables()["success"]
+    checked = 0
+    for task in success["task"].unique():
+        curves = module.pd.read_parquet(module.curves_path(task))
+        final = curves[curves["eval"] == curves["eval"].max()]
+        for row in success[success["task"] == task].itertuples():
+            cell = final[(final["reward"] == row.reward) & (final["algo"] == row.method) & (final["level"] == row.level)]
+            wins = int((cell["eval_success"] >= 0.5).sum())
+            interval = scipy.stats.binomtest(wins, len(cell)).proportion_ci(0.95, method="wilson")
+            assert (len(cell), wins / len(cell)) == (row.seeds, row.success), (task, row)
+            assert np.isclose(interval.low, row.low, atol=1e-9) and np.isclose(interval.high, row.high, atol=1e-9)
+            assert int(cell["env_steps"].iloc[0]) == row.env_steps
+            checked += 1
+    assert checked == len(success) and checked >= 100

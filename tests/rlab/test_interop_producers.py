@@ -229,6 +229,7 @@ def test_a_wandb_panel_export_imports_by_run_name_with_a_grid(tmp_path):
                  "--grid", str(GRID))
     assert result.returncode == 0, result.stderr
     frame = store.load(out)
+    finals = {}
     for run, points in PRODUCERS.wandb_panel_points().items():
         _, algo, seed, _ = run.split("__")
         steps, values = np.array([s for s, _ in points]), np.array([v for _, v in points])
@@ -238,6 +239,11 @@ def test_a_wandb_panel_export_imports_by_run_name_with_a_grid(tmp_path):
         np.testing.assert_array_equal(rows["env_steps"], expected.index)  # MIN/MAX columns left out
         np.testing.assert_allclose(rows["eval_return"], expected["mean"], rtol=1e-12)
         np.testing.assert_array_equal(rows["episodes"], expected["size"])
+        finals.setdefault(algo, []).append(expected["mean"].iloc[-1])
+    summary = report.summary_table(frame.assign(config=report.configurations(frame)), np.random.default_rng(0))
+    for algo, values in finals.items():
+        line = summary[summary["configuration"].str.startswith(algo)].iloc[0]
+        assert line[report.IQM_COLUMN].startswith(f"{scipy.stats.trim_mean(values, 0.25):.3f} ["), line
     ragged = cli("import", "wandb", str(DATA / "wandb_panel.csv"), "--out", str(tmp_path / "r"), "--preset", "cleanrl")
     assert ragged.returncode == 2 and "at different steps (per-episode points" in ragged.stderr
 
