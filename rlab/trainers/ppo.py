@@ -66,6 +66,23 @@ def _optimizer(hp):
     return optax.chain(optax.clip_by_global_norm(hp["max_grad_norm"]), optax.scale_by_adam())
 
 
+def normalised_advantages(advantages: jax.Array, values: jax.Array, targets: jax.Array) -> jax.Array:
+    """A minibatch's advantages `[B]` at zero mean and unit scale; exactly zero where they are one constant.
+
+    A constant minibatch prefers no action: that is made exact. Equal advantages come out of float32
+    arithmetic a few ulps apart (vectorised and remainder rows of a batch whose size is not a power
+    of two round differently), and normalising that residue to unit scale gave advantages of order
+    one. A residue is a few ulps of the numbers the advantages are computed from (targets minus
+    values), so a spread below CONSTANT_SPREAD of their largest magnitude is one: the cut-off is
+    relative to the task's own scale, and advantages of rewards of order 1e-6 still teach.
+    """
+    spread = jnp.max(advantages) - jnp.min(advantages)
+    scale = jnp.maximum(jnp.max(jnp.abs(advantages)), jnp.maximum(jnp.max(jnp.abs(values)), jnp.max(jnp.abs(targets))))
+    constant = spread <= CONSTANT_SPREAD * scale
+    centred = advantages - advantages.mean()
+    return jnp.where(constant, 0.0, centred / (advantages.std() + 1e-8))
+
+
 def steps_per_iteration(env, static: dict) -> tuple[int, str]:
     """Env steps of one iteration: the rollout batch."""
     return static["num_envs"] * static["rollout_length"], "num_envs * rollout_length"
@@ -111,14 +128,7 @@ def build(env, static: dict):
         log_prob = jax.vmap(policy.log_prob, in_axes=(None, 0, 0))(params["policy"], batch["obs"], batch["action"])
         log_ratio = log_prob - batch["log_prob"]
         ratio = jnp.exp(log_ratio)
-        adv = batch["advantage"]
-        # A constant minibatch prefers no action: make that exact. Equal advantages come out of
-        # float32 arithmetic a few ulps apart (vectorised and remainder rows of a batch whose size
-        # is not a power of two round differently), and normalising that residue to unit scale
-        # gave advantages of order one. A spread below 1e-5 of their size is such a residue.
-        spread = jnp.max(adv) - jnp.min(adv)
-        constant = spread <= CONSTANT_SPREAD * jnp.maximum(jnp.max(jnp.abs(adv)), 1.0)
-        adv = jnp.where(constant, 0.0, (adv - adv.mean()) / (adv.std() + 1e-8))
+        adv = normalised_advantages(batch["advantage"], batch["value"], batch["target"])
         clipped = jnp.clip(ratio, 1.0 - hp["clip_range"], 1.0 + hp["clip_range"])
         policy_loss = -jnp.mean(jnp.minimum(ratio * adv, clipped * adv))
         v = value(params, batch["obs"])

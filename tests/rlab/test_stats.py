@@ -329,3 +329,19 @@ def test_survival_band_is_exact_where_every_seed_has_succeeded():
     assert survival[-1] == 0.0 and low[-1] == 0.0
     exact = scipy.stats.binomtest(0, times.size).proportion_ci(confidence_level=0.95, method="exact").high
     assert high[-1] == pytest.approx(exact, abs=1e-12) and high[-1] < 1.0
+
+
+def test_survival_band_is_the_exact_binomial_interval_before_any_seed_is_censored():
+    import scipy.stats
+
+    # 64 seeds: 62 succeed at steps 1..62, 2 never do (censored at the budget, 100).
+    times = np.concatenate([np.arange(1.0, 63.0), [100.0, 100.0]])
+    observed = np.concatenate([np.ones(62, bool), [False, False]])
+    t, survival, low, high = stats.survival_curve(times, observed)
+    for index in (0, 30, 61):  # 63, 33 and 2 of 64 seeds left
+        left = int(round(survival[index] * 64))
+        exact = scipy.stats.binomtest(left, 64).proportion_ci(confidence_level=0.95, method="exact")
+        assert (low[index], high[index]) == pytest.approx((exact.low, exact.high), abs=1e-12)
+    # 2 of 64 left: Clopper-Pearson's [0.004, 0.108], where Greenwood's linear band gave [0, 0.074].
+    assert survival[61] == pytest.approx(2 / 64) and low[61] == pytest.approx(0.0038, abs=1e-4)
+    assert high[61] == pytest.approx(0.1084, abs=1e-4)

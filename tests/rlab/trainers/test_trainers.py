@@ -154,3 +154,21 @@ def test_an_algorithm_is_added_by_one_register_call(monkeypatch):
     with pytest.raises(ValueError, match="lacks .*plateau, small"):
         rlab.trainers.register(types.SimpleNamespace(name="broken", description="", params=(),
                                                      steps_per_iteration=None, build=None, batch_param="n"))
+
+
+def test_ppo_zeroes_a_constant_minibatch_relative_to_the_tasks_own_scale():
+    import jax.numpy as jnp
+    import numpy as np
+
+    from rlab.trainers.ppo import normalised_advantages
+
+    # Equal advantages a few float32 ulps apart (a residue of rounding): exactly zero, at any scale.
+    for scale in (1e-6, 1.0, 1e6):
+        value = jnp.full(40, 0.3 * scale, jnp.float32)
+        residue = jnp.float32(0.5 * scale) * (1 + jnp.arange(40) % 3 * jnp.finfo(jnp.float32).eps)
+        assert np.all(np.asarray(normalised_advantages(residue, value, value + residue)) == 0.0)
+    # Advantages that really differ, of rewards of order 1e-6: normalised to unit scale, not zeroed.
+    small = jnp.linspace(-1e-6, 1e-6, 40, dtype=jnp.float32)
+    values = jnp.full(40, 2e-6, jnp.float32)
+    normalised = np.asarray(normalised_advantages(small, values, values + small))
+    assert abs(normalised.std() - 1.0) < 0.02 and abs(normalised.mean()) < 1e-5
