@@ -265,6 +265,12 @@ def figures(tables: dict[str, pd.DataFrame]) -> list[pathlib.Path]:
                 ax.plot(reference["level"], reference["p"], color="0.5", linestyle=":", marker=".",
                         label=f"uniform random actions: share of episodes, not seeds "
                               f"({int(reference['episodes'].iloc[0]):,} per level)")
+            controllers = tables.get("controllers", pd.DataFrame())
+            if len(controllers) and task.startswith("cartpole"):
+                best = controllers.groupby("level")["p"].max().sort_index()
+                ax.plot(best.index, best.to_numpy(), color="black", marker="s", linewidth=2.5, alpha=0.35,
+                        label=f"ceiling: best of {controllers['controller'].nunique()} LQR controllers "
+                              f"(share of episodes, {int(controllers['episodes'].iloc[0]):,} per level)")
             if task == "point_mass" and reward == "sparse":
                 for policy, style in (("pg", ":"), ("random_search", "-.")):
                     level = predicted_level(prediction, policy)
