@@ -5,7 +5,7 @@
 A run directory's name gives its algorithm and seed through a regular
 expression with named groups `algo` and `seed` (and `env_<name>` groups,
 which become `env.<name>` columns). `--preset cleanrl` is CleanRL's layout,
-`runs/{env_id}__{exp_name}__{seed}__{unix_time}`: env id, algorithm (the
+`runs/{env_id}__{exp_name}__{seed}__{unix_time}`: env id (as `env.env`), algorithm (the
 experiment name), seed.
 
 Two kinds of logs:
@@ -43,7 +43,7 @@ from rlab.store import files
 DEFAULT_PATTERN = r"(?P<algo>.+)_seed(?P<seed>\d+)"
 PRESETS = {
     # runs/{env_id}__{exp_name}__{seed}__{int(time.time())}, CleanRL's run name.
-    "cleanrl": r"(?P<env_id>.+?)__(?P<algo>.+?)__(?P<seed>\d+)__(?P<started>\d+)",
+    "cleanrl": r"(?P<env_env>.+?)__(?P<algo>.+?)__(?P<seed>\d+)__(?P<started>\d+)",
 }
 # The return tag a preset's runs log, used when --return-tag is not given.
 PRESET_RETURN_TAGS = {"cleanrl": "charts/episodic_return"}

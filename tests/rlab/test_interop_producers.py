@@ -34,7 +34,7 @@ def test_cleanrl_runs_import_with_the_preset_and_a_grid_and_report_scipys_number
     result = cli("import", "tensorboard", str(CLEANRL), "--out", str(out), "--preset", "cleanrl", "--grid", str(GRID))
     assert result.returncode == 0, result.stderr
     frame = store.load(out)
-    assert set(frame["env.id"]) == {"CartPole-v1"} and set(frame["algo"]) == {"ppo", "dqn"}
+    assert set(frame["env.env"]) == {"CartPole-v1"} and set(frame["algo"]) == {"ppo", "dqn"}
     finals = {}
     for (algo, seed) in PRODUCERS.RUNS:
         expected = binned_episodes(algo, seed, GRID)
@@ -117,13 +117,26 @@ def test_readme_style_run_keys_import(tmp_path):
     assert sorted(frame["seed"].unique()) == [0, 1, 2] and "absolute_win_rate" in frame.columns
 
 
-@pytest.mark.parametrize("name", list(MARL_EVAL_SOURCES))
+# Every producer's file as marl_eval_reference.py imports it: (format, path, options).
+PRODUCER_FILES = {
+    "stoix": ("marl-eval", MARL_EVAL_SOURCES["stoix"], []),
+    "readme": ("marl-eval", MARL_EVAL_SOURCES["readme"], []),
+    "cleanrl": ("tensorboard", CLEANRL, ["--preset", "cleanrl", "--grid", "2048"]),
+    "wandb": ("wandb", DATA / "wandb_panel.csv", ["--preset", "cleanrl", "--grid", "2048"]),
+}
+
+
+@pytest.mark.parametrize("name", list(PRODUCER_FILES))
 def test_marl_evals_own_pipeline_read_the_export_without_a_complaint(name, tmp_path):
     """The committed reference: marl-eval's DiagnoseData, data_process_pipeline and create_matrices_for_rliable
     ran on the committed export (tests/data/interop/marl_eval_reference.py); the export is still those bytes."""
     import json
 
-    assert cli("import", "marl-eval", str(MARL_EVAL_SOURCES[name]), "--out", str(tmp_path / "in")).returncode == 0
+    if name == "cleanrl":
+        pytest.importorskip("tensorboard")
+    kind, source, options = PRODUCER_FILES[name]
+    imported = cli("import", kind, str(source), "--out", str(tmp_path / "in"), *options)
+    assert imported.returncode == 0, imported.stderr
     exported = tmp_path / "out.json"
     result = cli("export", "marl-eval", str(tmp_path / "in"), "--out", str(exported))
     assert result.returncode == 0, result.stderr

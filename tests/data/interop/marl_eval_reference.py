@@ -3,8 +3,9 @@
     pip install --target /tmp/marl-eval --no-deps id-marl-eval colorama   # it pins pandas 1.4.4: kept apart
     PYTHONPATH=/tmp/marl-eval python tests/data/interop/marl_eval_reference.py
 
-For each producer file (Stoix's metrics through marl-eval's JsonLogger, and
-rlab's own sweep exported from a stored tidy table), rlab imports it and
+For each producer's file (Stoix's metrics through marl-eval's JsonLogger,
+marl-eval's README shape, CleanRL's TensorBoard runs, a W&B chart export),
+rlab imports it and
 exports it as marl-eval JSON (`marl_eval_export_<name>.json`, committed: the
 bytes marl-eval read), then runs marl-eval's `DiagnoseData.check_data`,
 `data_process_pipeline` and `create_matrices_for_rliable` on that file and
@@ -24,14 +25,20 @@ import tempfile
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[2]))
-SOURCES = {"stoix": ("marl-eval", HERE / "stoix_metrics.json"), "readme": ("marl-eval", HERE / "marl_eval_readme.json")}
+# name -> (format, file, import options): every producer's file, imported and exported again.
+SOURCES = {
+    "stoix": ("marl-eval", HERE / "stoix_metrics.json", {}),
+    "readme": ("marl-eval", HERE / "marl_eval_readme.json", {}),
+    "cleanrl": ("tensorboard", HERE / "cleanrl" / "runs", {"preset": "cleanrl", "grid": 2048}),
+    "wandb": ("wandb", HERE / "wandb_panel.csv", {"preset": "cleanrl", "grid": 2048}),
+}
 
 
-def export_of(kind: str, source: pathlib.Path, target: pathlib.Path) -> None:
+def export_of(kind: str, source: pathlib.Path, target: pathlib.Path, options: dict) -> None:
     from rlab import interop
 
     with tempfile.TemporaryDirectory() as folder:
-        interop.import_runs(kind, source, pathlib.Path(folder) / "imported")
+        interop.import_runs(kind, source, pathlib.Path(folder) / "imported", **options)
         interop.export("marl-eval", pathlib.Path(folder) / "imported", target)
 
 
@@ -52,9 +59,9 @@ def processed(path: pathlib.Path) -> dict:
 
 
 def main() -> None:
-    for name, (kind, source) in SOURCES.items():
+    for name, (kind, source, options) in SOURCES.items():
         target = HERE / f"marl_eval_export_{name}.json"
-        export_of(kind, source, target)
+        export_of(kind, source, target, options)
         (HERE / f"marl_eval_processed_{name}.json").write_text(json.dumps(processed(target), indent=1,
                                                                           default=float) + "\n")
 
