@@ -266,11 +266,15 @@ def figures(tables: dict[str, pd.DataFrame]) -> list[pathlib.Path]:
                         label=f"uniform random actions: share of episodes, not seeds "
                               f"({int(reference['episodes'].iloc[0]):,} per level)")
             controllers = tables.get("controllers", pd.DataFrame())
-            if len(controllers) and task.startswith("cartpole"):
-                best = controllers.groupby("level")["p"].max().sort_index()
+            kind = "cartpole" if task.startswith("cartpole") else "reacher" if task.startswith("reacher") else None
+            own = controllers[controllers["task"] == kind] if len(controllers) else controllers
+            if len(own):
+                best = own.groupby("level")["p"].max().sort_index()
+                best = best[best.index.isin(levels)]  # the levels this panel's sweep ran
                 ax.plot(best.index, best.to_numpy(), color="black", marker="s", linewidth=2.5, alpha=0.35,
-                        label=f"ceiling: best of {controllers['controller'].nunique()} LQR controllers "
-                              f"(share of episodes, {int(controllers['episodes'].iloc[0]):,} per level)")
+                        label=f"ceiling: best of {own['controller'].nunique()} "
+                              f"{'LQR' if kind == 'cartpole' else 'PD'} controllers (share of episodes, "
+                              f"{int(own['episodes'].iloc[0]):,} per level)")
             if task == "point_mass" and reward == "sparse":
                 for policy, style in (("pg", ":"), ("random_search", "-.")):
                     level = predicted_level(prediction, policy)
@@ -342,14 +346,15 @@ def results_block(tables: dict[str, pd.DataFrame]) -> str:
     if len(controllers):
         cells = controllers.assign(cell=[f"{k}/{n} ({sat:.0%} saturated)" for k, n, sat in zip(
             controllers["successes"], controllers["episodes"], controllers["saturated_steps"])])
-        grid = cells.pivot(index="controller", columns="level", values="cell").reset_index()
+        grid = cells.pivot(index=["task", "controller"], columns="level", values="cell").reset_index()
         grid.columns = [str(c) for c in grid.columns]
-        parts += ["### A controller on the cart-pole ladder (the ceiling)",
-                  "Episodes that succeed under a discrete LQR (linearised at upright on the task's MJCF, the force "
-                  "clipped to the motor's range), of "
-                  f"{int(controllers['episodes'].iloc[0]):,} per pole count, and the share of steps where its force "
-                  "saturates (`controls.py`):",
-                  markdown.table(grid)]
+        parts += ["### Controllers on the physics ladders (the ceilings)",
+                  "Episodes that succeed under a controller that knows the model, from the task's own starts and "
+                  "under its success test, the action clipped to the actuators' range: a discrete LQR (linearised "
+                  "at upright on the task's MJCF) for cart-pole, an operational-space PD controller (J^T on the "
+                  f"fingertip's error) for the reacher; {int(controllers['episodes'].iloc[0]):,} episodes per level, "
+                  "and the share of steps where an action saturates (`controls.py`):",
+                  markdown.table(grid.fillna(""))]
     shown = prediction.assign(p=[f"{p:.2g} [{lo:.2g}, {hi:.2g}]" for p, lo, hi in
                                  zip(prediction["p"], prediction["p_low"], prediction["p_high"])])
     shown = shown.pivot(index="dim", columns="policy", values="p").reset_index()
@@ -442,12 +447,15 @@ def physics_headline(tables: dict[str, pd.DataFrame]) -> str:
     ceiling = ""
     controllers = tables.get("controllers", pd.DataFrame())
     if len(controllers):
-        best = controllers.groupby("level")["successes"].max()
         episodes = int(controllers["episodes"].iloc[0])
-        ceiling = (f". Ceiling: the best of {controllers['controller'].nunique()} LQR controllers balances "
-                   + ", ".join(f"{best[level]}/{episodes} episodes at {int(level)} pole{'s' if level > 1 else ''}"
-                               for level in best.index)
-                   + " (force limited): above one pole the task, not only learning, fails")
+        cartpole = controllers[controllers["task"] == "cartpole"].groupby("level")["successes"].max()
+        reacher = controllers[controllers["task"] == "reacher"].groupby("level")["successes"].max()
+        ceiling = (". Ceilings: the best LQR controller balances "
+                   + ", ".join(f"{cartpole[level]}/{episodes} episodes at {int(level)} pole{'s' if level > 1 else ''}"
+                               for level in cartpole.index)
+                   + " (force limited): above one pole the task, not only learning, fails; a PD controller reaches "
+                   f"the reacher's target in {reacher.min()}-{reacher.max()} of {episodes} episodes at every link "
+                   f"count ({int(reacher.index.min())}-{int(reacher.index.max())}): there learning falls short")
     return (f"MuJoCo (MJX), shaped reward, {min(seeds)} seeds per cell, one budget per task; a fall from >= 0.8 to "
             f"<= 0.1 of seeds (point estimates, Wilson 95% bounds beside them) within one added dimension: "
             f"{'; '.join(cliffs) or 'none'}. " + "; ".join(parts) + ceiling)

@@ -143,37 +143,30 @@ def _absolute(node, where: str, problems: list[str], renamed: dict) -> dict[str,
     return kept
 
 
+def _step_entries(data):
+    """Every (key, entry) of every run of a marl-eval tree; AttributeError or TypeError where it is malformed."""
+    for tasks in data.values():
+        for algos in tasks.values():
+            for seeds in algos.values():
+                for steps in seeds.values():
+                    yield from steps.items()
+
+
 def _first_step(data) -> dict:
     """The first step entry of a marl-eval tree, or {} (for naming what steps hold)."""
     try:
-        for tasks in data.values():
-            for algos in tasks.values():
-                for seeds in algos.values():
-                    for steps in seeds.values():
-                        for key, step in steps.items():
-                            if key != ABSOLUTE and isinstance(step, dict):
-                                return step
-    except AttributeError:
-        pass
-    return {}
+        return next((step for key, step in _step_entries(data) if key != ABSOLUTE and isinstance(step, dict)), {})
+    except (AttributeError, TypeError):
+        return {}
 
 
 def _every_step_has(data, name: str) -> bool:
     """Whether every step entry of a marl-eval tree (assumed well formed) has the metric `name`."""
-    found = False
     try:
-        for tasks in data.values():
-            for algos in tasks.values():
-                for seeds in algos.values():
-                    for steps in seeds.values():
-                        for key, step in steps.items():
-                            if key != ABSOLUTE:
-                                if name not in step:
-                                    return False
-                                found = True
+        steps = [step for key, step in _step_entries(data) if key != ABSOLUTE]
+        return bool(steps) and all(name in step for step in steps)
     except (AttributeError, TypeError):  # malformed: the reader says where
         return False
-    return found
 
 
 def write_marl_eval(frame: pd.DataFrame, path, env_name: str = "rlab") -> None:
