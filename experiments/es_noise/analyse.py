@@ -75,6 +75,46 @@ def analyse(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"success": success, "smoothed_objective": landscape}
 
 
+SPEC_4X = HERE / "es_noise_4x.toml"
+# The budgets read off the 4x run: its evaluations 10, 20 and 40 (1x is es_noise.toml's own budget).
+BUDGET_EVALS = {1: 10, 2: 20, 4: 40}
+
+
+def extract_4x(sweep_dir) -> pd.DataFrame:
+    """The 4x run's curves (results/curves_4x.parquet); its first 10 evaluations must equal the 1x run's."""
+    frame = store.load(sweep_dir)
+    if frame.attrs.get("damaged"):
+        sys.exit(f"{sweep_dir} has damaged chunks: {sorted(frame.attrs['damaged'])}")
+    columns = ["algo", "hp.noise_std", "seed", "eval", "env_steps", "eval_return", "eval_success"]
+    curves = frame.reindex(columns=columns).sort_values(["algo", "hp.noise_std", "seed", "eval"])
+    store.atomic_write(RESULTS / "curves_4x.parquet", lambda tmp: curves.to_parquet(tmp, index=False))
+    return curves
+
+
+def budget_table(curves_4x: pd.DataFrame) -> pd.DataFrame:
+    """Per method, sigma and budget (1x, 2x, 4x): seeds whose evaluation at that budget succeeds (Wilson 95%)."""
+    rows = []
+    for multiple, evals in BUDGET_EVALS.items():
+        at = curves_4x[curves_4x["eval"] == evals - 1]
+        for (algo, sigma), group in at.groupby(["algo", at["hp.noise_std"].fillna(-1.0)], sort=False):
+            wins = int(np.sum(group["eval_success"] >= 0.5))
+            rate = stats.success_rate(wins, len(group))
+            rows.append({"budget": f"{multiple}x", "env_steps": int(group["env_steps"].iloc[0]), "method": algo,
+                         "noise_std": sigma if sigma >= 0 else np.nan, "seeds": len(group), "successes": wins,
+                         "success": float(rate.point), "low": float(rate.low), "high": float(rate.high)})
+    return pd.DataFrame(rows)
+
+
+def window(budgets: pd.DataFrame, budget: str) -> str:
+    """The sigmas at which OpenAI-ES's share of succeeding seeds is above 0 (Wilson lower bound) at `budget`."""
+    es = budgets[(budgets["method"] == "openai_es") & (budgets["budget"] == budget)].sort_values("noise_std")
+    above = es[es["low"] > 0]
+    if above.empty:
+        return "none"
+    return (f"sigma {above['noise_std'].min():g}-{above['noise_std'].max():g} ({len(above)} of {len(es)} values; "
+            f"best {above['success'].max():.2f} at {above.loc[above['success'].idxmax(), 'noise_std']:g})")
+
+
 def figures(tables: dict[str, pd.DataFrame]) -> None:
     success, landscape = tables["success"], tables["smoothed_objective"]
     fig, ax = plots.plt.subplots(figsize=(6.8, 4.2), layout="constrained")
@@ -97,12 +137,26 @@ def figures(tables: dict[str, pd.DataFrame]) -> None:
 
 
 def results_block(tables: dict[str, pd.DataFrame]) -> str:
-    return "\n\n".join([
+    parts = [
         "Success at the budget (a seed succeeds when its final evaluation does in >= 50% of episodes; Wilson 95%):",
         markdown.table(tables["success"]),
         "The smoothed objective at the initial policies (closed form, median over seeds):",
         markdown.table(tables["smoothed_objective"]),
-    ])
+    ]
+    budgets = tables.get("budgets")
+    if budgets is not None and len(budgets):
+        es = budgets[budgets["method"] == "openai_es"].assign(
+            cell=lambda b: [f"{k}/{n} ({lo:.2f})" for k, n, lo in zip(b["successes"], b["seeds"], b["low"])])
+        grid = es.pivot(index="noise_std", columns="budget", values="cell").reset_index()
+        others = budgets[budgets["method"] != "openai_es"][["method", "budget", "successes", "seeds", "success",
+                                                             "low", "high"]]
+        parts += ["At 1x, 2x and 4x the budget (`es_noise_4x.toml`, the same seeds; its first 10 evaluations are "
+                  "the 1x run's, bit for bit): OpenAI-ES's seeds that succeed per sigma (Wilson lower bound):",
+                  markdown.table(grid),
+                  "Sigmas with a share above 0 (Wilson lower bound): " + "; ".join(
+                      f"{b}: {window(budgets, b)}" for b in ("1x", "2x", "4x")) + ".",
+                  "REINFORCE and random search at the same budgets:", markdown.table(others, float_format=".2f")]
+    return "\n\n".join(parts)
 
 
 def headline(tables: dict[str, pd.DataFrame]) -> str:
@@ -125,25 +179,40 @@ def headline(tables: dict[str, pd.DataFrame]) -> str:
     else:
         span = f"none of {len(es)} log-spaced sigma values"
     others = {m: success[success["method"] == m].iloc[0] for m in ("reinforce", "random_search")}
-    return (f"OpenAI-ES succeeds in a share of seeds above 0 (Wilson 95%) at {span}, at most "
-            f"{best['success']:.2f} [{best['low']:.2f}, {best['high']:.2f}] at sigma = {best['noise_std']:g}; the "
-            f"median slope of J_sigma at the initial policies peaks at sigma = {steepest:g}. Same linear policy and "
-            f"budget: REINFORCE {others['reinforce']['success']:.2f} [{others['reinforce']['low']:.2f}, "
-            f"{others['reinforce']['high']:.2f}], random search {others['random_search']['success']:.2f} "
-            f"[{others['random_search']['low']:.2f}, {others['random_search']['high']:.2f}]")
+    sentence = (f"OpenAI-ES succeeds in a share of seeds above 0 (Wilson 95%) at {span}, at most "
+                f"{best['success']:.2f} [{best['low']:.2f}, {best['high']:.2f}] at sigma = {best['noise_std']:g}; the "
+                f"median slope of J_sigma at the initial policies peaks at sigma = {steepest:g}. Same linear policy and "
+                f"budget: REINFORCE {others['reinforce']['success']:.2f} [{others['reinforce']['low']:.2f}, "
+                f"{others['reinforce']['high']:.2f}], random search {others['random_search']['success']:.2f} "
+                f"[{others['random_search']['low']:.2f}, {others['random_search']['high']:.2f}]")
+    budgets = tables.get("budgets")
+    if budgets is not None and len(budgets):
+        sentence += (f". Measured at more budgets (same seeds): above 0 at 2x ({window(budgets, '2x')}) and at 4x "
+                     f"({window(budgets, '4x')})")
+    return sentence
 
 
 def load_tables() -> dict[str, pd.DataFrame]:
     return {name: pd.read_csv(RESULTS / f"{name}.csv")
-            for name in ("success", "smoothed_objective")}
+            for name in ("success", "smoothed_objective", "budgets") if (RESULTS / f"{name}.csv").exists()}
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep", metavar="DIR", help="a finished sweep of es_noise.toml")
+    parser.add_argument("--sweep-4x", metavar="DIR", help="a finished sweep of es_noise_4x.toml")
     args = parser.parse_args(argv)
     curves = extract(args.sweep) if args.sweep else pd.read_parquet(RESULTS / "curves.parquet")
-    return experiment.publish(sys.modules[__name__], analyse(curves), figures)
+    tables = analyse(curves)
+    curves_4x = extract_4x(args.sweep_4x) if args.sweep_4x else (
+        pd.read_parquet(RESULTS / "curves_4x.parquet") if (RESULTS / "curves_4x.parquet").exists() else None)
+    if curves_4x is not None:
+        prefix = curves_4x[curves_4x["eval"] < curves["eval"].max() + 1].reset_index(drop=True)
+        same = curves.sort_values(["algo", "hp.noise_std", "seed", "eval"]).reset_index(drop=True)
+        if not prefix[same.columns].equals(same):
+            sys.exit("the 4x run's first evaluations differ from the 1x run's: not the same experiment")
+        tables["budgets"] = budget_table(curves_4x)
+    return experiment.publish(sys.modules[__name__], tables, figures)
 
 
 if __name__ == "__main__":
