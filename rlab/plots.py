@@ -50,8 +50,29 @@ def _finish(ax, xlabel: str, ylabel: str, title: str | None, legend: bool = True
         ax.legend(loc="best", frameon=False, fontsize="small")
 
 
+def _plain_number(value, _position) -> str:
+    return f"{value:g}"
+
+
+def plain_ticks(fig) -> None:
+    """Log axes labelled with plain numbers (0.01, 1, 1e+06).
+
+    Text is never parsed as mathtext here (see the top of this module), and
+    matplotlib's log-axis labels are mathtext ("$\\mathdefault{10^{2}}$"),
+    which would then be drawn as written. Called by every writer of a figure.
+    """
+    from matplotlib import ticker
+
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() == "log":
+                axis.set_major_formatter(ticker.FuncFormatter(_plain_number))
+                axis.set_minor_formatter(ticker.NullFormatter())
+
+
 def save(fig, path, formats=("png", "svg")) -> list[pathlib.Path]:
     """Writes the figure as PNG and SVG next to each other; returns the paths."""
+    plain_ticks(fig)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     written = []

@@ -119,6 +119,7 @@ def _safe_p(compute) -> float:
 
 def _png_data(fig) -> str:
     buffer = io.BytesIO()
+    plots.plain_ticks(fig)
     fig.savefig(buffer, format="png", dpi=110)
     plots.plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode()

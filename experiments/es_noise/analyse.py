@@ -121,6 +121,12 @@ def figures(tables: dict[str, pd.DataFrame]) -> None:
     es = success[success["method"] == "openai_es"].sort_values("noise_std")
     ax.errorbar(es["noise_std"], es["success"], yerr=[es["success"] - es["low"], es["high"] - es["success"]],
                 marker="o", capsize=2, color=plots.color_for("openai_es"), label="OpenAI-ES success (Wilson 95%)")
+    budgets = tables.get("budgets")
+    if budgets is not None and len(budgets):
+        for budget, style in (("2x", "--"), ("4x", ":")):
+            more = budgets[(budgets["method"] == "openai_es") & (budgets["budget"] == budget)].sort_values("noise_std")
+            ax.plot(more["noise_std"], more["success"], ls=style, marker=".", color=plots.color_for("openai_es"),
+                    label=f"OpenAI-ES at {budget} the budget")
     for method in ("reinforce", "random_search"):
         row = success[success["method"] == method].iloc[0]
         ax.axhspan(row["low"], row["high"], color=plots.color_for(method), alpha=0.2)

@@ -12,9 +12,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from rlab import report
-from rlab.store import files
+from rlab import plots, report
 from rlab.plots import plt
+from rlab.store import files
 from rlab.probes import budget as budget_probe
 from rlab.probes import figures, surface
 from rlab.store import probes as probe_store
@@ -76,6 +76,7 @@ def build(directory) -> pathlib.Path:
     for index, (title, fig) in enumerate(figures.all_figures(loaded)):
         name = f"{index:02d}-" + re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:60] + ".png"
         buffer = io.BytesIO()
+        plots.plain_ticks(fig)
         fig.savefig(buffer, format="png", dpi=110)
         plt.close(fig)
         data = buffer.getvalue()

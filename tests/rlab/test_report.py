@@ -256,3 +256,17 @@ def test_names_with_dollar_signs_are_drawn_as_written(tmp_path):
     directory.write(contract.normalise(pd.DataFrame(rows), "runs"), tmp_path / "out", "tidy", source, {})
     page = report.build(tmp_path / "out").read_text()
     assert "ppo $lr_$" in page and "<img" in page
+
+
+def test_log_axes_are_labelled_with_numbers_not_mathtext_source():
+    from rlab import plots
+
+    fig, ax = plots.plt.subplots()
+    ax.plot([0.01, 1.0, 100.0], [1.0, 10.0, 1000.0])
+    ax.set(xscale="log", yscale="log", title="ppo $lr$")
+    plots.plain_ticks(fig)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() + ax.get_yticklabels() if t.get_text()]
+    assert labels and not any("$" in label or "mathdefault" in label for label in labels), labels
+    assert "0.01" in labels and "100" in labels
+    plots.plt.close(fig)
