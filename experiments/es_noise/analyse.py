@@ -31,14 +31,15 @@ RESULTS = HERE / "results"
 SPEC = HERE / "es_noise.toml"
 
 
-def extract(sweep_dir) -> pd.DataFrame:
+def extract(sweep_dir, file_name: str = "curves.parquet") -> pd.DataFrame:
+    """A sweep's per-seed curves, stored as results/`file_name`."""
     frame = store.load(sweep_dir)
     if frame.attrs.get("damaged"):
         sys.exit(f"{sweep_dir} has damaged chunks: {sorted(frame.attrs['damaged'])}")
     columns = ["algo", "hp.noise_std", "seed", "eval", "env_steps", "eval_return", "eval_success"]
     curves = frame.reindex(columns=columns).sort_values(["algo", "hp.noise_std", "seed", "eval"])
     RESULTS.mkdir(exist_ok=True)
-    store.atomic_write(RESULTS / "curves.parquet", lambda tmp: curves.to_parquet(tmp, index=False))
+    store.atomic_write(RESULTS / file_name, lambda tmp: curves.to_parquet(tmp, index=False))
     return curves
 
 
@@ -75,20 +76,13 @@ def analyse(curves: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {"success": success, "smoothed_objective": landscape}
 
 
-SPEC_4X = HERE / "es_noise_4x.toml"
 # The budgets read off the 4x run: its evaluations 10, 20 and 40 (1x is es_noise.toml's own budget).
 BUDGET_EVALS = {1: 10, 2: 20, 4: 40}
 
 
 def extract_4x(sweep_dir) -> pd.DataFrame:
-    """The 4x run's curves (results/curves_4x.parquet); its first 10 evaluations must equal the 1x run's."""
-    frame = store.load(sweep_dir)
-    if frame.attrs.get("damaged"):
-        sys.exit(f"{sweep_dir} has damaged chunks: {sorted(frame.attrs['damaged'])}")
-    columns = ["algo", "hp.noise_std", "seed", "eval", "env_steps", "eval_return", "eval_success"]
-    curves = frame.reindex(columns=columns).sort_values(["algo", "hp.noise_std", "seed", "eval"])
-    store.atomic_write(RESULTS / "curves_4x.parquet", lambda tmp: curves.to_parquet(tmp, index=False))
-    return curves
+    """The 4x run's curves (results/curves_4x.parquet); main checks that its first evaluations are the 1x run's."""
+    return extract(sweep_dir, "curves_4x.parquet")
 
 
 def budget_table(curves_4x: pd.DataFrame) -> pd.DataFrame:
